@@ -1,1 +1,162 @@
-pub fn placeholder() {}
+//! kbagent: a command-line tool for operating Keboola Connection projects.
+//!
+//! `run()` is the whole program: parse arguments, run one command, print its result
+//! (a human rendering or exactly one JSON document) and map the outcome to an exit code.
+
+pub mod authority;
+pub mod cli;
+pub mod commands;
+pub mod env;
+pub mod error;
+pub mod fanout;
+pub mod output;
+pub mod store;
+pub mod token_input;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind as ClapErrorKind;
+use serde_json::json;
+
+use crate::cli::Cli;
+use crate::commands::Ctx;
+use crate::env::Env;
+use crate::error::{CliError, ErrorCode};
+use crate::output::{Printer, Report};
+
+pub fn run() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    run_with(&args, &Env::from_process())
+}
+
+pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
+    let json = wants_json(args);
+    install_panic_hook();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(&e, json),
+    };
+    init_logging(cli.global.verbose, env.log.as_deref());
+    let printer = Printer::new(cli.global.json, cli.global.no_color || env.no_color);
+    let ctx = Ctx::new(&cli.global, env, &printer);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| commands::dispatch(&ctx, cli.command)))
+        .unwrap_or_else(|_| {
+            Err(CliError::unexpected(
+                "kbagent hit an internal error (details were printed to stderr)",
+            ))
+        });
+    finish(&printer, &outcome)
+}
+
+fn finish(printer: &Printer, outcome: &Result<Report, CliError>) -> ExitCode {
+    let (written, code) = match outcome {
+        Ok(report) => (printer.emit_ok(report), u8::from(report.partial_failure)),
+        Err(err) => (printer.emit_error(err), err.exit_code()),
+    };
+    match written {
+        // A closed pipe (`kbagent ... | head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(_) => ExitCode::from(1),
+        Ok(()) => ExitCode::from(code),
+    }
+}
+
+/// Global options come before the command, but an argument error can happen before clap
+/// has told us whether `--json` was given, so look for it by hand.
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter().skip(1).take_while(|a| *a != "--").any(|a| {
+        let Some(a) = a.to_str() else { return false };
+        a == "--json" || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains('j'))
+    })
+}
+
+fn argument_error(e: &clap::Error, json: bool) -> ExitCode {
+    match e.kind() {
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
+            let text = e.render().to_string();
+            if json {
+                let key = if e.kind() == ClapErrorKind::DisplayHelp { "help" } else { "version" };
+                let doc = json!({"status": "ok", "data": {key: text.trim_end()}});
+                let mut out = io::stdout().lock();
+                let _ = serde_json::to_writer_pretty(&mut out, &doc);
+                let _ = out.write_all(b"\n");
+                ExitCode::SUCCESS
+            } else {
+                let _ = e.print();
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let mut lines = rendered.lines();
+            let first = lines.next().unwrap_or("invalid arguments");
+            let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+            let err = CliError::new(ErrorCode::UsageError, message)
+                .detail("usage", rendered.trim_end().to_owned())
+                .hint("Run `kbagent --help` or `kbagent <command> --help`.");
+            if json {
+                let _ = output::write_error_json(&err);
+            } else {
+                let _ = e.print();
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// A panic must not print a payload that might carry request data, and under `--json` the
+/// run still ends with one document (written by `run_with` after unwinding).
+fn install_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let location =
+            info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "kbagent: internal error at {location}; please report it");
+    }));
+}
+
+fn init_logging(verbose: u8, spec: Option<&str>) {
+    use tracing::level_filters::LevelFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+
+    let level = match spec.map(str::to_ascii_lowercase).as_deref() {
+        Some("trace") => LevelFilter::TRACE,
+        Some("debug") => LevelFilter::DEBUG,
+        Some("info") => LevelFilter::INFO,
+        Some("warn") => LevelFilter::WARN,
+        _ => match verbose {
+            0 => return,
+            1 => LevelFilter::DEBUG,
+            _ => LevelFilter::TRACE,
+        },
+    };
+    let mut targets = Targets::new().with_target("kbagent", level).with_target("keboola_api", level);
+    if level == LevelFilter::TRACE {
+        targets = targets.with_target("ureq", LevelFilter::DEBUG);
+    }
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(io::stderr)
+        .with_target(true)
+        .without_time();
+    let _ = tracing_subscriber::registry().with(layer.with_filter(targets)).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_flag_detection() {
+        let v = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(wants_json(&v(&["kbagent", "--json", "project", "list"])));
+        assert!(wants_json(&v(&["kbagent", "-vj", "nope"])));
+        assert!(!wants_json(&v(&["kbagent", "project", "list"])));
+        assert!(!wants_json(&v(&["kbagent", "--", "--json"])));
+        assert!(!wants_json(&v(&["kbagent", "--project", "j"])));
+    }
+}

@@ -1,1 +1,409 @@
-pub fn placeholder() {}
+//! A local Keboola Connection stack for offline use and tests.
+//!
+//! It serves the Storage API (`/v2/storage`), the Manage API (`/manage`), the Encryption API
+//! (`/encrypt`) and an OAuth wizard page (`/oauth/index.html`) from one origin, with the
+//! token rules, JSON shapes and error bodies of the real services. State lives in memory and
+//! is seeded with an organization, users, projects, tokens and configurations.
+//!
+//! ```no_run
+//! let emulator = keboola_emulator::spawn(keboola_emulator::EmulatorOptions::default())?;
+//! let admin_token = &emulator.projects()[0].tokens.admin;
+//! // point a client at emulator.url() ...
+//! # let _ = admin_token;
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+mod control;
+mod encryption;
+mod http;
+mod manage;
+mod model;
+mod oauth;
+mod render;
+mod server;
+mod storage;
+mod tls;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+pub use control::{Fault, FaultBody, LoggedRequest};
+pub use http::mask_token;
+pub use model::{Seed, SeedProject, SeedTokens, load_seed};
+
+use model::{OAUTH_COMPONENT, Store, TokenOrigin};
+
+/// How to start an emulator.
+#[derive(Clone, Debug)]
+pub struct EmulatorOptions {
+    /// Address to listen on. Defaults to 127.0.0.1.
+    pub host: IpAddr,
+    /// Port to listen on; 0 picks a free port.
+    pub port: u16,
+    /// Serve HTTPS with a freshly generated certificate.
+    pub tls: bool,
+    /// Number of seeded projects (ids 101, 102, ...).
+    pub projects: usize,
+    /// Delay added to every API response (not to `/_emulator`).
+    pub latency_ms: u64,
+    /// Fixed secrets for the seeded state.
+    pub seed: Option<Seed>,
+    /// Where `tls` writes `ca.pem`; a temporary directory removed on drop when `None`.
+    pub cert_dir: Option<PathBuf>,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            tls: false,
+            projects: 2,
+            latency_ms: 0,
+            seed: None,
+            cert_dir: None,
+        }
+    }
+}
+
+/// The seeded Storage tokens of one project.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectTokens {
+    /// Master token of the admin user (role `admin`, can manage tokens).
+    pub admin: String,
+    /// Master token of the guest user (role `guest`, cannot manage tokens).
+    pub guest: String,
+    /// Master token of the read-only user (role `readOnly`).
+    pub read_only: String,
+    /// A non-master token "copied from the UI": `canManageBuckets`, no `canManageTokens`,
+    /// no `componentAccess`, never expires.
+    pub storage: String,
+}
+
+impl fmt::Debug for ProjectTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProjectTokens")
+            .field("admin", &mask_token(&self.admin))
+            .field("guest", &mask_token(&self.guest))
+            .field("read_only", &mask_token(&self.read_only))
+            .field("storage", &mask_token(&self.storage))
+            .finish()
+    }
+}
+
+/// The configuration that needs the OAuth wizard (not authorized in the seeded state).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OauthConfig {
+    pub component_id: String,
+    pub config_id: String,
+}
+
+/// One seeded project as announced in the ready line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeededProject {
+    pub id: u64,
+    pub name: String,
+    pub tokens: ProjectTokens,
+    pub oauth_config: OauthConfig,
+}
+
+/// What the binary prints as its single stdout line once it accepts connections.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ready {
+    pub url: String,
+    pub ca_cert: Option<PathBuf>,
+    pub manage_token: String,
+    pub organization_id: u64,
+    pub projects: Vec<SeededProject>,
+    pub outsider_manage_token: String,
+    pub oauth_wizard_url: String,
+}
+
+impl Ready {
+    /// The ready line: compact JSON without a trailing newline.
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ready")
+            .field("url", &self.url)
+            .field("ca_cert", &self.ca_cert)
+            .field("manage_token", &mask_token(&self.manage_token))
+            .field("organization_id", &self.organization_id)
+            .field("projects", &self.projects)
+            .field("outsider_manage_token", &mask_token(&self.outsider_manage_token))
+            .field("oauth_wizard_url", &self.oauth_wizard_url)
+            .finish()
+    }
+}
+
+/// State shared by every connection of one emulator.
+pub(crate) struct Shared {
+    pub base_url: String,
+    store: Mutex<Store>,
+    seeded: Store,
+    clock_offset_ms: AtomicI64,
+    latency_ms: AtomicU64,
+    pub faults: Mutex<Vec<(u64, Fault)>>,
+    pub next_fault_id: AtomicU64,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    pub echo_to_stderr: AtomicBool,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking handler must not take the whole emulator down with a poisoned lock.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// The emulator's "now": real time plus whatever the tests advanced the clock by.
+    pub fn now(&self) -> Timestamp {
+        let offset = SignedDuration::from_millis(self.clock_offset_ms.load(Ordering::SeqCst));
+        Timestamp::now().saturating_add(offset).unwrap_or_else(|_| Timestamp::now())
+    }
+
+    /// The store with expired tokens already purged.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        let now = self.now();
+        let mut guard = lock(&self.store);
+        guard.purge_expired(now);
+        guard
+    }
+
+    pub fn advance_clock_ms(&self, ms: i64) {
+        self.clock_offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms.load(Ordering::SeqCst)
+    }
+
+    pub fn latency_ms(&self) -> u64 {
+        self.latency_ms.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        *lock(&self.store) = self.seeded.clone();
+        lock(&self.faults).clear();
+        lock(&self.log).clear();
+        self.clock_offset_ms.store(0, Ordering::SeqCst);
+    }
+}
+
+/// A running emulator. Dropping it stops the server and frees the port.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    ready: Ready,
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    temp_cert_dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator").field("ready", &self.ready).finish_non_exhaustive()
+    }
+}
+
+/// Binds, seeds the state and starts serving on background threads. Returns once the
+/// listening socket is bound, so requests can be sent right away.
+pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
+    let store = model::build_store(opts.projects, opts.seed.as_ref())?;
+    let listener = std::net::TcpListener::bind((opts.host, opts.port))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let scheme = if opts.tls { "https" } else { "http" };
+    let host = match addr.ip() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let base_url = format!("{scheme}://{host}:{}", addr.port());
+
+    let mut temp_cert_dir = None;
+    let (acceptor, ca_cert) = if opts.tls {
+        let dir = match &opts.cert_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = tls::temp_dir()?;
+                temp_cert_dir = Some(dir.clone());
+                dir
+            }
+        };
+        let (acceptor, ca) = tls::setup(&dir)?;
+        (Some(acceptor), Some(ca))
+    } else {
+        (None, None)
+    };
+
+    let ready = ready_line(&store, &base_url, ca_cert);
+    let shared = Arc::new(Shared {
+        base_url,
+        seeded: store.clone(),
+        store: Mutex::new(store),
+        clock_offset_ms: AtomicI64::new(0),
+        latency_ms: AtomicU64::new(opts.latency_ms),
+        faults: Mutex::new(Vec::new()),
+        next_fault_id: AtomicU64::new(1),
+        log: Mutex::new(Vec::new()),
+        echo_to_stderr: AtomicBool::new(false),
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("keboola-emulator")
+        .enable_all()
+        .build()?;
+    let listener = {
+        let _guard = runtime.enter();
+        tokio::net::TcpListener::from_std(listener)?
+    };
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    runtime.spawn(server::accept_loop(listener, Arc::clone(&shared), acceptor, shutdown_rx));
+
+    Ok(Emulator { shared, ready, runtime: Some(runtime), shutdown, temp_cert_dir })
+}
+
+fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
+    let projects = store
+        .projects
+        .values()
+        .map(|p| {
+            let project_tokens: Vec<_> = store.tokens.values().filter(|t| t.project_id == p.id).collect();
+            let master = |role: model::Role| {
+                project_tokens
+                    .iter()
+                    .find(|t| matches!(t.origin, TokenOrigin::Master { role: r, .. } if r == role))
+                    .map(|t| t.secret.clone())
+                    .unwrap_or_default()
+            };
+            let storage = project_tokens.iter().find(|t| !t.is_master()).map(|t| t.secret.clone()).unwrap_or_default();
+            let oauth = p.default_branch().configs.iter().find(|c| c.component_id == OAUTH_COMPONENT);
+            SeededProject {
+                id: p.id,
+                name: p.name.clone(),
+                tokens: ProjectTokens {
+                    admin: master(model::Role::Admin),
+                    guest: master(model::Role::Guest),
+                    read_only: master(model::Role::ReadOnly),
+                    storage,
+                },
+                oauth_config: OauthConfig {
+                    component_id: OAUTH_COMPONENT.to_owned(),
+                    config_id: oauth.map(|c| c.id.clone()).unwrap_or_default(),
+                },
+            }
+        })
+        .collect();
+    let manage = |user_id: u64| {
+        store.manage_tokens.iter().find(|t| t.user_id == user_id).map(|t| t.secret.clone()).unwrap_or_default()
+    };
+    Ready {
+        url: base_url.to_owned(),
+        ca_cert,
+        manage_token: manage(store.admin_user_id),
+        organization_id: store.org_id,
+        projects,
+        outsider_manage_token: manage(store.outsider_user_id),
+        oauth_wizard_url: format!("{base_url}/oauth/index.html"),
+    }
+}
+
+impl Emulator {
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.ready.url
+    }
+
+    /// The ready line the binary prints.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    /// The admin user's personal access token (Manage API), member of every project.
+    pub fn manage_token(&self) -> &str {
+        &self.ready.manage_token
+    }
+
+    /// A Manage API token of a user who is a member of no project.
+    pub fn outsider_manage_token(&self) -> &str {
+        &self.ready.outsider_manage_token
+    }
+
+    /// The PEM file of the CA that signed the server certificate, when serving TLS.
+    pub fn ca_cert(&self) -> Option<&Path> {
+        self.ready.ca_cert.as_deref()
+    }
+
+    pub fn projects(&self) -> &[SeededProject] {
+        &self.ready.projects
+    }
+
+    /// Adds a fault; faults are checked in the order they were added.
+    pub fn add_fault(&self, fault: Fault) {
+        control::add_fault(&self.shared, fault);
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Every API request served so far (controls under `/_emulator` are not logged).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// Back to the seeded state with the same secrets; faults, log and clock are reset too.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Moves the emulator's clock forward (token expiry uses it).
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock_ms(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+    }
+
+    /// Live Storage tokens of a project, master tokens included.
+    pub fn token_count(&self, project_id: u64) -> usize {
+        self.shared.store().tokens.values().filter(|t| t.project_id == project_id).count()
+    }
+
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.shared.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Writes one line per served request to stderr (the binary does this unless `--quiet`).
+    pub fn log_requests_to_stderr(&self, on: bool) {
+        self.shared.echo_to_stderr.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(runtime) = self.runtime.take() {
+            // Blocking on shutdown is not allowed inside another runtime.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(5));
+            }
+        }
+        if let Some(dir) = self.temp_cert_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,1 +1,92 @@
-fn main() {}
+//! `keboola-emulator`: runs the local Keboola stack until SIGINT or SIGTERM.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use keboola_emulator::{EmulatorOptions, load_seed, spawn};
+
+/// A local Keboola Connection stack (Storage, Manage and Encryption APIs, OAuth wizard).
+///
+/// Prints one JSON line on stdout when ready (URL, tokens, projects) and logs each request
+/// to stderr. Stops on Ctrl-C or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "keboola-emulator", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Allow a non-loopback --host (the emulator has no real security).
+    #[arg(long)]
+    allow_remote: bool,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Serve HTTPS with a generated certificate; the CA file is reported as "ca_cert".
+    #[arg(long)]
+    tls: bool,
+    /// Directory for the generated CA certificate (default: a temporary directory).
+    #[arg(long, value_name = "DIR", requires = "tls")]
+    cert_dir: Option<PathBuf>,
+    /// Number of seeded projects.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=500))]
+    projects: u64,
+    /// Delay added to every API response, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+    /// JSON seed file fixing the seeded secrets.
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
+    /// Do not log requests on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !args.host.is_loopback() && !args.allow_remote {
+        bail!("refusing to listen on non-loopback address {} without --allow-remote", args.host);
+    }
+    let seed = args.seed.as_deref().map(load_seed).transpose()?;
+    let emulator = spawn(EmulatorOptions {
+        host: args.host,
+        port: args.port,
+        tls: args.tls,
+        projects: usize::try_from(args.projects)?,
+        latency_ms: args.latency_ms,
+        seed,
+        cert_dir: args.cert_dir,
+    })?;
+    emulator.log_requests_to_stderr(!args.quiet);
+
+    // The ready line is the only thing ever written to stdout.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", emulator.ready().to_json_line()).context("cannot write the ready line")?;
+    stdout.flush().context("cannot flush the ready line")?;
+    drop(stdout);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(wait_for_signal())?;
+    drop(emulator);
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! The command line: global options and the top-level commands. Each command's own
+//! arguments live beside its handler in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::{
+    completions::CompletionsArgs, config::ConfigArgs, project::ProjectArgs, token::TokenArgs,
+};
+
+pub const ABOUT: &str = "Operate Keboola Connection projects from the command line: register \
+projects, check tokens, browse configurations, manage Storage API tokens and build OAuth URLs.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  kbagent project add --project prod --url https://connection.keboola.com --token-stdin < token.txt
+  kbagent --json project list
+  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 123
+  kbagent context            # the manual for AI agents
+
+Global options go before the command. Exit codes: 0 ok, 1 error, 2 usage, 3 authentication,
+4 network, 5 configuration, 6 permission denied.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kbagent",
+    version,
+    about = ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Print exactly one JSON document on stdout (also for errors)
+    #[arg(short = 'j', long)]
+    pub json: bool,
+
+    /// Log HTTP requests and decisions to stderr (tokens are always masked)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Disable colours (also when NO_COLOR is set or output is not a terminal)
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Directory holding config.json (default: KBAGENT_CONFIG_DIR, nearest .kbagent/, platform config dir)
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Allow reading a Manage API token from KBC_MANAGE_API_TOKEN (off by default: any
+    /// subprocess can read the environment)
+    #[arg(long)]
+    pub allow_env_manage_token: bool,
+
+    /// Parallel requests for commands that fan out over projects [env: KBAGENT_MAX_PARALLEL_WORKERS]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub parallel: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register, inspect and switch between Keboola projects
+    #[command(after_help = crate::commands::project::EXAMPLES)]
+    Project(ProjectArgs),
+    /// Manage Storage API tokens of a project
+    #[command(after_help = crate::commands::token::EXAMPLES)]
+    Token(TokenArgs),
+    /// Browse component configurations and build OAuth authorization URLs
+    #[command(after_help = crate::commands::config::EXAMPLES)]
+    Config(ConfigArgs),
+    /// Check the config file and every project's connectivity and token powers
+    #[command(after_help = "Examples:\n  kbagent doctor\n  kbagent --json doctor")]
+    Doctor,
+    /// Print the manual for AI agents: workflows, JSON envelope, exit codes, token rules
+    #[command(after_help = "Examples:\n  kbagent context\n  kbagent --json context")]
+    Context,
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  kbagent completions bash > ~/.local/share/bash-completion/completions/kbagent\n  kbagent completions zsh > \"${fpath[1]}/_kbagent\""
+    )]
+    Completions(CompletionsArgs),
+    /// Print the kbagent version
+    #[command(after_help = "Examples:\n  kbagent version\n  kbagent --json version")]
+    Version,
+}

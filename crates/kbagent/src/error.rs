@@ -1,0 +1,312 @@
+//! The one error type of the CLI. Every failure ends up as a [`CliError`], and this file is
+//! the only place that decides its envelope code, `error_type` and process exit code.
+
+use std::fmt;
+
+use keboola_api::{ApiError, ApiErrorKind};
+use serde_json::{Map, Value};
+
+/// Machine-readable error codes, as they appear in `error.code` of the JSON envelope.
+/// Names and meanings are shared with the Python kbagent so scripts keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidToken,
+    AuthRejected,
+    MissingMasterToken,
+    AccessDenied,
+    NotFound,
+    ApiError,
+    Timeout,
+    ConnectionError,
+    RetryExhausted,
+    ConfigError,
+    UsageError,
+    InvalidArgument,
+    PermissionDenied,
+    UnexpectedError,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 14] = [
+        Self::InvalidToken,
+        Self::AuthRejected,
+        Self::MissingMasterToken,
+        Self::AccessDenied,
+        Self::NotFound,
+        Self::ApiError,
+        Self::Timeout,
+        Self::ConnectionError,
+        Self::RetryExhausted,
+        Self::ConfigError,
+        Self::UsageError,
+        Self::InvalidArgument,
+        Self::PermissionDenied,
+        Self::UnexpectedError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidToken => "INVALID_TOKEN",
+            Self::AuthRejected => "AUTH_REJECTED",
+            Self::MissingMasterToken => "MISSING_MASTER_TOKEN",
+            Self::AccessDenied => "ACCESS_DENIED",
+            Self::NotFound => "NOT_FOUND",
+            Self::ApiError => "API_ERROR",
+            Self::Timeout => "TIMEOUT",
+            Self::ConnectionError => "CONNECTION_ERROR",
+            Self::RetryExhausted => "RETRY_EXHAUSTED",
+            Self::ConfigError => "CONFIG_ERROR",
+            Self::UsageError => "USAGE_ERROR",
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::UnexpectedError => "UNEXPECTED_ERROR",
+        }
+    }
+
+    /// The `error_type` of the envelope.
+    pub fn error_type(self) -> &'static str {
+        match self {
+            Self::InvalidToken | Self::AuthRejected | Self::MissingMasterToken => "authentication",
+            Self::NotFound => "not_found",
+            Self::Timeout | Self::ConnectionError | Self::RetryExhausted => "network",
+            Self::ConfigError => "configuration",
+            Self::UsageError | Self::InvalidArgument => "validation",
+            Self::PermissionDenied => "authorization",
+            Self::AccessDenied | Self::ApiError | Self::UnexpectedError => "api",
+        }
+    }
+
+    /// Process exit code: 1 general, 2 usage, 3 authentication, 4 network, 5 configuration,
+    /// 6 permission denied.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::UsageError | Self::InvalidArgument => 2,
+            Self::InvalidToken | Self::AuthRejected | Self::MissingMasterToken => 3,
+            Self::Timeout | Self::ConnectionError | Self::RetryExhausted => 4,
+            Self::ConfigError => 5,
+            Self::PermissionDenied => 6,
+            Self::AccessDenied | Self::NotFound | Self::ApiError | Self::UnexpectedError => 1,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CliError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub project: Option<String>,
+    pub retryable: bool,
+    pub details: Map<String, Value>,
+    pub hints: Vec<String>,
+}
+
+pub type CliResult<T> = Result<T, CliError>;
+
+impl CliError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            project: None,
+            retryable: false,
+            details: Map::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UsageError, message)
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ConfigError, message)
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidArgument, message)
+    }
+
+    pub fn unexpected(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnexpectedError, message)
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    #[must_use]
+    pub fn project(mut self, alias: impl Into<String>) -> Self {
+        self.project = Some(alias.into());
+        self
+    }
+
+    #[must_use]
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.code.exit_code()
+    }
+
+    /// Turns a client error into a CLI error. `masked_token` is the already masked token that
+    /// made the call (never the raw one), so the message can say which credential failed.
+    pub fn from_api(err: &ApiError, project: Option<&str>, masked_token: Option<&str>) -> Self {
+        let api_text = err.api_message().unwrap_or("").trim().to_owned();
+        let target = match (project, masked_token) {
+            (Some(p), Some(t)) => format!(" for project '{p}' (token: {t})"),
+            (Some(p), None) => format!(" for project '{p}'"),
+            (None, Some(t)) => format!(" (token: {t})"),
+            (None, None) => String::new(),
+        };
+        let suffix = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!(": {s}")
+            }
+        };
+        let (code, message) = match err.kind() {
+            ApiErrorKind::Http { status: 401, .. } => {
+                if blames_credential(&api_text, err.api_code()) {
+                    (
+                        ErrorCode::InvalidToken,
+                        format!("Invalid or expired token{target}{}", suffix(&api_text)),
+                    )
+                } else {
+                    (
+                        ErrorCode::AuthRejected,
+                        format!("Request was rejected as unauthorized{target}{}", suffix(&api_text)),
+                    )
+                }
+            }
+            ApiErrorKind::Http { status: 403, .. } => (
+                ErrorCode::AccessDenied,
+                format!("Access denied{target}{}", suffix(&api_text)),
+            ),
+            ApiErrorKind::Http { status: 404, .. } => (
+                ErrorCode::NotFound,
+                format!("Not found{target}{}", suffix(&api_text)),
+            ),
+            ApiErrorKind::Http { status, .. } => {
+                let code = if err.retryable() && err.attempts() > 1 {
+                    ErrorCode::RetryExhausted
+                } else {
+                    ErrorCode::ApiError
+                };
+                let tries = if err.attempts() > 1 {
+                    format!(" after {} attempts", err.attempts())
+                } else {
+                    String::new()
+                };
+                (
+                    code,
+                    format!(
+                        "API error {status} from {} {}{target}{tries}{}",
+                        err.method(),
+                        err.url_path(),
+                        suffix(&api_text)
+                    ),
+                )
+            }
+            ApiErrorKind::Timeout => (
+                ErrorCode::Timeout,
+                format!("Request timed out{target}: {err}"),
+            ),
+            ApiErrorKind::Connect | ApiErrorKind::Tls => (
+                ErrorCode::ConnectionError,
+                format!("Cannot connect{target}: {err}"),
+            ),
+            ApiErrorKind::InvalidResponse => (
+                ErrorCode::ApiError,
+                format!("Invalid response{target}: {err}"),
+            ),
+            ApiErrorKind::Config => (ErrorCode::ConfigError, format!("{err}")),
+        };
+        let mut out = CliError::new(code, message);
+        out.retryable = err.retryable();
+        out.project = project.map(str::to_owned);
+        if let Some(status) = err.status() {
+            out.details.insert("http_status".into(), status.into());
+        }
+        if let Some(api_code) = err.api_code() {
+            out.details.insert("api_error_code".into(), api_code.into());
+        }
+        if let Some(id) = err.exception_id() {
+            out.details.insert("exception_id".into(), id.into());
+        }
+        if err.attempts() > 1 {
+            out.details.insert("attempts".into(), err.attempts().into());
+        }
+        out
+    }
+}
+
+/// Whether a 401 is about the credential itself (expired, unknown) or something else the
+/// server refused; the two need different remedies.
+fn blames_credential(text: &str, api_code: Option<&str>) -> bool {
+    if matches!(api_code, Some(c) if c.starts_with("storage.token")) {
+        return true;
+    }
+    let lower = text.to_ascii_lowercase();
+    lower.is_empty()
+        || [
+            "token",
+            "credential",
+            "authenticat",
+            "unauthori",
+            "not authori",
+            "expired",
+            "log in",
+            "login",
+            "sign in",
+        ]
+        .iter()
+        .any(|needle| lower.contains(needle))
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_consistent_mapping() {
+        for code in ErrorCode::ALL {
+            let exit = code.exit_code();
+            assert!((1..=6).contains(&exit), "{code} exits {exit}");
+            if code.error_type() == "authentication" {
+                assert_eq!(exit, 3, "{code}");
+            }
+            if code.error_type() == "network" {
+                assert_eq!(exit, 4, "{code}");
+            }
+        }
+        assert_eq!(ErrorCode::AccessDenied.exit_code(), 1);
+        assert_eq!(ErrorCode::ConfigError.exit_code(), 5);
+    }
+
+    #[test]
+    fn credential_blame_heuristic() {
+        assert!(blames_credential("Invalid access token", None));
+        assert!(blames_credential("", None));
+        assert!(blames_credential("whatever", Some("storage.tokenExpired")));
+        assert!(!blames_credential("Failed to create project scope", None));
+    }
+}

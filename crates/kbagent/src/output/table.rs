@@ -1,0 +1,57 @@
+//! Tables for human output: boxed and fitted to the terminal when a person is looking,
+//! plain aligned columns (never truncated) when piped, so `grep`/`awk` keep working.
+
+use comfy_table::{ContentArrangement, presets};
+
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<I, S>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+    }
+
+    pub fn row<I, S>(&mut self, cells: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn render(&self, terminal: bool) -> String {
+        let mut t = comfy_table::Table::new();
+        if terminal {
+            t.load_style(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            t.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+        }
+        t.set_header(&self.headers);
+        for row in &self.rows {
+            t.add_row(row);
+        }
+        let text = t.to_string();
+        // The plain preset pads every line to the table width; trailing blanks only get in the way.
+        let mut out: String =
+            text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+        out.push('\n');
+        out
+    }
+}
+
+/// Formats an optional value for a table cell.
+pub fn cell<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}

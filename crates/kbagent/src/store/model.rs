@@ -1,0 +1,89 @@
+//! `config.json` as a typed document. Shared with the Python kbagent, so every key this
+//! version does not know is carried through untouched (`extra` maps).
+
+use std::collections::BTreeMap;
+
+use keboola_api::{StackUrl, Token};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+pub const SUPPORTED_VERSION: u64 = 1;
+
+pub const WARNING_TEXT: &str = "This file holds Keboola Storage API tokens in plain text. \
+Keep it private (mode 0600). Run kbagent commands instead of calling the Keboola API with these \
+tokens directly.";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigFile {
+    #[serde(rename = "_warning", default = "default_warning")]
+    pub warning: String,
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel_workers: Option<u32>,
+    #[serde(default)]
+    pub projects: BTreeMap<String, ProjectEntry>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_warning() -> String {
+    WARNING_TEXT.to_owned()
+}
+
+impl Default for ConfigFile {
+    fn default() -> Self {
+        Self {
+            warning: default_warning(),
+            version: SUPPORTED_VERSION,
+            default_project: None,
+            max_parallel_workers: None,
+            projects: BTreeMap::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl ConfigFile {
+    /// The pinned default, treating the Python tool's empty string as "none".
+    pub fn pinned(&self) -> Option<&str> {
+        self.default_project.as_deref().filter(|p| !p.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectEntry {
+    #[serde(serialize_with = "ser_stack", deserialize_with = "de_stack")]
+    pub stack_url: StackUrl,
+    #[serde(serialize_with = "ser_token", deserialize_with = "de_token")]
+    pub token: Token,
+    #[serde(default)]
+    pub project_name: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<u64>,
+    #[serde(default)]
+    pub org_id: Option<u64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn ser_stack<S: Serializer>(url: &StackUrl, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(url.as_str())
+}
+
+fn de_stack<'de, D: Deserializer<'de>>(d: D) -> Result<StackUrl, D::Error> {
+    let raw = String::deserialize(d)?;
+    StackUrl::parse(&raw).map_err(serde::de::Error::custom)
+}
+
+/// The single place where a token is written out in full: the config file itself.
+fn ser_token<S: Serializer>(token: &Token, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(token.expose())
+}
+
+fn de_token<'de, D: Deserializer<'de>>(d: D) -> Result<Token, D::Error> {
+    let raw = String::deserialize(d)?;
+    // The error names the problem, never the value.
+    Token::new(raw).map_err(serde::de::Error::custom)
+}

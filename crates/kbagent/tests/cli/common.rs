@@ -1,0 +1,234 @@
+//! Hermetic test environment: a temporary HOME and config dir, an in-process emulator, and
+//! the real `kbagent` binary. Envelopes are read into types owned by the tests, not the
+//! CLI's, so the wire format is checked independently.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use keboola_emulator::{Emulator, EmulatorOptions};
+use serde::Deserialize;
+use serde_json::Value;
+use tempfile::TempDir;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub status: String,
+    #[serde(default)]
+    pub data: Option<Value>,
+    #[serde(default)]
+    pub warnings: Option<Vec<WarningBody>>,
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningBody {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub hint: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub code: String,
+    pub error_type: String,
+    pub message: String,
+    pub project: String,
+    pub retryable: bool,
+    #[serde(default)]
+    pub details: Option<Value>,
+}
+
+impl Envelope {
+    pub fn data(&self) -> &Value {
+        self.data.as_ref().expect("ok envelope has data")
+    }
+
+    pub fn err(&self) -> &ErrorBody {
+        self.error.as_ref().expect("error envelope has error")
+    }
+
+    pub fn warning_codes(&self) -> Vec<&str> {
+        self.warnings.iter().flatten().map(|w| w.code.as_str()).collect()
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Parses stdout as exactly one JSON document.
+    pub fn envelope(&self) -> Envelope {
+        let mut stream = serde_json::Deserializer::from_str(&self.stdout).into_iter::<Envelope>();
+        let first = stream
+            .next()
+            .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", self.stderr))
+            .unwrap_or_else(|e| panic!("bad envelope {e}: {}\nstderr: {}", self.stdout, self.stderr));
+        assert!(stream.next().is_none(), "more than one JSON document: {}", self.stdout);
+        match first.status.as_str() {
+            "ok" => assert!(first.error.is_none() && first.data.is_some()),
+            "error" => assert!(first.error.is_some() && first.data.is_none()),
+            other => panic!("unknown status {other}"),
+        }
+        first
+    }
+}
+
+pub struct TestEnv {
+    pub emu: Emulator,
+    pub home: TempDir,
+    pub config_dir: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        Self::with(EmulatorOptions::default())
+    }
+
+    pub fn with(opts: EmulatorOptions) -> Self {
+        let emu = keboola_emulator::spawn(opts).expect("emulator starts");
+        let home = tempfile::tempdir().unwrap();
+        let config_dir = home.path().join("cfg");
+        Self { emu, home, config_dir }
+    }
+
+    /// The kbagent binary with a clean, hermetic environment.
+    pub fn base(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kbagent"));
+        cmd.env_clear()
+            .env("HOME", self.home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KBAGENT_CONFIG_DIR", &self.config_dir)
+            .env("NO_COLOR", "1")
+            .env("BROWSER", "true")
+            .env("COLUMNS", "120")
+            .env("KBAGENT_RETRY_BASE_MS", "1")
+            .env("KBAGENT_HTTP_TIMEOUT_MS", "3000")
+            .env("KBAGENT_OAUTH_WIZARD_URL", format!("{}/oauth/index.html", self.emu.url()))
+            .current_dir(self.home.path());
+        cmd
+    }
+
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.base())
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd().args(args).output().unwrap())
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        Run::from(self.cmd().args(args).write_stdin(stdin.to_owned()).output().unwrap())
+    }
+
+    /// `kbagent --json <args>`, checked to print one envelope.
+    pub fn json(&self, args: &[&str]) -> (Envelope, i32) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let r = self.run(&all);
+        (r.envelope(), r.code)
+    }
+
+    pub fn json_stdin(&self, args: &[&str], stdin: &str) -> (Envelope, i32) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let r = self.run_stdin(&all, stdin);
+        (r.envelope(), r.code)
+    }
+
+    pub fn token(&self, project: usize, kind: &str) -> String {
+        let p = &self.emu.projects()[project];
+        match kind {
+            "admin" => p.tokens.admin.clone(),
+            "guest" => p.tokens.guest.clone(),
+            "read_only" => p.tokens.read_only.clone(),
+            "storage" => p.tokens.storage.clone(),
+            other => panic!("no token kind {other}"),
+        }
+    }
+
+    /// Registers project `index` of the emulator under `alias` with one of its seeded tokens.
+    pub fn add(&self, alias: &str, project: usize, kind: &str) -> Envelope {
+        let token = self.token(project, kind);
+        let (env, code) = self.json_stdin(
+            &["project", "add", "--project", alias, "--url", self.emu.url(), "--token-stdin", "--no-warn-non-master"],
+            &token,
+        );
+        assert_eq!(code, 0, "{env:?}");
+        env
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config_dir.join("config.json")
+    }
+
+    pub fn config_bytes(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.config_path()).ok()
+    }
+
+    pub fn config_json(&self) -> Value {
+        serde_json::from_slice(&self.config_bytes().expect("config exists")).unwrap()
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::create_dir_all(&self.config_dir).unwrap();
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn project_id(&self, index: usize) -> u64 {
+        self.emu.projects()[index].id
+    }
+}
+
+#[cfg(unix)]
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Every seeded secret of the emulator, to check that none leaks.
+pub fn all_secrets(env: &TestEnv) -> Vec<String> {
+    let mut out = vec![env.emu.manage_token().to_owned(), env.emu.outsider_manage_token().to_owned()];
+    for p in env.emu.projects() {
+        out.extend([
+            p.tokens.admin.clone(),
+            p.tokens.guest.clone(),
+            p.tokens.read_only.clone(),
+            p.tokens.storage.clone(),
+        ]);
+    }
+    out
+}
+
+/// What of a token must never appear in output: its secret part (after the second '-')
+/// without the last four characters, which the masked form shows.
+pub fn leak_marker(token: &str) -> &str {
+    let secret = token.splitn(3, '-').nth(2).unwrap_or(token);
+    &secret[..secret.len().saturating_sub(4)]
+}
+
+pub fn assert_no_leak(haystack: &str, tokens: &[String]) {
+    for t in tokens {
+        let marker = leak_marker(t);
+        assert!(marker.len() >= 8, "token too short to check: {t:?}");
+        assert!(!haystack.contains(marker), "a token leaked into output:\n{haystack}");
+    }
+}
