@@ -60,7 +60,11 @@ impl MintPower {
         }
         let read_only = info.admin.as_ref().and_then(|a| a.role.as_deref()) == Some("readOnly")
             || !info.can_manage_buckets;
-        if read_only { Self::Refused } else { Self::StrippedChildren }
+        if read_only {
+            Self::Refused
+        } else {
+            Self::StrippedChildren
+        }
     }
 
     pub fn can_mint(self) -> bool {
@@ -74,8 +78,12 @@ impl MintPower {
             Self::StrippedChildren => Some(
                 "it is a guest's master token, so Keboola strips every privilege (including component access) from tokens it mints",
             ),
-            Self::Refused => Some("it is a read-only master token, which Keboola does not allow to mint tokens"),
-            Self::NotMaster => Some("it is not a master token, and only master tokens may mint child tokens"),
+            Self::Refused => {
+                Some("it is a read-only master token, which Keboola does not allow to mint tokens")
+            }
+            Self::NotMaster => {
+                Some("it is not a master token, and only master tokens may mint child tokens")
+            }
         }
     }
 }
@@ -140,14 +148,18 @@ impl ManageTokenSource {
             && ctx.global.allow_env_manage_token
         {
             let token = Token::new(raw.trim_end_matches(['\r', '\n'])).map_err(|e| {
-                CliError::invalid_argument(format!("KBC_MANAGE_API_TOKEN is not a valid token: {e}"))
+                CliError::invalid_argument(format!(
+                    "KBC_MANAGE_API_TOKEN is not a valid token: {e}"
+                ))
             })?;
             return Ok(Self::Env(token));
         }
         if ctx.printer.interactive() && std::io::stdin().is_terminal() {
             return Ok(Self::Prompt);
         }
-        Ok(Self::Unavailable { env_ignored: env_value.is_some() })
+        Ok(Self::Unavailable {
+            env_ignored: env_value.is_some(),
+        })
     }
 
     pub fn available(&self) -> bool {
@@ -159,8 +171,9 @@ impl ManageTokenSource {
         match self {
             Self::Env(t) => Ok(t.clone()),
             Self::Prompt => {
-                let raw = rpassword::prompt_password("Manage API token (input hidden): ")
-                    .map_err(|e| CliError::invalid_argument(format!("Cannot read the token: {e}")))?;
+                let raw = rpassword::prompt_password("Manage API token (input hidden): ").map_err(
+                    |e| CliError::invalid_argument(format!("Cannot read the token: {e}")),
+                )?;
                 Token::new(raw.trim_end_matches(['\r', '\n'])).map_err(|e| {
                     CliError::invalid_argument(format!("The Manage API token is not valid: {e}"))
                 })
@@ -198,9 +211,15 @@ pub fn mint_child(
 ) -> CliResult<Minted> {
     let power = MintPower::of(info);
     if power.can_mint() {
-        let client = StorageClient::new(ctx.http()?, &project.entry.stack_url, &project.entry.token);
-        let token = client.create_token(request).map_err(|e| project.api_error(&e))?;
-        return Ok(Minted { token, authority: Authority::StorageMaster });
+        let client =
+            StorageClient::new(ctx.http()?, &project.entry.stack_url, &project.entry.token);
+        let token = client
+            .create_token(request)
+            .map_err(|e| project.api_error(&e))?;
+        return Ok(Minted {
+            token,
+            authority: Authority::StorageMaster,
+        });
     }
     let source = ManageTokenSource::detect(ctx)?;
     if !source.available() {
@@ -217,7 +236,10 @@ pub fn mint_child(
     let token = client
         .create_project_token(project_id, &scoped)
         .map_err(|e| CliError::from_api(&e, Some(&project.alias), Some("Manage API token")))?;
-    Ok(Minted { token, authority: Authority::ManageApi })
+    Ok(Minted {
+        token,
+        authority: Authority::ManageApi,
+    })
 }
 
 pub fn project_id_of(project: &Project, info: &TokenInfo) -> CliResult<u64> {
@@ -225,7 +247,9 @@ pub fn project_id_of(project: &Project, info: &TokenInfo) -> CliResult<u64> {
         .as_ref()
         .map(|o| o.id)
         .or(project.entry.project_id)
-        .ok_or_else(|| CliError::config(format!("The project id of '{}' is unknown", project.alias)))
+        .ok_or_else(|| {
+            CliError::config(format!("The project id of '{}' is unknown", project.alias))
+        })
 }
 
 fn missing_master(

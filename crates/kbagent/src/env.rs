@@ -32,7 +32,10 @@ impl std::fmt::Debug for Env {
             .field("config_dir", &self.config_dir)
             .field("project", &self.project)
             .field("kbc_token", &self.kbc_token.as_ref().map(|_| "<set>"))
-            .field("manage_api_token", &self.manage_api_token.as_ref().map(|_| "<set>"))
+            .field(
+                "manage_api_token",
+                &self.manage_api_token.as_ref().map(|_| "<set>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -43,7 +46,11 @@ fn var(name: &str) -> Option<String> {
 
 impl Env {
     pub fn from_process() -> Self {
-        let ms = |name: &str| var(name).and_then(|v| v.parse::<u64>().ok()).map(Duration::from_millis);
+        let ms = |name: &str| {
+            var(name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
         Self {
             config_dir: var("KBAGENT_CONFIG_DIR").map(PathBuf::from),
             project: var("KBAGENT_PROJECT"),
@@ -57,7 +64,9 @@ impl Env {
             oauth_wizard_url: var("KBAGENT_OAUTH_WIZARD_URL"),
             timeout: ms("KBAGENT_HTTP_TIMEOUT_MS"),
             retry_base: ms("KBAGENT_RETRY_BASE_MS"),
-            ca_file: var("KBAGENT_CA_FILE").or_else(|| var("SSL_CERT_FILE")).map(PathBuf::from),
+            ca_file: var("KBAGENT_CA_FILE")
+                .or_else(|| var("SSL_CERT_FILE"))
+                .map(PathBuf::from),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             log: var("KBAGENT_LOG"),
         }

@@ -185,7 +185,10 @@ impl CliError {
                 } else {
                     (
                         ErrorCode::AuthRejected,
-                        format!("Request was rejected as unauthorized{target}{}", suffix(&api_text)),
+                        format!(
+                            "Request was rejected as unauthorized{target}{}",
+                            suffix(&api_text)
+                        ),
                     )
                 }
             }

@@ -79,7 +79,11 @@ fn argument_error(e: &clap::Error, json: bool) -> ExitCode {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
             let text = e.render().to_string();
             if json {
-                let key = if e.kind() == ClapErrorKind::DisplayHelp { "help" } else { "version" };
+                let key = if e.kind() == ClapErrorKind::DisplayHelp {
+                    "help"
+                } else {
+                    "version"
+                };
                 let doc = json!({"status": "ok", "data": {key: text.trim_end()}});
                 let mut out = io::stdout().lock();
                 let _ = serde_json::to_writer_pretty(&mut out, &doc);
@@ -112,10 +116,15 @@ fn argument_error(e: &clap::Error, json: bool) -> ExitCode {
 /// run still ends with one document (written by `run_with` after unwinding).
 fn install_panic_hook() {
     panic::set_hook(Box::new(|info| {
-        let location =
-            info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let mut err = io::stderr().lock();
-        let _ = writeln!(err, "kbagent: internal error at {location}; please report it");
+        let _ = writeln!(
+            err,
+            "kbagent: internal error at {location}; please report it"
+        );
     }));
 }
 
@@ -135,7 +144,9 @@ fn init_logging(verbose: u8, spec: Option<&str>) {
             _ => LevelFilter::TRACE,
         },
     };
-    let mut targets = Targets::new().with_target("kbagent", level).with_target("keboola_api", level);
+    let mut targets = Targets::new()
+        .with_target("kbagent", level)
+        .with_target("keboola_api", level);
     if level == LevelFilter::TRACE {
         targets = targets.with_target("ureq", LevelFilter::DEBUG);
     }
@@ -143,7 +154,9 @@ fn init_logging(verbose: u8, spec: Option<&str>) {
         .with_writer(io::stderr)
         .with_target(true)
         .without_time();
-    let _ = tracing_subscriber::registry().with(layer.with_filter(targets)).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(targets))
+        .try_init();
 }
 
 #[cfg(test)]

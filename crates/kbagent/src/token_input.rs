@@ -35,7 +35,10 @@ pub struct TokenSourceArgs {
 
 impl TokenSourceArgs {
     pub fn given(&self) -> bool {
-        self.token.is_some() || self.token_stdin || self.token_file.is_some() || self.token_env.is_some()
+        self.token.is_some()
+            || self.token_stdin
+            || self.token_file.is_some()
+            || self.token_env.is_some()
     }
 
     /// Reads the token from the chosen source. `kbc_token` is the `KBC_TOKEN` fallback (only
@@ -58,9 +61,9 @@ impl TokenSourceArgs {
         }
         if self.token_stdin {
             let mut raw = String::new();
-            std::io::stdin()
-                .read_to_string(&mut raw)
-                .map_err(|e| CliError::invalid_argument(format!("Cannot read the token from stdin: {e}")))?;
+            std::io::stdin().read_to_string(&mut raw).map_err(|e| {
+                CliError::invalid_argument(format!("Cannot read the token from stdin: {e}"))
+            })?;
             return parse(strip_line_end(&raw), "standard input").map(Some);
         }
         if let Some(path) = &self.token_file {
@@ -74,7 +77,11 @@ impl TokenSourceArgs {
             let raw = String::from_utf8(bytes).map_err(|_| {
                 CliError::invalid_argument(format!("The token file {} is not text", path.display()))
             })?;
-            return parse(strip_line_end(&raw), &format!("the file {}", path.display())).map(Some);
+            return parse(
+                strip_line_end(&raw),
+                &format!("the file {}", path.display()),
+            )
+            .map(Some);
         }
         if let Some(var) = &self.token_env {
             let raw = std::env::var(var).map_err(|_| {
@@ -85,7 +92,11 @@ impl TokenSourceArgs {
         if let Some(raw) = kbc_token {
             return parse(raw, "KBC_TOKEN").map(Some);
         }
-        if prompt && !printer.json() && std::io::stdin().is_terminal() && printer.stderr_is_terminal() {
+        if prompt
+            && !printer.json()
+            && std::io::stdin().is_terminal()
+            && printer.stderr_is_terminal()
+        {
             let raw = rpassword::prompt_password("Storage API token (input hidden): ")
                 .map_err(|e| CliError::invalid_argument(format!("Cannot read the token: {e}")))?;
             return parse(raw.trim_end_matches(['\r', '\n']), "the prompt").map(Some);

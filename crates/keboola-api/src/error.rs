@@ -166,8 +166,18 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn invalid_response(method: &str, url_path: &str, detail: impl Into<String>) -> ApiError {
-        ApiError::transport(ApiErrorKind::InvalidResponse, method, url_path, detail, true)
+    pub(crate) fn invalid_response(
+        method: &str,
+        url_path: &str,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        ApiError::transport(
+            ApiErrorKind::InvalidResponse,
+            method,
+            url_path,
+            detail,
+            true,
+        )
     }
 
     /// A non-2xx response, with Keboola's error body decoded when possible.
@@ -349,7 +359,14 @@ mod tests {
     use super::*;
 
     fn http(status: u16, body: &str) -> ApiError {
-        ApiError::from_response("GET", "/v2/storage/tokens/verify", status, None, body.as_bytes(), None)
+        ApiError::from_response(
+            "GET",
+            "/v2/storage/tokens/verify",
+            status,
+            None,
+            body.as_bytes(),
+            None,
+        )
     }
 
     #[test]
@@ -420,7 +437,10 @@ mod tests {
         );
         let long = "x".repeat(5000);
         let err = http(500, &long);
-        assert_eq!(err.api_message().unwrap().chars().count(), MAX_EXCERPT_CHARS);
+        assert_eq!(
+            err.api_message().unwrap().chars().count(),
+            MAX_EXCERPT_CHARS
+        );
     }
 
     #[test]
@@ -460,9 +480,8 @@ mod tests {
     #[test]
     fn retryable_rules() {
         let get = |status| http(status, "");
-        let post = |status| {
-            ApiError::from_response("POST", "/v2/storage/tokens", status, None, b"", None)
-        };
+        let post =
+            |status| ApiError::from_response("POST", "/v2/storage/tokens", status, None, b"", None);
         for status in [408, 429, 500, 502, 503, 504, 599] {
             assert!(get(status).retryable(), "GET {status}");
         }

@@ -64,7 +64,9 @@ pub struct Http {
 
 impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Http").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Http")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,7 +75,9 @@ impl Http {
     /// cannot be read or holds no certificate, or the user agent is not a valid header.
     pub fn new(cfg: HttpConfig) -> Result<Http, ApiError> {
         if HeaderValue::from_str(&cfg.user_agent).is_err() {
-            return Err(ApiError::config("the User-Agent contains characters not allowed in a header"));
+            return Err(ApiError::config(
+                "the User-Agent contains characters not allowed in a header",
+            ));
         }
         let mut tls = TlsConfig::builder();
         if let Some(path) = &cfg.extra_ca_file {
@@ -116,7 +120,8 @@ impl Http {
                     && attempt < max_attempts
                     && should_retry_get(err);
                 if retry {
-                    let delay = retry_delay(&self.config, attempt, err.retry_after(), jitter_seed());
+                    let delay =
+                        retry_delay(&self.config, attempt, err.retry_after(), jitter_seed());
                     tracing::debug!(
                         method = request.method.as_str(),
                         path = request.url.path(),
@@ -155,10 +160,7 @@ impl Http {
         }
         let (status, retry_after, body) = outcome?;
         if (200..300).contains(&status) {
-            return match body {
-                Ok(bytes) => Ok(bytes),
-                Err(err) => Err(err),
-            };
+            return body;
         }
         // An unreadable error body is no reason to hide the status.
         let body = body.unwrap_or_default();
@@ -228,7 +230,8 @@ impl Http {
                 }
             }
         };
-        let mut response = response.map_err(|e| classify_request_error(&e, &self.config, method, path))?;
+        let mut response =
+            response.map_err(|e| classify_request_error(&e, &self.config, method, path))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -299,20 +302,37 @@ fn parse_json_body(body: &[u8], request: &Request<'_>) -> Result<Value, ApiError
     let method = request.method.as_str();
     let path = request.url.path();
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid_response(method, path, "the response body is empty, JSON was expected"));
+        return Err(ApiError::invalid_response(
+            method,
+            path,
+            "the response body is empty, JSON was expected",
+        ));
     }
     // serde_json's messages give a position, never the content, so nothing leaks.
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid_response(method, path, format!("the response is not valid JSON ({e})")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::invalid_response(
+            method,
+            path,
+            format!("the response is not valid JSON ({e})"),
+        )
+    })
 }
 
-fn classify_request_error(err: &ureq::Error, cfg: &HttpConfig, method: &str, path: &str) -> ApiError {
+fn classify_request_error(
+    err: &ureq::Error,
+    cfg: &HttpConfig,
+    method: &str,
+    path: &str,
+) -> ApiError {
     use ureq::Error as E;
     let (kind, sent, detail): (ApiErrorKind, bool, String) = match err {
         E::Timeout(t) => {
             let connecting = matches!(t, ureq::Timeout::Resolve | ureq::Timeout::Connect);
             let detail = if connecting {
-                format!("could not connect within {}", show_duration(cfg.connect_timeout))
+                format!(
+                    "could not connect within {}",
+                    show_duration(cfg.connect_timeout)
+                )
             } else {
                 format!("no response within {}", show_duration(cfg.read_timeout))
             };
@@ -327,19 +347,26 @@ fn classify_request_error(err: &ureq::Error, cfg: &HttpConfig, method: &str, pat
         E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => {
             (ApiErrorKind::Tls, false, err.to_string())
         }
-        E::Protocol(_) | E::LargeResponseHeader(..) | E::TooManyRedirects | E::RedirectFailed => {
-            (ApiErrorKind::InvalidResponse, true, format!("malformed HTTP response ({err})"))
-        }
-        E::BadUri(_) | E::Http(_) | E::RequireHttpsOnly(_) => {
-            (ApiErrorKind::Config, false, "the request could not be built".to_owned())
-        }
+        E::Protocol(_) | E::LargeResponseHeader(..) | E::TooManyRedirects | E::RedirectFailed => (
+            ApiErrorKind::InvalidResponse,
+            true,
+            format!("malformed HTTP response ({err})"),
+        ),
+        E::BadUri(_) | E::Http(_) | E::RequireHttpsOnly(_) => (
+            ApiErrorKind::Config,
+            false,
+            "the request could not be built".to_owned(),
+        ),
         _ => (ApiErrorKind::Connect, true, err.to_string()),
     };
     ApiError::transport(kind, method, path, detail, sent)
 }
 
 fn classify_io_error(err: &io::Error) -> (ApiErrorKind, bool, String) {
-    if let Some(tls) = err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    if let Some(tls) = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
         return (ApiErrorKind::Tls, false, tls.to_string());
     }
     use io::ErrorKind as K;
@@ -364,23 +391,38 @@ fn classify_body_error(err: &ureq::Error, cfg: &HttpConfig, method: &str, path: 
             ApiErrorKind::Timeout,
             method,
             path,
-            format!("the response body did not arrive within {}", show_duration(cfg.read_timeout)),
+            format!(
+                "the response body did not arrive within {}",
+                show_duration(cfg.read_timeout)
+            ),
             true,
         ),
         E::Io(io_err) if io_err.kind() == io::ErrorKind::TimedOut => ApiError::transport(
             ApiErrorKind::Timeout,
             method,
             path,
-            format!("the response body did not arrive within {}", show_duration(cfg.read_timeout)),
+            format!(
+                "the response body did not arrive within {}",
+                show_duration(cfg.read_timeout)
+            ),
             true,
         ),
         E::BodyExceedsLimit(limit) => ApiError::invalid_response(
             method,
             path,
-            format!("the response body is larger than {} MiB", limit / (1024 * 1024)),
+            format!(
+                "the response body is larger than {} MiB",
+                limit / (1024 * 1024)
+            ),
         ),
-        E::Decompress(..) => ApiError::invalid_response(method, path, "the gzip response body is corrupt"),
-        _ => ApiError::invalid_response(method, path, "the response body was cut short or unreadable"),
+        E::Decompress(..) => {
+            ApiError::invalid_response(method, path, "the gzip response body is corrupt")
+        }
+        _ => ApiError::invalid_response(
+            method,
+            path,
+            "the response body was cut short or unreadable",
+        ),
     }
 }
 
@@ -403,12 +445,16 @@ fn roots_with_extra_ca(path: &std::path::Path) -> Result<RootCerts, ApiError> {
             Ok(PemItem::Certificate(cert)) => extra.push(cert),
             Ok(_) => {}
             Err(e) => {
-                return Err(ApiError::config(format!("cannot parse the CA file {shown}: {e}")));
+                return Err(ApiError::config(format!(
+                    "cannot parse the CA file {shown}: {e}"
+                )));
             }
         }
     }
     if extra.is_empty() {
-        return Err(ApiError::config(format!("the CA file {shown} contains no PEM certificate")));
+        return Err(ApiError::config(format!(
+            "the CA file {shown} contains no PEM certificate"
+        )));
     }
     let mut all: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
@@ -466,11 +512,17 @@ mod tests {
             for (attempt, base_ms) in [(1u32, 500u64), (2, 1000), (3, 2000), (4, 4000)] {
                 let d = retry_delay(&c, attempt, None, seed);
                 let base = Duration::from_millis(base_ms);
-                assert!(d >= base && d <= base + base / 5, "attempt {attempt} seed {seed}: {d:?}");
+                assert!(
+                    d >= base && d <= base + base / 5,
+                    "attempt {attempt} seed {seed}: {d:?}"
+                );
             }
         }
         assert_eq!(retry_delay(&c, 1, None, 0), Duration::from_millis(500));
-        assert_ne!(retry_delay(&c, 1, None, 7), retry_delay(&c, 1, None, 99_999_999));
+        assert_ne!(
+            retry_delay(&c, 1, None, 7),
+            retry_delay(&c, 1, None, 99_999_999)
+        );
     }
 
     #[test]
@@ -483,22 +535,34 @@ mod tests {
     #[test]
     fn retry_after_wins_and_is_capped() {
         let c = cfg(500, 30_000);
-        assert_eq!(retry_delay(&c, 1, Some(Duration::from_secs(7)), 5), Duration::from_secs(7));
+        assert_eq!(
+            retry_delay(&c, 1, Some(Duration::from_secs(7)), 5),
+            Duration::from_secs(7)
+        );
         assert_eq!(retry_delay(&c, 3, Some(Duration::ZERO), 5), Duration::ZERO);
-        assert_eq!(retry_delay(&c, 1, Some(Duration::from_secs(3600)), 5), Duration::from_secs(30));
+        assert_eq!(
+            retry_delay(&c, 1, Some(Duration::from_secs(3600)), 5),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
     fn retry_after_formats() {
         let now: jiff::Timestamp = "2024-05-06T08:49:30Z".parse().unwrap();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(
             parse_retry_after("Mon, 06 May 2024 08:49:37 GMT", now),
             Some(Duration::from_secs(7))
         );
         // A date in the past means "now".
-        assert_eq!(parse_retry_after("Mon, 06 May 2024 08:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Mon, 06 May 2024 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
         assert_eq!(parse_retry_after("", now), None);
@@ -512,7 +576,10 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.kind(), &ApiErrorKind::Config);
-        assert!(err.to_string().contains("/nonexistent/kbagent-test-ca.pem"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/kbagent-test-ca.pem"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -533,7 +600,10 @@ mod tests {
         assert_eq!(c.max_attempts, 3);
         assert_eq!(c.backoff_base, Duration::from_millis(500));
         assert_eq!(c.max_retry_after, Duration::from_secs(30));
-        assert_eq!(c.user_agent, format!("kbagent/{}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            c.user_agent,
+            format!("kbagent/{}", env!("CARGO_PKG_VERSION"))
+        );
         assert!(c.extra_ca_file.is_none());
     }
 }

@@ -127,7 +127,10 @@ impl CreateTokenRequest {
             body.insert("expiresIn".into(), Value::from(expires_in));
         }
         if !self.component_access.is_empty() {
-            body.insert("componentAccess".into(), Value::from(self.component_access.clone()));
+            body.insert(
+                "componentAccess".into(),
+                Value::from(self.component_access.clone()),
+            );
         }
         if !self.bucket_permissions.is_empty() {
             let map: Map<String, Value> = self
@@ -207,7 +210,10 @@ pub struct ServiceEntry {
 impl StackIndex {
     /// The base URL of the service with this id, if the stack lists it.
     pub fn service_url(&self, id: &str) -> Option<&str> {
-        self.services.iter().find(|s| s.id == id).map(|s| s.url.as_str())
+        self.services
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.url.as_str())
     }
 }
 
@@ -333,7 +339,8 @@ impl TokenInfo {
             map.remove("token");
         }
         let o = expect_object(&value, "a token")?;
-        let id = id_text(o.get("id")).ok_or_else(|| ShapeError("the token has no \"id\"".into()))?;
+        let id =
+            id_text(o.get("id")).ok_or_else(|| ShapeError("the token has no \"id\"".into()))?;
         let admin = block(o.get("admin")).and_then(|a| {
             Some(TokenAdmin {
                 id: uint(a.get("id"))?,
@@ -427,7 +434,8 @@ impl ManageTokenInfo {
 impl ManageProject {
     pub(crate) fn from_json(value: Value) -> Result<ManageProject, ShapeError> {
         let o = expect_object(&value, "a project")?;
-        let id = uint(o.get("id")).ok_or_else(|| ShapeError("the project has no numeric \"id\"".into()))?;
+        let id = uint(o.get("id"))
+            .ok_or_else(|| ShapeError("the project has no numeric \"id\"".into()))?;
         let organization = block(o.get("organization")).and_then(|org| {
             Some(ManageOrganization {
                 id: uint(org.get("id"))?,
@@ -476,7 +484,8 @@ impl Component {
             .and_then(|o| o.remove("configurations"))
             .unwrap_or(Value::Null);
         let o = expect_object(&value, "a component")?;
-        let id = id_text(o.get("id")).ok_or_else(|| ShapeError("a component has no \"id\"".into()))?;
+        let id =
+            id_text(o.get("id")).ok_or_else(|| ShapeError("a component has no \"id\"".into()))?;
         let configurations = match configs {
             Value::Array(items) => items
                 .into_iter()
@@ -497,9 +506,10 @@ impl Component {
 impl Configuration {
     pub(crate) fn from_json(value: Value) -> Result<Configuration, ShapeError> {
         let o = expect_object(&value, "a configuration")?;
-        let id = id_text(o.get("id")).ok_or_else(|| ShapeError("a configuration has no \"id\"".into()))?;
+        let id = id_text(o.get("id"))
+            .ok_or_else(|| ShapeError("a configuration has no \"id\"".into()))?;
         let present = |key: &str| o.get(key).filter(|v| !v.is_null()).cloned();
-        Ok(Configuration {
+        let mut config = Configuration {
             id,
             name: text(o.get("name")).unwrap_or_default(),
             description: text(o.get("description")),
@@ -511,15 +521,18 @@ impl Configuration {
             current_version: present("currentVersion"),
             creator_token: present("creatorToken"),
             rows: o.get("rows").and_then(Value::as_array).cloned(),
-            raw: value.clone(),
-        })
+            raw: Value::Null,
+        };
+        config.raw = value;
+        Ok(config)
     }
 }
 
 impl DevBranch {
     pub(crate) fn from_json(value: Value) -> Result<DevBranch, ShapeError> {
         let o = expect_object(&value, "a branch")?;
-        let id = uint(o.get("id")).ok_or_else(|| ShapeError("a branch has no numeric \"id\"".into()))?;
+        let id =
+            uint(o.get("id")).ok_or_else(|| ShapeError("a branch has no numeric \"id\"".into()))?;
         Ok(DevBranch {
             id,
             name: text(o.get("name")).unwrap_or_default(),
@@ -601,7 +614,11 @@ mod tests {
         assert_eq!(info.description.as_deref(), Some("john@example.com"));
         assert_eq!(
             info.admin,
-            Some(TokenAdmin { id: 124, name: "John Doe".into(), role: Some("admin".into()) })
+            Some(TokenAdmin {
+                id: 124,
+                name: "John Doe".into(),
+                role: Some("admin".into())
+            })
         );
         assert_eq!(info.creator_token, None);
         assert_eq!(info.organization_id, Some(123));
@@ -615,7 +632,10 @@ mod tests {
         assert_eq!(owner.data_size_bytes, Some(112_128));
         assert_eq!(owner.rows_count, Some(1036));
         assert_eq!(owner.limits["a"]["value"], 1);
-        assert_eq!(info.bucket_permissions.get("in.c-test").map(String::as_str), Some("manage"));
+        assert_eq!(
+            info.bucket_permissions.get("in.c-test").map(String::as_str),
+            Some("manage")
+        );
         assert!(info.component_access.is_empty());
         // The secret is gone from the pass-through copy, everything else is kept.
         assert!(info.raw.get("token").is_none());
@@ -637,7 +657,10 @@ mod tests {
         assert!(info.component_access.is_empty());
         assert_eq!(
             info.creator_token,
-            Some(CreatorToken { id: 44, description: Some("john@example.com".into()) })
+            Some(CreatorToken {
+                id: 44,
+                description: Some("john@example.com".into())
+            })
         );
         assert_eq!(info.organization_id, Some(73));
         assert_eq!(info.owner.unwrap().id, 58);
@@ -653,7 +676,10 @@ mod tests {
 
     #[test]
     fn empty_array_blocks_are_absent() {
-        let info = TokenInfo::from_json(json!({"id":"1","admin":[],"creatorToken":[],"owner":[],"organization":[]})).unwrap();
+        let info = TokenInfo::from_json(
+            json!({"id":"1","admin":[],"creatorToken":[],"owner":[],"organization":[]}),
+        )
+        .unwrap();
         assert!(info.admin.is_none() && info.creator_token.is_none());
         assert!(info.owner.is_none() && info.organization_id.is_none());
     }
@@ -720,7 +746,11 @@ mod tests {
         assert_eq!(info.expires.as_deref(), Some("2031-06-26T22:27:28+0200"));
         assert_eq!(
             info.user,
-            Some(ManageUser { id: 7919, name: "John Doe".into(), email: "john.doe@keboola.com".into() })
+            Some(ManageUser {
+                id: 7919,
+                name: "John Doe".into(),
+                email: "john.doe@keboola.com".into()
+            })
         );
         let info: ManageTokenInfo = serde_json::from_value(json!({"type":"super"})).unwrap();
         assert_eq!(info.id, None);
@@ -734,7 +764,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(project.id, 58);
-        assert_eq!(project.organization, Some(ManageOrganization { id: 73, name: "Acme".into() }));
+        assert_eq!(
+            project.organization,
+            Some(ManageOrganization {
+                id: 73,
+                name: "Acme".into()
+            })
+        );
         assert_eq!(project.raw["organization"]["allowAutoJoin"], true);
         assert!(serde_json::from_value::<ManageProject>(json!({"name":"x"})).is_err());
     }
@@ -744,8 +780,14 @@ mod tests {
         let index: StackIndex = serde_json::from_value(json!({"api":"storage","version":"v2",
             "services":[{"id":"queue","url":"https://queue.keboola.com"},{"id":"encryption","url":"https://encryption.keboola.com"},{"bogus":1}],
             "features":["a","b"]})).unwrap();
-        assert_eq!(index.service_url("queue"), Some("https://queue.keboola.com"));
-        assert_eq!(index.service_url("encryption"), Some("https://encryption.keboola.com"));
+        assert_eq!(
+            index.service_url("queue"),
+            Some("https://queue.keboola.com")
+        );
+        assert_eq!(
+            index.service_url("encryption"),
+            Some("https://encryption.keboola.com")
+        );
         assert_eq!(index.service_url("scheduler"), None);
         assert_eq!(index.services.len(), 2);
         assert_eq!(index.features, vec!["a".to_owned(), "b".to_owned()]);
@@ -761,7 +803,10 @@ mod tests {
                 "configuration":{"#password":"KBC::ProjectSecure::abc"},
                 "rows":[{"id":"r1"}]}]});
         let c: Component = serde_json::from_value(value).unwrap();
-        assert_eq!((c.id.as_str(), c.name.as_str(), c.r#type.as_str()), ("keboola.ex-db-mysql", "MySQL", "extractor"));
+        assert_eq!(
+            (c.id.as_str(), c.name.as_str(), c.r#type.as_str()),
+            ("keboola.ex-db-mysql", "MySQL", "extractor")
+        );
         assert!(c.raw.get("configurations").is_none());
         assert_eq!(c.raw["flags"], json!([]));
         let cfg = &c.configurations[0];
@@ -771,8 +816,12 @@ mod tests {
         assert_eq!(cfg.change_description.as_deref(), Some("edit"));
         assert_eq!(cfg.rows.as_ref().map(Vec::len), Some(1));
         assert_eq!(cfg.creator_token.as_ref().unwrap()["id"], 5);
-        assert_eq!(cfg.raw["configuration"]["#password"], "KBC::ProjectSecure::abc");
-        let bare: Component = serde_json::from_value(json!({"id":"x","configurations":[{"id":7}]})).unwrap();
+        assert_eq!(
+            cfg.raw["configuration"]["#password"],
+            "KBC::ProjectSecure::abc"
+        );
+        let bare: Component =
+            serde_json::from_value(json!({"id":"x","configurations":[{"id":7}]})).unwrap();
         assert_eq!(bare.configurations[0].id, "7");
         assert_eq!(bare.configurations[0].rows, None);
     }

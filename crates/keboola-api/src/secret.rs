@@ -99,7 +99,8 @@ pub(crate) fn mask_secrets_in(text: &str, known: Option<&Token>) -> String {
     let mut text = text.to_owned();
     if let Some(token) = known {
         let raw = token.expose();
-        if !raw.is_empty() && text.contains(raw) {
+        // A very short value would match ordinary words; real tokens are long.
+        if raw.len() >= 8 && text.contains(raw) {
             text = text.replace(raw, &token.masked());
         }
     }

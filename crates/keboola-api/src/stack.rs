@@ -71,7 +71,7 @@ impl StackUrl {
             return Err(InvalidStackUrl::MissingHost);
         };
         let host_text = match &host {
-            Host::Domain(d) if d.is_empty() => return Err(InvalidStackUrl::MissingHost),
+            Host::Domain("") => return Err(InvalidStackUrl::MissingHost),
             Host::Domain(d) => d.to_ascii_lowercase(),
             Host::Ipv4(ip) => ip.to_string(),
             Host::Ipv6(ip) => format!("[{ip}]"),
@@ -84,8 +84,8 @@ impl StackUrl {
             Some(port) => format!("{scheme}://{host_text}:{port}"),
             None => format!("{scheme}://{host_text}"),
         };
-        let url = Url::parse(&normalized)
-            .map_err(|e| InvalidStackUrl::Unparsable(e.to_string()))?;
+        let url =
+            Url::parse(&normalized).map_err(|e| InvalidStackUrl::Unparsable(e.to_string()))?;
         Ok(StackUrl {
             text: normalized,
             url,
@@ -154,10 +154,19 @@ mod tests {
     #[test]
     fn accepted_inputs_normalize() {
         let cases = [
-            ("https://connection.keboola.com", "https://connection.keboola.com"),
+            (
+                "https://connection.keboola.com",
+                "https://connection.keboola.com",
+            ),
             ("connection.keboola.com", "https://connection.keboola.com"),
-            ("  connection.keboola.com\n", "https://connection.keboola.com"),
-            ("https://connection.keboola.com/", "https://connection.keboola.com"),
+            (
+                "  connection.keboola.com\n",
+                "https://connection.keboola.com",
+            ),
+            (
+                "https://connection.keboola.com/",
+                "https://connection.keboola.com",
+            ),
             (
                 "https://connection.north-europe.azure.keboola.com/v2/storage",
                 "https://connection.north-europe.azure.keboola.com",
@@ -166,9 +175,18 @@ mod tests {
                 "https://connection.keboola.com/v2/storage/?exclude=components#x",
                 "https://connection.keboola.com",
             ),
-            ("HTTPS://Connection.KEBOOLA.com", "https://connection.keboola.com"),
-            ("https://connection.keboola.com:443", "https://connection.keboola.com"),
-            ("https://connection.keboola.com:8443", "https://connection.keboola.com:8443"),
+            (
+                "HTTPS://Connection.KEBOOLA.com",
+                "https://connection.keboola.com",
+            ),
+            (
+                "https://connection.keboola.com:443",
+                "https://connection.keboola.com",
+            ),
+            (
+                "https://connection.keboola.com:8443",
+                "https://connection.keboola.com:8443",
+            ),
             ("http://localhost", "http://localhost"),
             ("http://LocalHost:8080/v2/storage", "http://localhost:8080"),
             ("http://localhost:80", "http://localhost"),
@@ -195,12 +213,24 @@ mod tests {
         let cases = [
             ("", E::Empty),
             ("   \t\n", E::Empty),
-            ("http://connection.keboola.com", E::InsecureHttp("connection.keboola.com".into())),
+            (
+                "http://connection.keboola.com",
+                E::InsecureHttp("connection.keboola.com".into()),
+            ),
             ("http://10.0.0.5:8080", E::InsecureHttp("10.0.0.5".into())),
-            ("http://[2001:db8::1]", E::InsecureHttp("[2001:db8::1]".into())),
-            ("http://localhost.example.com", E::InsecureHttp("localhost.example.com".into())),
+            (
+                "http://[2001:db8::1]",
+                E::InsecureHttp("[2001:db8::1]".into()),
+            ),
+            (
+                "http://localhost.example.com",
+                E::InsecureHttp("localhost.example.com".into()),
+            ),
             ("http://128.0.0.1", E::InsecureHttp("128.0.0.1".into())),
-            ("ftp://connection.keboola.com", E::UnsupportedScheme("ftp".into())),
+            (
+                "ftp://connection.keboola.com",
+                E::UnsupportedScheme("ftp".into()),
+            ),
             ("file:///etc/passwd", E::UnsupportedScheme("file".into())),
             ("ws://localhost", E::UnsupportedScheme("ws".into())),
             ("https://user:pass@connection.keboola.com", E::Credentials),
@@ -213,7 +243,11 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(StackUrl::parse(input), Err(want), "input {input:?}");
         }
-        for input in ["https://conn ection.keboola.com", "https://host:99999", "https://[::1"] {
+        for input in [
+            "https://conn ection.keboola.com",
+            "https://host:99999",
+            "https://[::1",
+        ] {
             assert!(
                 matches!(StackUrl::parse(input), Err(E::Unparsable(_))),
                 "{input:?} -> {:?}",
@@ -250,7 +284,11 @@ mod tests {
             ("https://10.0.0.1", false),
             ("https://[2001:db8::1]", false),
         ] {
-            assert_eq!(StackUrl::parse(input).unwrap().is_loopback(), want, "{input}");
+            assert_eq!(
+                StackUrl::parse(input).unwrap().is_loopback(),
+                want,
+                "{input}"
+            );
         }
     }
 

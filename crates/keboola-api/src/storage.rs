@@ -53,7 +53,10 @@ impl StorageClient {
     pub fn index(&self) -> Result<StackIndex, ApiError> {
         let mut request = self.request(Method::Get, &[])?;
         request.auth = None;
-        request.url.query_pairs_mut().append_pair("exclude", "components");
+        request
+            .url
+            .query_pairs_mut()
+            .append_pair("exclude", "components");
         self.fetch(&request, StackIndex::from_json)
     }
 
@@ -122,7 +125,14 @@ impl StorageClient {
         let branch = branch.unwrap_or("default");
         let request = self.request(
             Method::Get,
-            &["branch", branch, "components", component_id, "configs", config_id],
+            &[
+                "branch",
+                branch,
+                "components",
+                component_id,
+                "configs",
+                config_id,
+            ],
         )?;
         self.fetch(&request, Ok)
     }
@@ -162,9 +172,16 @@ impl StorageClient {
 /// `stack` plus path segments, each percent-encoded on its own so an id can never
 /// add segments, a query or a fragment. Empty, `.` and `..` segments are refused:
 /// the URL library drops dot segments, which would silently address another resource.
-pub(crate) fn build_url(stack: &StackUrl, segments: &[&str], method: Method) -> Result<Url, ApiError> {
+pub(crate) fn build_url(
+    stack: &StackUrl,
+    segments: &[&str],
+    method: Method,
+) -> Result<Url, ApiError> {
     let mut url = stack.to_url();
-    if let Some(bad) = segments.iter().find(|s| s.is_empty() || **s == "." || **s == "..") {
+    if let Some(bad) = segments
+        .iter()
+        .find(|s| s.is_empty() || **s == "." || **s == "..")
+    {
         return Err(ApiError::transport(
             ApiErrorKind::Config,
             method.as_str(),

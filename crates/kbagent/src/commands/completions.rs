@@ -35,5 +35,8 @@ pub fn run(_ctx: &Ctx<'_>, args: &CompletionsArgs) -> CliResult<Report> {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "kbagent", &mut buf);
     let script = String::from_utf8_lossy(&buf).into_owned();
-    Ok(Report::new(json!({"shell": shell.to_string(), "script": script}), script))
+    Ok(Report::new(
+        json!({"shell": shell.to_string(), "script": script}),
+        script,
+    ))
 }

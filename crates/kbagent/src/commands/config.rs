@@ -34,13 +34,19 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// List configurations across projects (in parallel)
-    #[command(after_help = "Examples:\n  kbagent config list\n  kbagent --json config list --project prod --component-id keboola.ex-google-drive")]
+    #[command(
+        after_help = "Examples:\n  kbagent config list\n  kbagent --json config list --project prod --component-id keboola.ex-google-drive"
+    )]
     List(ListArgs),
     /// Show one configuration as the API returns it (secrets stay encrypted)
-    #[command(after_help = "Examples:\n  kbagent config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123")]
+    #[command(
+        after_help = "Examples:\n  kbagent config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123"
+    )]
     Detail(DetailArgs),
     /// Build the OAuth authorization URL for a configuration (mints a 1-hour child token)
-    #[command(after_help = "Examples:\n  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456\n  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456 --no-open")]
+    #[command(
+        after_help = "Examples:\n  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456\n  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456 --no-open"
+    )]
     OauthUrl(OauthUrlArgs),
 }
 
@@ -100,7 +106,9 @@ pub fn run(ctx: &Ctx<'_>, args: ConfigArgs) -> CliResult<Report> {
 fn validate_part(what: &str, value: &str) -> CliResult<()> {
     let ok = !value.is_empty()
         && value.len() <= 200
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -127,13 +135,19 @@ fn list(ctx: &Ctx<'_>, args: &ListArgs) -> CliResult<Report> {
         component_type: args.component_type.clone(),
         include_rows: false,
     };
-    let results = fanout::map(ctx.printer, "Listing configurations", &projects, workers, |p| {
-        let start = Instant::now();
-        let r = StorageClient::new(&http, &p.entry.stack_url, &p.entry.token)
-            .list_components(&query)
-            .map_err(|e| p.api_error(&e));
-        (r, start.elapsed().as_millis() as u64)
-    });
+    let results = fanout::map(
+        ctx.printer,
+        "Listing configurations",
+        &projects,
+        workers,
+        |p| {
+            let start = Instant::now();
+            let r = StorageClient::new(&http, &p.entry.stack_url, &p.entry.token)
+                .list_components(&query)
+                .map_err(|e| p.api_error(&e));
+            (r, start.elapsed().as_millis() as u64)
+        },
+    );
     let mut configs = Vec::new();
     let mut errors = Vec::new();
     let mut table = Table::new(["PROJECT", "COMPONENT", "CONFIG ID", "NAME", "LAST MODIFIED"]);
@@ -182,8 +196,11 @@ fn list(ctx: &Ctx<'_>, args: &ListArgs) -> CliResult<Report> {
             }
             Err(e) => {
                 ctx.printer.warn(
-                    Warning::new("PROJECT_FAILED", format!("Project '{}': {}", p.alias, e.message))
-                        .with("project_alias", p.alias.clone()),
+                    Warning::new(
+                        "PROJECT_FAILED",
+                        format!("Project '{}': {}", p.alias, e.message),
+                    )
+                    .with("project_alias", p.alias.clone()),
                 );
                 errors.push(json!({
                     "project_alias": p.alias,
@@ -199,7 +216,10 @@ fn list(ctx: &Ctx<'_>, args: &ListArgs) -> CliResult<Report> {
     } else {
         table.render(ctx.printer.stdout_is_terminal())
     };
-    Ok(Report::new(json!({"configs": configs, "errors": errors}), human))
+    Ok(Report::new(
+        json!({"configs": configs, "errors": errors}),
+        human,
+    ))
 }
 
 fn fetch_configuration(
@@ -237,9 +257,19 @@ fn detail(ctx: &Ctx<'_>, args: &DetailArgs) -> CliResult<Report> {
     }
     let cfg = ctx.store()?.load()?;
     let project = select_project(ctx, &cfg, args.alias.as_deref())?;
-    let mut body = fetch_configuration(ctx, &project, args.branch.as_deref(), &args.component_id, &args.config_id)?;
+    let mut body = fetch_configuration(
+        ctx,
+        &project,
+        args.branch.as_deref(),
+        &args.component_id,
+        &args.config_id,
+    )?;
     let pretty = serde_json::to_string_pretty(&body).unwrap_or_default();
-    let name = body.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
     if let Value::Object(map) = &mut body {
         map.insert("project_alias".into(), json!(project.alias));
         map.insert("branch_id".into(), json!(args.branch));
@@ -253,12 +283,18 @@ fn detail(ctx: &Ctx<'_>, args: &DetailArgs) -> CliResult<Report> {
 }
 
 fn wizard_base(ctx: &Ctx<'_>) -> CliResult<Url> {
-    let raw = ctx.env.oauth_wizard_url.as_deref().unwrap_or(DEFAULT_OAUTH_WIZARD);
+    let raw = ctx
+        .env
+        .oauth_wizard_url
+        .as_deref()
+        .unwrap_or(DEFAULT_OAUTH_WIZARD);
     let url = Url::parse(raw).map_err(|e| {
         CliError::config(format!("KBAGENT_OAUTH_WIZARD_URL is not a valid URL: {e}"))
     })?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(CliError::config("KBAGENT_OAUTH_WIZARD_URL must be an http(s) URL"));
+        return Err(CliError::config(
+            "KBAGENT_OAUTH_WIZARD_URL must be an http(s) URL",
+        ));
     }
     Ok(url)
 }
@@ -273,13 +309,21 @@ fn oauth_url(ctx: &Ctx<'_>, args: &OauthUrlArgs) -> CliResult<Report> {
             Url::parse(r)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "https" | "http"))
-                .ok_or_else(|| CliError::invalid_argument(format!("Invalid --redirect-url '{}': expected an http(s) URL", r.escape_debug())))
+                .ok_or_else(|| {
+                    CliError::invalid_argument(format!(
+                        "Invalid --redirect-url '{}': expected an http(s) URL",
+                        r.escape_debug()
+                    ))
+                })
         })
         .transpose()?;
     let mut url = wizard_base(ctx)?;
     let cfg = ctx.store()?.load()?;
     let project = select_project(ctx, &cfg, args.alias.as_deref())?;
-    let info = ctx.storage(&project)?.verify().map_err(|e| project.api_error(&e))?;
+    let info = ctx
+        .storage(&project)?
+        .verify()
+        .map_err(|e| project.api_error(&e))?;
     fetch_configuration(ctx, &project, None, &args.component_id, &args.config_id)?;
     let request = CreateTokenRequest {
         description: Some(format!(
@@ -309,8 +353,11 @@ fn oauth_url(ctx: &Ctx<'_>, args: &OauthUrlArgs) -> CliResult<Report> {
         match webbrowser::open(&link) {
             Ok(()) => browser_opened = true,
             Err(e) => ctx.printer.warn(
-                Warning::new("BROWSER_NOT_OPENED", format!("Could not open a browser: {}", e.kind()))
-                    .hint("Open the URL printed on stdout yourself."),
+                Warning::new(
+                    "BROWSER_NOT_OPENED",
+                    format!("Could not open a browser: {}", e.kind()),
+                )
+                .hint("Open the URL printed on stdout yourself."),
             ),
         }
     }

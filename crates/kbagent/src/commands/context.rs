@@ -98,7 +98,11 @@ const ENVIRONMENT: &str = "\
 pub fn command_list() -> Vec<(String, String)> {
     fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, String)>) {
         for sub in cmd.get_subcommands() {
-            let name = if prefix.is_empty() { sub.get_name().to_owned() } else { format!("{prefix} {}", sub.get_name()) };
+            let name = if prefix.is_empty() {
+                sub.get_name().to_owned()
+            } else {
+                format!("{prefix} {}", sub.get_name())
+            };
             if sub.has_subcommands() {
                 walk(sub, &name, out);
             } else {
@@ -115,7 +119,11 @@ pub fn command_list() -> Vec<(String, String)> {
 fn reference() -> String {
     fn section(cmd: &clap::Command, prefix: &str, out: &mut String) {
         for sub in cmd.get_subcommands() {
-            let name = if prefix.is_empty() { sub.get_name().to_owned() } else { format!("{prefix} {}", sub.get_name()) };
+            let name = if prefix.is_empty() {
+                sub.get_name().to_owned()
+            } else {
+                format!("{prefix} {}", sub.get_name())
+            };
             if sub.has_subcommands() {
                 section(sub, &name, out);
                 continue;
@@ -141,7 +149,9 @@ fn reference() -> String {
             }
         }
     }
-    let mut out = String::from("\n## Commands\nGlobal options (before the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\n");
+    let mut out = String::from(
+        "\n## Commands\nGlobal options (before the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\n",
+    );
     section(&Cli::command(), "", &mut out);
     out
 }
@@ -151,7 +161,12 @@ fn exit_codes() -> String {
         "\n## Exit codes and error codes\n0 ok; 1 general error (also: some items of a multi-item command failed); 2 usage;\n3 authentication; 4 network; 5 configuration; 6 permission denied.\n\n",
     );
     for code in ErrorCode::ALL {
-        out.push_str(&format!("- {:<22} exit {}, error_type {}\n", code.as_str(), code.exit_code(), code.error_type()));
+        out.push_str(&format!(
+            "- {:<22} exit {}, error_type {}\n",
+            code.as_str(),
+            code.exit_code(),
+            code.error_type()
+        ));
     }
     out
 }

@@ -39,8 +39,21 @@ struct Check {
 }
 
 impl Check {
-    fn new(check: &'static str, name: impl Into<String>, status: Status, message: impl Into<String>) -> Self {
-        Self { check, name: name.into(), status, message: message.into(), alias: None, error_code: None, response_time_ms: None }
+    fn new(
+        check: &'static str,
+        name: impl Into<String>,
+        status: Status,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            check,
+            name: name.into(),
+            status,
+            message: message.into(),
+            alias: None,
+            error_code: None,
+            response_time_ms: None,
+        }
     }
 }
 
@@ -54,7 +67,12 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
         format!("{} (from {})", file.display(), store.source().describe()),
     )];
     if !store.exists() {
-        checks.push(Check::new("config_file", "Config file", Status::Warn, "does not exist yet; `kbagent project add` creates it"));
+        checks.push(Check::new(
+            "config_file",
+            "Config file",
+            Status::Warn,
+            "does not exist yet; `kbagent project add` creates it",
+        ));
         return Ok(render(ctx, &checks));
     }
     match file_mode(&file) {
@@ -68,8 +86,17 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
         None => checks.push(Check::new("config_file", "Config file permissions", Status::Skip, "not checked on this platform")),
     }
     if let Some(mode) = file_mode(store.dir()) {
-        let status = if mode & 0o077 == 0 { Status::Pass } else { Status::Warn };
-        checks.push(Check::new("config_dir", "Config directory permissions", status, format!("mode {mode:04o}")));
+        let status = if mode & 0o077 == 0 {
+            Status::Pass
+        } else {
+            Status::Warn
+        };
+        checks.push(Check::new(
+            "config_dir",
+            "Config directory permissions",
+            status,
+            format!("mode {mode:04o}"),
+        ));
     }
     // An unusable config is the one failure doctor reports as an error (exit 5).
     let cfg = store.load()?;
@@ -84,7 +111,9 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
     let http = ctx.http()?.clone();
     let results = fanout::map(ctx.printer, "Checking projects", &projects, workers, |p| {
         let start = Instant::now();
-        let r = StorageClient::new(&http, &p.entry.stack_url, &p.entry.token).verify().map_err(|e| p.api_error(&e));
+        let r = StorageClient::new(&http, &p.entry.stack_url, &p.entry.token)
+            .verify()
+            .map_err(|e| p.api_error(&e));
         (r, start.elapsed().as_millis() as u64)
     });
     for (p, (result, ms)) in projects.iter().zip(results) {
@@ -105,19 +134,31 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
                 checks.push(c);
                 let power = MintPower::of(&info);
                 let mut m = match power.limitation() {
-                    None => Check::new("token_minting", format!("Project '{}' child tokens", p.alias), Status::Pass, "the stored token can mint child tokens"),
+                    None => Check::new(
+                        "token_minting",
+                        format!("Project '{}' child tokens", p.alias),
+                        Status::Pass,
+                        "the stored token can mint child tokens",
+                    ),
                     Some(why) => Check::new(
                         "token_minting",
                         format!("Project '{}' child tokens", p.alias),
                         Status::Warn,
-                        format!("the stored token cannot mint child tokens ({why}); oauth-url and token create will need a Manage API token"),
+                        format!(
+                            "the stored token cannot mint child tokens ({why}); oauth-url and token create will need a Manage API token"
+                        ),
                     ),
                 };
                 m.alias = Some(p.alias.clone());
                 checks.push(m);
             }
             Err(e) => {
-                let mut c = Check::new("connectivity", format!("Project '{}'", p.alias), Status::Fail, e.message.clone());
+                let mut c = Check::new(
+                    "connectivity",
+                    format!("Project '{}'", p.alias),
+                    Status::Fail,
+                    e.message.clone(),
+                );
                 c.alias = Some(p.alias.clone());
                 c.error_code = Some(e.code.as_str());
                 c.response_time_ms = Some(ms);
@@ -130,7 +171,12 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
 
 fn render(ctx: &Ctx<'_>, checks: &[Check]) -> Report {
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
-    let (passed, failed, warnings, skipped) = (count(Status::Pass), count(Status::Fail), count(Status::Warn), count(Status::Skip));
+    let (passed, failed, warnings, skipped) = (
+        count(Status::Pass),
+        count(Status::Fail),
+        count(Status::Warn),
+        count(Status::Skip),
+    );
     let p = ctx.printer;
     let mut human = String::new();
     for c in checks {

@@ -33,7 +33,10 @@ pub fn dispatch(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
 
 fn version_report() -> Report {
     let version = env!("CARGO_PKG_VERSION");
-    Report::new(serde_json::json!({"version": version}), format!("kbagent {version}"))
+    Report::new(
+        serde_json::json!({"version": version}),
+        format!("kbagent {version}"),
+    )
 }
 
 /// What every command gets: global options, environment, printer, and lazily the config
@@ -48,7 +51,13 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(global: &'a GlobalArgs, env: &'a Env, printer: &'a Printer) -> Self {
-        Self { global, env, printer, store: OnceCell::new(), http: OnceCell::new() }
+        Self {
+            global,
+            env,
+            printer,
+            store: OnceCell::new(),
+            http: OnceCell::new(),
+        }
     }
 
     pub fn store(&self) -> CliResult<&ConfigStore> {
@@ -75,7 +84,10 @@ impl<'a> Ctx<'a> {
         if let Some(base) = self.env.retry_base {
             cfg.backoff_base = base;
             // Tests shrink the backoff; keep Retry-After within the same scale.
-            cfg.max_retry_after = cfg.max_retry_after.min(base * 10).max(Duration::from_millis(1));
+            cfg.max_retry_after = cfg
+                .max_retry_after
+                .min(base * 10)
+                .max(Duration::from_millis(1));
         }
         let http = Http::new(cfg).map_err(|e| CliError::from_api(&e, None, None))?;
         Ok(self.http.get_or_init(|| http))
@@ -94,11 +106,17 @@ impl<'a> Ctx<'a> {
                 ))),
             };
         }
-        Ok(config.max_parallel_workers.map_or(10, |n| n.clamp(1, 100) as usize))
+        Ok(config
+            .max_parallel_workers
+            .map_or(10, |n| n.clamp(1, 100) as usize))
     }
 
     pub fn storage(&self, project: &Project) -> CliResult<StorageClient> {
-        Ok(StorageClient::new(self.http()?, &project.entry.stack_url, &project.entry.token))
+        Ok(StorageClient::new(
+            self.http()?,
+            &project.entry.stack_url,
+            &project.entry.token,
+        ))
     }
 }
 
@@ -141,10 +159,16 @@ impl Selection {
 }
 
 /// Finds a project by alias, or by project id when no alias matches.
-pub fn find_project<'c>(config: &'c ConfigFile, key: &str) -> Option<(&'c String, &'c ProjectEntry)> {
+pub fn find_project<'c>(
+    config: &'c ConfigFile,
+    key: &str,
+) -> Option<(&'c String, &'c ProjectEntry)> {
     config.projects.get_key_value(key).or_else(|| {
         let id: u64 = key.parse().ok()?;
-        let mut hits = config.projects.iter().filter(|(_, p)| p.project_id == Some(id));
+        let mut hits = config
+            .projects
+            .iter()
+            .filter(|(_, p)| p.project_id == Some(id));
         let hit = hits.next()?;
         hits.next().is_none().then_some(hit)
     })
@@ -193,7 +217,11 @@ pub fn select_project(
     };
     let (alias, entry) =
         find_project(config, &key).ok_or_else(|| unknown_project(config, store, &key))?;
-    Ok(Project { alias: alias.clone(), entry: entry.clone(), source })
+    Ok(Project {
+        alias: alias.clone(),
+        entry: entry.clone(),
+        source,
+    })
 }
 
 /// Verifies a token, mapping failures to CLI errors that name the project and masked token.
@@ -220,5 +248,8 @@ pub fn confirm(ctx: &Ctx<'_>, question: &str) -> CliResult<bool> {
         .lock()
         .read_line(&mut line)
         .map_err(|e| CliError::unexpected(format!("Cannot read the answer: {e}")))?;
-    Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }

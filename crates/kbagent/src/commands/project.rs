@@ -9,9 +9,12 @@ use keboola_api::{
 };
 use serde_json::{Value, json};
 
-use super::{Ctx, Project, Selection, confirm, find_project, select_project, unknown_project, verify_token};
+use super::{
+    Ctx, Project, Selection, confirm, find_project, select_project, unknown_project, verify_token,
+};
 use crate::authority::{
-    self, Authority, ManageTokenSource, MintPower, describe_plan, non_master_warning, planned_authority,
+    self, Authority, ManageTokenSource, MintPower, describe_plan, non_master_warning,
+    planned_authority,
 };
 use crate::error::{CliError, CliResult};
 use crate::fanout;
@@ -38,7 +41,9 @@ pub struct ProjectArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
     /// Register a project: verify its Storage API token and store it
-    #[command(after_help = "Examples:\n  kbagent project add --project prod --url https://connection.eu-central-1.keboola.com --token-stdin < token.txt\n  KBC_TOKEN=... kbagent project add --project dev")]
+    #[command(
+        after_help = "Examples:\n  kbagent project add --project prod --url https://connection.eu-central-1.keboola.com --token-stdin < token.txt\n  KBC_TOKEN=... kbagent project add --project dev"
+    )]
     Add(AddArgs),
     /// List registered projects (no API call; tokens masked)
     #[command(after_help = "Examples:\n  kbagent project list\n  kbagent --json project list")]
@@ -47,22 +52,30 @@ pub enum ProjectCommand {
     #[command(after_help = "Examples:\n  kbagent project remove --project old")]
     Remove(RemoveArgs),
     /// Change a project's URL, token or alias (a new token or URL is verified first)
-    #[command(after_help = "Examples:\n  kbagent project edit --project prod --token-stdin < master-token.txt\n  kbagent project edit --project prod --new-alias production")]
+    #[command(
+        after_help = "Examples:\n  kbagent project edit --project prod --token-stdin < master-token.txt\n  kbagent project edit --project prod --new-alias production"
+    )]
     Edit(EditArgs),
     /// Pin the default project used when --project is not given
     #[command(after_help = "Examples:\n  kbagent project use prod")]
     Use(UseArgs),
     /// Show which project a command would use, and why
-    #[command(after_help = "Examples:\n  kbagent project current\n  KBAGENT_PROJECT=dev kbagent --json project current")]
+    #[command(
+        after_help = "Examples:\n  kbagent project current\n  KBAGENT_PROJECT=dev kbagent --json project current"
+    )]
     Current(CurrentArgs),
     /// Verify every project's token in parallel (response time, master flag, expiry)
-    #[command(after_help = "Examples:\n  kbagent project status\n  kbagent --json project status --project prod --project dev")]
+    #[command(
+        after_help = "Examples:\n  kbagent project status\n  kbagent --json project status --project prod --project dev"
+    )]
     Status(StatusArgs),
     /// Show a project's metadata and what its token can do
     #[command(after_help = "Examples:\n  kbagent project info --project prod")]
     Info(InfoArgs),
     /// Mint a new project token through the Manage API and store it
-    #[command(after_help = "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes\n  kbagent project refresh --all --dry-run")]
+    #[command(
+        after_help = "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes\n  kbagent project refresh --all --dry-run"
+    )]
     Refresh(RefreshArgs),
 }
 
@@ -132,7 +145,12 @@ pub struct InfoArgs {
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     /// Project to refresh (repeatable)
-    #[arg(short = 'p', long = "project", value_name = "ALIAS", conflicts_with = "all")]
+    #[arg(
+        short = 'p',
+        long = "project",
+        value_name = "ALIAS",
+        conflicts_with = "all"
+    )]
     pub aliases: Vec<String>,
     /// Every registered project whose token is invalid (all of them with --force)
     #[arg(long)]
@@ -180,7 +198,9 @@ pub fn run(ctx: &Ctx<'_>, args: ProjectArgs) -> CliResult<Report> {
 pub fn validate_alias(alias: &str) -> CliResult<()> {
     let ok = !alias.is_empty()
         && alias.len() <= 64
-        && alias.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         && !alias.starts_with(['-', '.']);
     if ok {
         Ok(())
@@ -211,7 +231,11 @@ fn project_json(alias: &str, entry: &ProjectEntry) -> Value {
 
 fn add(ctx: &Ctx<'_>, args: &AddArgs) -> CliResult<Report> {
     validate_alias(&args.alias)?;
-    let raw_url = args.url.as_deref().or(ctx.env.storage_api_url.as_deref()).unwrap_or(DEFAULT_STACK);
+    let raw_url = args
+        .url
+        .as_deref()
+        .or(ctx.env.storage_api_url.as_deref())
+        .unwrap_or(DEFAULT_STACK);
     let stack = parse_stack_url(raw_url)?;
     let store = ctx.store()?;
     // Fail on a duplicate before spending a request; checked again under the lock below.
@@ -272,8 +296,9 @@ fn add(ctx: &Ctx<'_>, args: &AddArgs) -> CliResult<Report> {
 }
 
 fn duplicate_alias(alias: &str) -> CliError {
-    CliError::config(format!("Project '{alias}' already exists"))
-        .hint(format!("Use `kbagent project edit --project {alias}` to change it, or pick another alias."))
+    CliError::config(format!("Project '{alias}' already exists")).hint(format!(
+        "Use `kbagent project edit --project {alias}` to change it, or pick another alias."
+    ))
 }
 
 fn list(ctx: &Ctx<'_>) -> CliResult<Report> {
@@ -286,7 +311,11 @@ fn list(ctx: &Ctx<'_>) -> CliResult<Report> {
             let mut v = project_json(alias, p);
             v["auth_mode"] = json!("static");
             v["is_default"] = json!(pinned == Some(alias.as_str()));
-            v["active_branch_id"] = p.extra.get("active_branch_id").cloned().unwrap_or(Value::Null);
+            v["active_branch_id"] = p
+                .extra
+                .get("active_branch_id")
+                .cloned()
+                .unwrap_or(Value::Null);
             v["org_id"] = json!(p.org_id);
             v["org_name"] = p.extra.get("org_name").cloned().unwrap_or(Value::Null);
             v
@@ -298,7 +327,11 @@ fn list(ctx: &Ctx<'_>) -> CliResult<Report> {
         let mut t = Table::new(["", "ALIAS", "PROJECT", "ID", "STACK", "TOKEN"]);
         for (alias, p) in &cfg.projects {
             t.row([
-                if pinned == Some(alias.as_str()) { "*".to_owned() } else { String::new() },
+                if pinned == Some(alias.as_str()) {
+                    "*".to_owned()
+                } else {
+                    String::new()
+                },
                 alias.clone(),
                 cell(p.project_name.as_deref()),
                 cell(p.project_id),
@@ -364,8 +397,10 @@ fn edit(ctx: &Ctx<'_>, args: &EditArgs) -> CliResult<Report> {
             .remove(&alias)
             .ok_or_else(|| unknown_project(cfg, store, &alias))?;
         if target != alias && cfg.projects.contains_key(&target) {
-            return Err(CliError::config(format!("Project '{target}' already exists"))
-                .hint("Pick another --new-alias, or remove that project first."));
+            return Err(
+                CliError::config(format!("Project '{target}' already exists"))
+                    .hint("Pick another --new-alias, or remove that project first."),
+            );
         }
         entry.stack_url = stack.clone();
         entry.token = token.clone();
@@ -402,7 +437,13 @@ fn edit(ctx: &Ctx<'_>, args: &EditArgs) -> CliResult<Report> {
         data["is_master_token"] = json!(info.is_master_token);
         data["can_manage_tokens"] = json!(info.can_manage_tokens);
     }
-    Ok(Report::new(data, format!("{} project '{target}'.\n", ctx.printer.paint(GREEN, "Updated"))))
+    Ok(Report::new(
+        data,
+        format!(
+            "{} project '{target}'.\n",
+            ctx.printer.paint(GREEN, "Updated")
+        ),
+    ))
 }
 
 fn use_project(ctx: &Ctx<'_>, args: &UseArgs) -> CliResult<Report> {
@@ -473,14 +514,23 @@ pub fn select_many(ctx: &Ctx<'_>, cfg: &ConfigFile, keys: &[String]) -> CliResul
         return Ok(cfg
             .projects
             .iter()
-            .map(|(a, e)| Project { alias: a.clone(), entry: e.clone(), source: Selection::Sole })
+            .map(|(a, e)| Project {
+                alias: a.clone(),
+                entry: e.clone(),
+                source: Selection::Sole,
+            })
             .collect());
     }
     let mut out: Vec<Project> = Vec::new();
     for key in keys {
-        let (alias, entry) = find_project(cfg, key).ok_or_else(|| unknown_project(cfg, store, key))?;
+        let (alias, entry) =
+            find_project(cfg, key).ok_or_else(|| unknown_project(cfg, store, key))?;
         if !out.iter().any(|p| &p.alias == alias) {
-            out.push(Project { alias: alias.clone(), entry: entry.clone(), source: Selection::Flag });
+            out.push(Project {
+                alias: alias.clone(),
+                entry: entry.clone(),
+                source: Selection::Flag,
+            });
         }
     }
     Ok(out)
@@ -497,7 +547,10 @@ fn verify_all(ctx: &Ctx<'_>, http: &Http, projects: &[Project], workers: usize) 
         let result = StorageClient::new(http, &p.entry.stack_url, &p.entry.token)
             .verify()
             .map_err(|e| p.api_error(&e));
-        Checked { elapsed_ms: start.elapsed().as_millis() as u64, result }
+        Checked {
+            elapsed_ms: start.elapsed().as_millis() as u64,
+            result,
+        }
     })
 }
 
@@ -508,7 +561,9 @@ fn status(ctx: &Ctx<'_>, args: &StatusArgs) -> CliResult<Report> {
     let http = ctx.http()?.clone();
     let checked = verify_all(ctx, &http, &projects, workers);
     let mut rows = Vec::new();
-    let mut table = Table::new(["ALIAS", "STATUS", "MS", "PROJECT", "ID", "MASTER", "EXPIRES"]);
+    let mut table = Table::new([
+        "ALIAS", "STATUS", "MS", "PROJECT", "ID", "MASTER", "EXPIRES",
+    ]);
     for (p, c) in projects.iter().zip(&checked) {
         let mut row = project_json(&p.alias, &p.entry);
         row["auth_mode"] = json!("static");
@@ -528,8 +583,12 @@ fn status(ctx: &Ctx<'_>, args: &StatusArgs) -> CliResult<Report> {
                     p.alias.clone(),
                     "ok".to_owned(),
                     c.elapsed_ms.to_string(),
-                    info.owner.as_ref().map_or_else(|| "-".into(), |o| o.name.clone()),
-                    info.owner.as_ref().map_or_else(|| "-".into(), |o| o.id.to_string()),
+                    info.owner
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |o| o.name.clone()),
+                    info.owner
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |o| o.id.to_string()),
                     yes_no(info.is_master_token).into(),
                     info.expires.clone().unwrap_or_else(|| "never".into()),
                 ]);
@@ -572,7 +631,10 @@ fn yes_no(b: bool) -> &'static str {
 fn info(ctx: &Ctx<'_>, args: &InfoArgs) -> CliResult<Report> {
     let cfg = ctx.store()?.load()?;
     let project = select_project(ctx, &cfg, args.alias.as_deref())?;
-    let info = ctx.storage(&project)?.verify().map_err(|e| project.api_error(&e))?;
+    let info = ctx
+        .storage(&project)?
+        .verify()
+        .map_err(|e| project.api_error(&e))?;
     let power = MintPower::of(&info);
     let manage = ManageTokenSource::detect(ctx)?;
     let plan = planned_authority(power, manage.available());
@@ -602,16 +664,50 @@ fn info(ctx: &Ctx<'_>, args: &InfoArgs) -> CliResult<Report> {
     let p = ctx.printer;
     let mut human = String::new();
     let mut line = |k: &str, v: String| human.push_str(&format!("{:<22} {v}\n", p.paint(BOLD, k)));
-    line("Project", format!("{} (id {})", cell(owner.as_ref().map(|o| o.name.clone())), cell(owner.as_ref().map(|o| o.id))));
+    line(
+        "Project",
+        format!(
+            "{} (id {})",
+            cell(owner.as_ref().map(|o| o.name.clone())),
+            cell(owner.as_ref().map(|o| o.id))
+        ),
+    );
     line("Alias", project.alias.clone());
     line("Stack", project.entry.stack_url.to_string());
-    line("Backend", cell(owner.as_ref().and_then(|o| o.default_backend.clone())));
-    line("Region", cell(owner.as_ref().and_then(|o| o.region.clone())));
-    line("Features", owner.as_ref().map(|o| o.features.join(", ")).filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into()));
-    line("Token", format!("{} (id {}, {})", project.entry.token.masked(), info.id, info.description.clone().unwrap_or_default()));
+    line(
+        "Backend",
+        cell(owner.as_ref().and_then(|o| o.default_backend.clone())),
+    );
+    line(
+        "Region",
+        cell(owner.as_ref().and_then(|o| o.region.clone())),
+    );
+    line(
+        "Features",
+        owner
+            .as_ref()
+            .map(|o| o.features.join(", "))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "-".into()),
+    );
+    line(
+        "Token",
+        format!(
+            "{} (id {}, {})",
+            project.entry.token.masked(),
+            info.id,
+            info.description.clone().unwrap_or_default()
+        ),
+    );
     line("Master token", yes_no(info.is_master_token).to_owned());
-    line("Can manage tokens", yes_no(info.can_manage_tokens).to_owned());
-    line("Expires", info.expires.clone().unwrap_or_else(|| "never".into()));
+    line(
+        "Can manage tokens",
+        yes_no(info.can_manage_tokens).to_owned(),
+    );
+    line(
+        "Expires",
+        info.expires.clone().unwrap_or_else(|| "never".into()),
+    );
     line("Child tokens minted by", describe_plan(plan).to_owned());
     if let Some(why) = power.limitation() {
         human.push_str(&format!("\nThis token cannot mint child tokens: {why}.\n"));
@@ -647,7 +743,11 @@ fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
     let cfg = ctx.store()?.load()?;
     let projects = select_many(ctx, &cfg, if args.all { &[] } else { &args.aliases })?;
     // Fail fast, before any request, when no Manage token can be had.
-    let source = if args.dry_run { None } else { Some(ManageTokenSource::detect(ctx)?) };
+    let source = if args.dry_run {
+        None
+    } else {
+        Some(ManageTokenSource::detect(ctx)?)
+    };
     if let Some(ManageTokenSource::Unavailable { env_ignored }) = &source {
         return Err(authority::manage_token_missing(*env_ignored));
     }
@@ -667,6 +767,7 @@ fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
         .zip(&checked)
         .map(|(p, c)| match &c.result {
             Err(_) => Plan::Refresh { reason: "token invalid" },
+            Ok(_) if args.all && !args.force => Plan::Valid,
             Ok(info) if MintPower::of(info) == MintPower::Full && !args.replace_master => Plan::Refuse {
                 reason: format!(
                     "'{}' holds a working master token, and a Manage API token can only mint non-master tokens; \
@@ -674,16 +775,22 @@ fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
                     p.alias
                 ),
             },
-            Ok(_) if args.all && !args.force => Plan::Valid,
             Ok(_) => Plan::Refresh { reason: if args.all { "forced" } else { "requested" } },
         })
         .collect();
-    let to_refresh = plans.iter().filter(|p| matches!(p, Plan::Refresh { .. })).count();
+    let to_refresh = plans
+        .iter()
+        .filter(|p| matches!(p, Plan::Refresh { .. }))
+        .count();
 
-    let mut result = RefreshResult::new(args.dry_run, master, projects.len(), args.token_expires_in);
+    let mut result =
+        RefreshResult::new(args.dry_run, master, projects.len(), args.token_expires_in);
     if !args.dry_run && to_refresh > 0 && !args.yes && ctx.printer.interactive() {
         ctx.printer.note(&preview(&projects, &plans));
-        if !confirm(ctx, &format!("Mint {to_refresh} new project token(s) through the Manage API?"))? {
+        if !confirm(
+            ctx,
+            &format!("Mint {to_refresh} new project token(s) through the Manage API?"),
+        )? {
             result.aborted = true;
             return Ok(result.into_report(ctx));
         }
@@ -696,7 +803,11 @@ fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
             let who = client
                 .verify()
                 .map_err(|e| CliError::from_api(&e, None, Some("Manage API token")))?;
-            Some((token, who.user.map(|u| if u.email.is_empty() { u.name } else { u.email })))
+            Some((
+                token,
+                who.user
+                    .map(|u| if u.email.is_empty() { u.name } else { u.email }),
+            ))
         }
         _ => None,
     };
@@ -753,7 +864,10 @@ fn refresh_one(
     master: bool,
 ) -> CliResult<Value> {
     let project_id = project.entry.project_id.ok_or_else(|| {
-        CliError::config(format!("The project id of '{}' is unknown; re-add the project", project.alias))
+        CliError::config(format!(
+            "The project id of '{}' is unknown; re-add the project",
+            project.alias
+        ))
     })?;
     let description = match owner {
         Some(o) if !o.is_empty() => format!("{} [{o}]", args.token_description),
@@ -791,7 +905,9 @@ fn refresh_one(
     store
         .update(move |cfg| {
             let entry = cfg.projects.get_mut(&alias).ok_or_else(|| {
-                CliError::config(format!("Project '{alias}' was removed while its token was being refreshed"))
+                CliError::config(format!(
+                    "Project '{alias}' was removed while its token was being refreshed"
+                ))
             })?;
             entry.token = secret;
             if let Some(owner) = &verified.owner {
@@ -801,7 +917,10 @@ fn refresh_one(
             Ok(())
         })
         .map_err(|e| CliError {
-            message: format!("{} (the new token id {new_id} is live but was not stored)", e.message),
+            message: format!(
+                "{} (the new token id {new_id} is live but was not stored)",
+                e.message
+            ),
             ..e
         })?;
     let power = MintPower::of(&info);
@@ -837,7 +956,16 @@ struct RefreshResult {
 
 impl RefreshResult {
     fn new(dry_run: bool, master: bool, checked: usize, expires_in: Option<u64>) -> Self {
-        Self { dry_run, master, checked, expires_in, aborted: false, refreshed: vec![], valid: vec![], failed: vec![] }
+        Self {
+            dry_run,
+            master,
+            checked,
+            expires_in,
+            aborted: false,
+            refreshed: vec![],
+            valid: vec![],
+            failed: vec![],
+        }
     }
 
     fn into_report(self, ctx: &Ctx<'_>) -> Report {
@@ -846,22 +974,52 @@ impl RefreshResult {
         if self.aborted {
             human.push_str("Aborted; nothing was minted.\n");
         } else {
-            let mut t = Table::new(["ALIAS", "RESULT", "TOKEN", "MASTER", "MANAGE TOKENS", "EXPIRES"]);
+            let mut t = Table::new([
+                "ALIAS",
+                "RESULT",
+                "TOKEN",
+                "MASTER",
+                "MANAGE TOKENS",
+                "EXPIRES",
+            ]);
             for r in &self.refreshed {
                 t.row([
                     r["alias"].as_str().unwrap_or_default().to_owned(),
                     r["action"].as_str().unwrap_or_default().replace('_', " "),
                     r["token"].as_str().unwrap_or_default().to_owned(),
-                    r["is_master_token"].as_bool().map_or("-", yes_no).to_owned(),
-                    r["can_manage_tokens"].as_bool().map_or("-", yes_no).to_owned(),
-                    r["expires"].as_str().unwrap_or(if self.dry_run { "-" } else { "never" }).to_owned(),
+                    r["is_master_token"]
+                        .as_bool()
+                        .map_or("-", yes_no)
+                        .to_owned(),
+                    r["can_manage_tokens"]
+                        .as_bool()
+                        .map_or("-", yes_no)
+                        .to_owned(),
+                    r["expires"]
+                        .as_str()
+                        .unwrap_or(if self.dry_run { "-" } else { "never" })
+                        .to_owned(),
                 ]);
             }
             for r in &self.valid {
-                t.row([r["alias"].as_str().unwrap_or_default(), "valid, kept", "", "", "", ""]);
+                t.row([
+                    r["alias"].as_str().unwrap_or_default(),
+                    "valid, kept",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]);
             }
             for r in &self.failed {
-                t.row([r["alias"].as_str().unwrap_or_default(), "failed", "", "", "", ""]);
+                t.row([
+                    r["alias"].as_str().unwrap_or_default(),
+                    "failed",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]);
             }
             if t.is_empty() {
                 human.push_str("No projects to refresh.\n");
@@ -875,7 +1033,11 @@ impl RefreshResult {
                     r["error"].as_str().unwrap_or_default()
                 ));
             }
-            if self.refreshed.iter().any(|r| r["action"] == "refreshed" && r["child_token_authority"] == "manage-api") {
+            if self
+                .refreshed
+                .iter()
+                .any(|r| r["action"] == "refreshed" && r["child_token_authority"] == "manage-api")
+            {
                 human.push_str(
                     "Refreshed tokens are not master tokens (the Manage API never mints one): commands that mint child \
                      tokens will use a Manage API token for these projects.\n",

@@ -30,16 +30,24 @@ pub struct TokenArgs {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// List the project's tokens (never their secrets)
-    #[command(after_help = "Examples:\n  kbagent token list --project prod\n  kbagent --json token list --project prod")]
+    #[command(
+        after_help = "Examples:\n  kbagent token list --project prod\n  kbagent --json token list --project prod"
+    )]
     List(ListArgs),
     /// Mint a new token; its secret is shown once
-    #[command(after_help = "Examples:\n  kbagent token create --project prod --description reader --bucket-read in.c-crm --expires-in 3600\n  kbagent --allow-env-manage-token --json token create --project prod --description ci --component-access keboola.ex-db-snowflake")]
+    #[command(
+        after_help = "Examples:\n  kbagent token create --project prod --description reader --bucket-read in.c-crm --expires-in 3600\n  kbagent --allow-env-manage-token --json token create --project prod --description ci --component-access keboola.ex-db-snowflake"
+    )]
     Create(CreateArgs),
     /// Rotate a token's secret; the new secret is shown once
-    #[command(after_help = "Examples:\n  kbagent token refresh --project prod --token-id 1234 --yes")]
+    #[command(
+        after_help = "Examples:\n  kbagent token refresh --project prod --token-id 1234 --yes"
+    )]
     Refresh(IdArgs),
     /// Delete a (non-master) token
-    #[command(after_help = "Examples:\n  kbagent token delete --project prod --token-id 1234 --yes")]
+    #[command(
+        after_help = "Examples:\n  kbagent token delete --project prod --token-id 1234 --yes"
+    )]
     Delete(IdArgs),
 }
 
@@ -122,8 +130,18 @@ fn id_from_secret(secret: &str) -> Option<&str> {
 
 fn list(ctx: &Ctx<'_>, args: &ListArgs) -> CliResult<Report> {
     let project = project(ctx, args.alias.as_deref())?;
-    let tokens = ctx.storage(&project)?.list_tokens().map_err(|e| project.api_error(&e))?;
-    let mut t = Table::new(["ID", "DESCRIPTION", "MASTER", "PRIVILEGES", "EXPIRES", "CREATED BY"]);
+    let tokens = ctx
+        .storage(&project)?
+        .list_tokens()
+        .map_err(|e| project.api_error(&e))?;
+    let mut t = Table::new([
+        "ID",
+        "DESCRIPTION",
+        "MASTER",
+        "PRIVILEGES",
+        "EXPIRES",
+        "CREATED BY",
+    ]);
     for tok in &tokens {
         t.row([
             tok.id.clone(),
@@ -134,9 +152,16 @@ fn list(ctx: &Ctx<'_>, args: &ListArgs) -> CliResult<Report> {
             creator(tok),
         ]);
     }
-    let human = if tokens.is_empty() { "No tokens visible.\n".to_owned() } else { t.render(ctx.printer.stdout_is_terminal()) };
+    let human = if tokens.is_empty() {
+        "No tokens visible.\n".to_owned()
+    } else {
+        t.render(ctx.printer.stdout_is_terminal())
+    };
     let raw: Vec<Value> = tokens.iter().map(|t| t.raw.clone()).collect();
-    Ok(Report::new(json!({"alias": project.alias, "count": tokens.len(), "tokens": raw}), human))
+    Ok(Report::new(
+        json!({"alias": project.alias, "count": tokens.len(), "tokens": raw}),
+        human,
+    ))
 }
 
 fn creator(tok: &TokenInfo) -> String {
@@ -145,7 +170,13 @@ fn creator(tok: &TokenInfo) -> String {
     }
     tok.creator_token.as_ref().map_or_else(
         || "-".to_owned(),
-        |c| format!("token {} ({})", c.id, c.description.clone().unwrap_or_default()),
+        |c| {
+            format!(
+                "token {} ({})",
+                c.id,
+                c.description.clone().unwrap_or_default()
+            )
+        },
     )
 }
 
@@ -164,15 +195,25 @@ fn privilege_summary(tok: &TokenInfo) -> String {
         parts.push(format!("components: {}", tok.component_access.join(",")));
     }
     if !tok.can_manage_buckets && !tok.bucket_permissions.is_empty() {
-        let b: Vec<String> = tok.bucket_permissions.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        let b: Vec<String> = tok
+            .bucket_permissions
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect();
         parts.push(format!("buckets: {}", b.join(",")));
     }
-    if parts.is_empty() { "none".to_owned() } else { parts.join("; ") }
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> CliResult<Report> {
     if args.description.trim().is_empty() {
-        return Err(CliError::invalid_argument("The token description must not be empty"));
+        return Err(CliError::invalid_argument(
+            "The token description must not be empty",
+        ));
     }
     let mut buckets = BTreeMap::new();
     for b in &args.bucket_read {
@@ -191,7 +232,10 @@ fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> CliResult<Report> {
         ..CreateTokenRequest::default()
     };
     let project = project(ctx, args.alias.as_deref())?;
-    let info = ctx.storage(&project)?.verify().map_err(|e| project.api_error(&e))?;
+    let info = ctx
+        .storage(&project)?
+        .verify()
+        .map_err(|e| project.api_error(&e))?;
     let minted = authority::mint_child(ctx, &project, &info, &request, "token create")?;
     let secret = minted.token.secret.expose().to_owned();
     let mut data = minted.token.info.raw.clone();
@@ -211,7 +255,10 @@ fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> CliResult<Report> {
         authority_label(minted.authority),
         p.paint(BOLD, "Token:"),
         secret,
-        p.paint(YELLOW, "This secret is shown only once; store it somewhere safe now."),
+        p.paint(
+            YELLOW,
+            "This secret is shown only once; store it somewhere safe now."
+        ),
     );
     Ok(Report::new(data, human))
 }
@@ -229,12 +276,25 @@ fn refresh(ctx: &Ctx<'_>, args: &IdArgs) -> CliResult<Report> {
     let stored_id = id_from_secret(project.entry.token.expose()).map(str::to_owned);
     let is_stored = stored_id.as_deref() == Some(args.token_id.as_str());
     if !args.yes && ctx.printer.interactive() {
-        let what = if is_stored { " (the token kbagent uses for this project; the config will be updated)" } else { "" };
-        if !confirm(ctx, &format!("Rotate token {}{what}? Its current secret stops working at once.", args.token_id))? {
+        let what = if is_stored {
+            " (the token kbagent uses for this project; the config will be updated)"
+        } else {
+            ""
+        };
+        if !confirm(
+            ctx,
+            &format!(
+                "Rotate token {}{what}? Its current secret stops working at once.",
+                args.token_id
+            ),
+        )? {
             return Ok(aborted(&project, &args.token_id));
         }
     }
-    let rotated = ctx.storage(&project)?.refresh_token(&args.token_id).map_err(|e| project.api_error(&e))?;
+    let rotated = ctx
+        .storage(&project)?
+        .refresh_token(&args.token_id)
+        .map_err(|e| project.api_error(&e))?;
     let mut stored_updated = false;
     if is_stored {
         let alias = project.alias.clone();
@@ -265,7 +325,10 @@ fn refresh(ctx: &Ctx<'_>, args: &IdArgs) -> CliResult<Report> {
     }
     let mut human = format!("Rotated token {}.\nToken: {secret}\n", args.token_id);
     if stored_updated {
-        human.push_str(&format!("The new secret is stored for '{}'.\n", project.alias));
+        human.push_str(&format!(
+            "The new secret is stored for '{}'.\n",
+            project.alias
+        ));
     } else {
         human.push_str("This secret is shown only once; store it somewhere safe now.\n");
     }
@@ -304,10 +367,15 @@ fn delete(ctx: &Ctx<'_>, args: &IdArgs) -> CliResult<Report> {
         Err(e) if e.status() == Some(404) => return Err(project.api_error(&e)),
         _ => {}
     }
-    if !args.yes && ctx.printer.interactive() && !confirm(ctx, &format!("Delete token {}?", args.token_id))? {
+    if !args.yes
+        && ctx.printer.interactive()
+        && !confirm(ctx, &format!("Delete token {}?", args.token_id))?
+    {
         return Ok(aborted(&project, &args.token_id));
     }
-    client.delete_token(&args.token_id).map_err(|e| project.api_error(&e))?;
+    client
+        .delete_token(&args.token_id)
+        .map_err(|e| project.api_error(&e))?;
     Ok(Report::new(
         json!({"status": "deleted", "alias": project.alias, "token_id": args.token_id}),
         format!("Deleted token {}.\n", args.token_id),

@@ -53,7 +53,12 @@ pub struct Warning {
 
 impl Warning {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into(), hint: None, extra: Map::new() }
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            hint: None,
+            extra: Map::new(),
+        }
     }
 
     #[must_use]
@@ -80,12 +85,18 @@ pub struct Printer {
 pub const BOLD: Style = Style::new().bold();
 pub const GREEN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
 pub const YELLOW: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
-pub const RED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red))).bold();
+pub const RED: Style = Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)))
+    .bold();
 pub const DIM: Style = Style::new().dimmed();
 
 impl Printer {
     pub fn new(json: bool, no_color: bool) -> Self {
-        let color = if no_color { ColorChoice::Never } else { ColorChoice::Auto };
+        let color = if no_color {
+            ColorChoice::Never
+        } else {
+            ColorChoice::Auto
+        };
         Self {
             json,
             color,
@@ -126,7 +137,12 @@ impl Printer {
     pub fn warn(&self, warning: Warning) {
         if !self.json {
             let mut err = self.stderr();
-            let _ = writeln!(err, "{}: {}", self.paint(YELLOW, "Warning"), warning.message);
+            let _ = writeln!(
+                err,
+                "{}: {}",
+                self.paint(YELLOW, "Warning"),
+                warning.message
+            );
             if let Some(hint) = &warning.hint {
                 let _ = writeln!(err, "  {hint}");
             }
@@ -197,7 +213,10 @@ pub fn error_document(err: &CliError) -> Value {
     error.insert("code".into(), err.code.as_str().into());
     error.insert("error_type".into(), err.code.error_type().into());
     error.insert("message".into(), err.message.clone().into());
-    error.insert("project".into(), err.project.clone().unwrap_or_default().into());
+    error.insert(
+        "project".into(),
+        err.project.clone().unwrap_or_default().into(),
+    );
     error.insert("retryable".into(), err.retryable.into());
     let mut details = err.details.clone();
     if !err.hints.is_empty() {

@@ -14,7 +14,10 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row<I, S>(&mut self, cells: I) -> &mut Self
@@ -36,7 +39,8 @@ impl Table {
             t.load_style(presets::UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic);
         } else {
-            t.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+            t.load_style(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled);
         }
         t.set_header(&self.headers);
         for row in &self.rows {
@@ -44,8 +48,11 @@ impl Table {
         }
         let text = t.to_string();
         // The plain preset pads every line to the table width; trailing blanks only get in the way.
-        let mut out: String =
-            text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+        let mut out: String = text
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n");
         out.push('\n');
         out
     }

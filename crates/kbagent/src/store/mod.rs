@@ -22,7 +22,8 @@ pub const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "config.json.lock";
 const BACKUP_FILE: &str = "config.json.bak";
 const GITIGNORE: &str = ".gitignore";
-const GITIGNORE_TEXT: &str = "# Written by kbagent: this directory holds API tokens; keep it out of git.\n*\n";
+const GITIGNORE_TEXT: &str =
+    "# Written by kbagent: this directory holds API tokens; keep it out of git.\n*\n";
 const APP_DIR: &str = "keboola-agent-cli";
 const LOCAL_DIR: &str = ".kbagent";
 
@@ -110,9 +111,12 @@ impl ConfigStore {
             }
         };
         parse_config(&bytes).map_err(|reason| {
-            CliError::config(format!("Config file {} is invalid: {reason}", path.display()))
-                .hint("Fix or move the file away; kbagent never overwrites a file it cannot read.")
-                .detail("config_path", path.display().to_string())
+            CliError::config(format!(
+                "Config file {} is invalid: {reason}",
+                path.display()
+            ))
+            .hint("Fix or move the file away; kbagent never overwrites a file it cannot read.")
+            .detail("config_path", path.display().to_string())
         })
     }
 
@@ -149,7 +153,11 @@ impl ConfigStore {
             .truncate(false)
             .open(&path)
             .map_err(|e| {
-                CliError::config(format!("Cannot open lock file {}: {}", path.display(), io_reason(&e)))
+                CliError::config(format!(
+                    "Cannot open lock file {}: {}",
+                    path.display(),
+                    io_reason(&e)
+                ))
             })?;
         file.lock().map_err(|e| {
             CliError::config(format!("Cannot lock {}: {}", path.display(), io_reason(&e)))
@@ -164,7 +172,11 @@ impl ConfigStore {
             .map_err(|e| CliError::unexpected(format!("Cannot serialize config: {e}")))?;
         text.push('\n');
         let fail = |what: &str, e: &io::Error| {
-            CliError::config(format!("Cannot {what} in {}: {}", dir.display(), io_reason(e)))
+            CliError::config(format!(
+                "Cannot {what} in {}: {}",
+                dir.display(),
+                io_reason(e)
+            ))
         };
         if let Ok(previous) = fs::read(&target) {
             write_atomic(&dir, &dir.join(BACKUP_FILE), &previous)
@@ -243,7 +255,10 @@ fn io_reason(e: &io::Error) -> String {
 
 /// Writes `bytes` to `path` through a 0600 temporary file in `dir`: fsync, rename, fsync dir.
 pub(crate) fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = tempfile::Builder::new().prefix(".config-").suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".config-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -269,7 +284,10 @@ fn private_options() -> OpenOptions {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     // The mode passed above is filtered by the umask; make the final directory 0700 exactly.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
@@ -282,7 +300,9 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(unix)]
 pub(crate) fn file_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
 }
 
 #[cfg(not(unix))]
@@ -304,7 +324,10 @@ mod tests {
         let back: Value = serde_json::to_value(&cfg).unwrap();
         assert_eq!(back["permissions"], Value::Null);
         assert_eq!(back["dev_portal_identities"], serde_json::json!({}));
-        assert_eq!(back["projects"]["a"]["future_key"], serde_json::json!([1, 2]));
+        assert_eq!(
+            back["projects"]["a"]["future_key"],
+            serde_json::json!([1, 2])
+        );
         assert_eq!(back["projects"]["a"]["token"], "901-1-abcdefgh");
     }
 
@@ -327,7 +350,10 @@ mod tests {
         assert_eq!(find_local(Some(&deep), Some(&home)), None);
         fs::create_dir_all(home.join("a/.kbagent")).unwrap();
         fs::write(home.join("a/.kbagent/config.json"), "{}").unwrap();
-        assert_eq!(find_local(Some(&deep), Some(&home)), Some(home.join("a/.kbagent")));
+        assert_eq!(
+            find_local(Some(&deep), Some(&home)),
+            Some(home.join("a/.kbagent"))
+        );
         // Above $HOME the walk stops.
         fs::create_dir_all(root.path().join(".kbagent")).unwrap();
         fs::write(root.path().join(".kbagent/config.json"), "{}").unwrap();

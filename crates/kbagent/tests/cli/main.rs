@@ -1,4 +1,6 @@
 //! End-to-end tests: the real `kbagent` binary against an in-process Keboola emulator.
 
+mod browse;
 mod common;
 mod project;
+mod tokens;

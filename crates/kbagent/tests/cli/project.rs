@@ -12,7 +12,15 @@ fn add_stores_project_and_makes_first_one_default() {
     let env = TestEnv::new();
     let token = env.token(0, "admin");
     let (out, code) = env.json_stdin(
-        &["project", "add", "--project", "prod", "--url", env.emu.url(), "--token-stdin"],
+        &[
+            "project",
+            "add",
+            "--project",
+            "prod",
+            "--url",
+            env.emu.url(),
+            "--token-stdin",
+        ],
         &format!("{token}\n"),
     );
     assert_eq!(code, 0, "{out:?}");
@@ -26,18 +34,32 @@ fn add_stores_project_and_makes_first_one_default() {
     assert_eq!(d["org_id"], 1);
     assert!(out.warnings.is_none(), "a master token adds silently");
     let masked = d["token"].as_str().unwrap();
-    assert!(masked.ends_with(&token[token.len() - 4..]) && masked.contains("-..."), "{masked}");
+    assert!(
+        masked.ends_with(&token[token.len() - 4..]) && masked.contains("-..."),
+        "{masked}"
+    );
 
     let cfg = env.config_json();
     assert_eq!(cfg["version"], 1);
     assert_eq!(cfg["default_project"], "prod");
     assert_eq!(cfg["projects"]["prod"]["token"], json!(token));
-    assert_eq!(cfg["projects"]["prod"]["project_id"], json!(env.project_id(0)));
+    assert_eq!(
+        cfg["projects"]["prod"]["project_id"],
+        json!(env.project_id(0))
+    );
     assert_eq!(cfg["projects"]["prod"]["org_id"], 1);
 
     // The second project does not take over the default.
     let (out, code) = env.json_stdin(
-        &["project", "add", "--project", "dev", "--url", env.emu.url(), "--token-stdin"],
+        &[
+            "project",
+            "add",
+            "--project",
+            "dev",
+            "--url",
+            env.emu.url(),
+            "--token-stdin",
+        ],
         &env.token(1, "admin"),
     );
     assert_eq!(code, 0);
@@ -59,7 +81,8 @@ fn config_files_are_private() {
     assert!(ignore.lines().any(|l| l == "*"));
     // The backup is the previous document.
     let bak: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(env.config_dir.join("config.json.bak")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(env.config_dir.join("config.json.bak")).unwrap())
+            .unwrap();
     assert!(bak["projects"].get("prod").is_some() && bak["projects"].get("dev").is_none());
 }
 
@@ -69,14 +92,31 @@ fn token_sources_file_env_and_kbc_token() {
     let file = env.home.path().join("tok.txt");
     std::fs::write(&file, format!("{}\r\n", env.token(0, "admin"))).unwrap();
     let (out, code) = env.json(&[
-        "project", "add", "--project", "a", "--url", env.emu.url(), "--token-file", file.to_str().unwrap(),
+        "project",
+        "add",
+        "--project",
+        "a",
+        "--url",
+        env.emu.url(),
+        "--token-file",
+        file.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out:?}");
 
     let r = Run::from(
         env.cmd()
             .env("MY_TOKEN", env.token(1, "admin"))
-            .args(["--json", "project", "add", "--project", "b", "--url", env.emu.url(), "--token-env", "MY_TOKEN"])
+            .args([
+                "--json",
+                "project",
+                "add",
+                "--project",
+                "b",
+                "--url",
+                env.emu.url(),
+                "--token-env",
+                "MY_TOKEN",
+            ])
             .output()
             .unwrap(),
     );
@@ -86,7 +126,14 @@ fn token_sources_file_env_and_kbc_token() {
         env.cmd()
             .env("KBC_TOKEN", env.token(0, "guest"))
             .env("KBC_STORAGE_API_URL", env.emu.url())
-            .args(["--json", "project", "add", "--project", "c", "--no-warn-non-master"])
+            .args([
+                "--json",
+                "project",
+                "add",
+                "--project",
+                "c",
+                "--no-warn-non-master",
+            ])
             .output()
             .unwrap(),
     );
@@ -95,7 +142,15 @@ fn token_sources_file_env_and_kbc_token() {
 
     // --token works but warns that argv is visible.
     let (out, code) = env.json(&[
-        "project", "add", "--project", "d", "--url", env.emu.url(), "--token", &env.token(1, "guest"), "--no-warn-non-master",
+        "project",
+        "add",
+        "--project",
+        "d",
+        "--url",
+        env.emu.url(),
+        "--token",
+        &env.token(1, "guest"),
+        "--no-warn-non-master",
     ]);
     assert_eq!(code, 0);
     assert_eq!(out.warning_codes(), ["TOKEN_ON_COMMAND_LINE"]);
@@ -106,7 +161,17 @@ fn token_sources_file_env_and_kbc_token() {
 fn token_sources_are_mutually_exclusive_and_required() {
     let env = TestEnv::new();
     let (out, code) = env.json_stdin(
-        &["project", "add", "--project", "a", "--url", env.emu.url(), "--token-stdin", "--token-env", "X"],
+        &[
+            "project",
+            "add",
+            "--project",
+            "a",
+            "--url",
+            env.emu.url(),
+            "--token-stdin",
+            "--token-env",
+            "X",
+        ],
         "x",
     );
     assert_eq!(code, 2);
@@ -114,7 +179,15 @@ fn token_sources_are_mutually_exclusive_and_required() {
     // No token anywhere and no terminal: a usage error, not a hang.
     let r = Run::from(
         env.base()
-            .args(["--json", "project", "add", "--project", "a", "--url", env.emu.url()])
+            .args([
+                "--json",
+                "project",
+                "add",
+                "--project",
+                "a",
+                "--url",
+                env.emu.url(),
+            ])
             .stdin(Stdio::null())
             .output()
             .unwrap(),
@@ -132,32 +205,88 @@ fn bad_input_is_refused_and_config_is_untouched() {
     let url = env.emu.url().to_owned();
     let admin = env.token(1, "admin");
     let cases: Vec<(Vec<&str>, &str, &str, i32)> = vec![
-        (vec!["--url", "ftp://example.com"], admin.as_str(), "INVALID_ARGUMENT", 2),
-        (vec!["--url", "http://connection.keboola.com"], admin.as_str(), "INVALID_ARGUMENT", 2),
-        (vec!["--url", "https://"], admin.as_str(), "INVALID_ARGUMENT", 2),
+        (
+            vec!["--url", "ftp://example.com"],
+            admin.as_str(),
+            "INVALID_ARGUMENT",
+            2,
+        ),
+        (
+            vec!["--url", "http://connection.keboola.com"],
+            admin.as_str(),
+            "INVALID_ARGUMENT",
+            2,
+        ),
+        (
+            vec!["--url", "https://"],
+            admin.as_str(),
+            "INVALID_ARGUMENT",
+            2,
+        ),
         (vec!["--url", &url], "", "INVALID_ARGUMENT", 2),
         (vec!["--url", &url], "   ", "INVALID_ARGUMENT", 2),
         (vec!["--url", &url], "901-1-abc def", "INVALID_ARGUMENT", 2),
-        (vec!["--url", &url], "901-1-abc\u{7}def", "INVALID_ARGUMENT", 2),
-        (vec!["--url", &url], "101-999-unknownunknownunknown", "INVALID_TOKEN", 3),
+        (
+            vec!["--url", &url],
+            "901-1-abc\u{7}def",
+            "INVALID_ARGUMENT",
+            2,
+        ),
+        (
+            vec!["--url", &url],
+            "101-999-unknownunknownunknown",
+            "INVALID_TOKEN",
+            3,
+        ),
     ];
     for (extra, token, code, exit) in cases {
         let mut args = vec!["project", "add", "--project", "new"];
         args.extend(extra.iter());
         args.push("--token-stdin");
         let (out, got) = env.json_stdin(&args, token);
-        assert_eq!((out.err().code.as_str(), got), (code, exit), "{args:?} {token:?}: {out:?}");
-        assert_eq!(env.config_bytes().unwrap(), before, "config changed by {args:?}");
+        assert_eq!(
+            (out.err().code.as_str(), got),
+            (code, exit),
+            "{args:?} {token:?}: {out:?}"
+        );
+        assert_eq!(
+            env.config_bytes().unwrap(),
+            before,
+            "config changed by {args:?}"
+        );
     }
     for alias in ["", "-x", "has space", "a/b", "ünï", ".hidden"] {
         let flag = format!("--project={alias}");
-        let (out, code) = env.json_stdin(&["project", "add", &flag, "--url", &url, "--token-stdin"], &admin);
-        assert_eq!((out.err().code.as_str(), code), ("INVALID_ARGUMENT", 2), "alias {alias:?}");
+        let (out, code) = env.json_stdin(
+            &["project", "add", &flag, "--url", &url, "--token-stdin"],
+            &admin,
+        );
+        assert_eq!(
+            (out.err().code.as_str(), code),
+            ("INVALID_ARGUMENT", 2),
+            "alias {alias:?}"
+        );
     }
     // Duplicate alias: CONFIG_ERROR pointing at `project edit`.
-    let (out, code) = env.json_stdin(&["project", "add", "--project", "prod", "--url", &url, "--token-stdin"], &admin);
+    let (out, code) = env.json_stdin(
+        &[
+            "project",
+            "add",
+            "--project",
+            "prod",
+            "--url",
+            &url,
+            "--token-stdin",
+        ],
+        &admin,
+    );
     assert_eq!((out.err().code.as_str(), code), ("CONFIG_ERROR", 5));
-    assert!(out.err().details.as_ref().unwrap()["hints"][0].as_str().unwrap().contains("project edit"));
+    assert!(
+        out.err().details.as_ref().unwrap()["hints"][0]
+            .as_str()
+            .unwrap()
+            .contains("project edit")
+    );
     for args in [
         vec!["project", "remove", "--project", "nope"],
         vec!["project", "use", "nope"],
@@ -165,7 +294,11 @@ fn bad_input_is_refused_and_config_is_untouched() {
         vec!["project", "info", "--project", "nope"],
     ] {
         let (out, code) = env.json(&args);
-        assert_eq!((out.err().code.as_str(), code), ("CONFIG_ERROR", 5), "{args:?}");
+        assert_eq!(
+            (out.err().code.as_str(), code),
+            ("CONFIG_ERROR", 5),
+            "{args:?}"
+        );
     }
     assert_eq!(env.config_bytes().unwrap(), before);
 }
@@ -173,23 +306,63 @@ fn bad_input_is_refused_and_config_is_untouched() {
 #[test]
 fn loopback_http_is_accepted_and_urls_are_normalized() {
     let env = TestEnv::new();
-    let url = format!("{}/v2/storage/", env.emu.url().replace("127.0.0.1", "LOCALHOST"));
-    let (out, code) = env.json_stdin(&["project", "add", "--project", "p", "--url", &url, "--token-stdin"], &env.token(0, "admin"));
+    let url = format!(
+        "{}/v2/storage/",
+        env.emu.url().replace("127.0.0.1", "LOCALHOST")
+    );
+    let (out, code) = env.json_stdin(
+        &[
+            "project",
+            "add",
+            "--project",
+            "p",
+            "--url",
+            &url,
+            "--token-stdin",
+        ],
+        &env.token(0, "admin"),
+    );
     assert_eq!(code, 0, "{out:?}");
-    assert_eq!(out.data()["stack_url"], json!(env.emu.url().replace("127.0.0.1", "localhost")));
+    assert_eq!(
+        out.data()["stack_url"],
+        json!(env.emu.url().replace("127.0.0.1", "localhost"))
+    );
 }
 
 #[test]
 fn corrupt_or_newer_config_is_reported_and_never_overwritten() {
     let env = TestEnv::new();
-    for text in ["{not json", r#"{"version": 99, "projects": {}}"#, "", r#"{"version":1,"projects":{"a":{"stack_url":"http://evil.example.com","token":"1-2-abcdefgh"}}}"#] {
+    for text in [
+        "{not json",
+        r#"{"version": 99, "projects": {}}"#,
+        "",
+        r#"{"version":1,"projects":{"a":{"stack_url":"http://evil.example.com","token":"1-2-abcdefgh"}}}"#,
+    ] {
         env.write_config(text);
         let (out, code) = env.json_stdin(
-            &["project", "add", "--project", "x", "--url", env.emu.url(), "--token-stdin"],
+            &[
+                "project",
+                "add",
+                "--project",
+                "x",
+                "--url",
+                env.emu.url(),
+                "--token-stdin",
+            ],
             &env.token(0, "admin"),
         );
-        assert_eq!((out.err().code.as_str(), code), ("CONFIG_ERROR", 5), "{text}");
-        assert!(out.err().message.contains(env.config_path().to_str().unwrap()), "{}", out.err().message);
+        assert_eq!(
+            (out.err().code.as_str(), code),
+            ("CONFIG_ERROR", 5),
+            "{text}"
+        );
+        assert!(
+            out.err()
+                .message
+                .contains(env.config_path().to_str().unwrap()),
+            "{}",
+            out.err().message
+        );
         assert_eq!(env.config_bytes().unwrap(), text.as_bytes());
         let (out, code) = env.json(&["project", "list"]);
         assert_eq!((out.err().code.as_str(), code), ("CONFIG_ERROR", 5));
@@ -229,10 +402,19 @@ fn list_remove_use_current() {
     assert_no_leak(&stdout, &all_secrets(&env));
 
     let (out, _) = env.json(&["project", "current"]);
-    assert_eq!((out.data()["alias"].as_str(), out.data()["source"].as_str()), (Some("prod"), Some("pin")));
+    assert_eq!(
+        (out.data()["alias"].as_str(), out.data()["source"].as_str()),
+        (Some("prod"), Some("pin"))
+    );
     let (out, _) = env.json(&["project", "current", "--project", "dev"]);
     assert_eq!(out.data()["source"], "flag");
-    let r = Run::from(env.cmd().env("KBAGENT_PROJECT", "dev").args(["--json", "project", "current"]).output().unwrap());
+    let r = Run::from(
+        env.cmd()
+            .env("KBAGENT_PROJECT", "dev")
+            .args(["--json", "project", "current"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(r.envelope().data()["source"], "env");
     // A project id works where an alias does.
     let id = env.project_id(1).to_string();
@@ -241,7 +423,13 @@ fn list_remove_use_current() {
 
     let (out, code) = env.json(&["project", "use", "dev"]);
     assert_eq!(code, 0);
-    assert_eq!((out.data()["alias"].as_str(), out.data()["previous"].as_str()), (Some("dev"), Some("prod")));
+    assert_eq!(
+        (
+            out.data()["alias"].as_str(),
+            out.data()["previous"].as_str()
+        ),
+        (Some("dev"), Some("prod"))
+    );
     assert_eq!(env.config_json()["default_project"], "dev");
 
     let (out, code) = env.json(&["project", "remove", "--project", "dev"]);
@@ -249,7 +437,10 @@ fn list_remove_use_current() {
     assert_eq!(out.data()["active_project_cleared"], "dev");
     // One project left, no pin: it is used as the only one.
     let (out, _) = env.json(&["project", "current"]);
-    assert_eq!((out.data()["alias"].as_str(), out.data()["source"].as_str()), (Some("prod"), Some("sole")));
+    assert_eq!(
+        (out.data()["alias"].as_str(), out.data()["source"].as_str()),
+        (Some("prod"), Some("sole"))
+    );
     env.json(&["project", "remove", "--project", "prod"]);
     let (out, code) = env.json(&["project", "current"]);
     assert_eq!(code, 0);
@@ -264,18 +455,31 @@ fn edit_reverifies_and_renames() {
     assert_eq!((out.err().code.as_str(), code), ("USAGE_ERROR", 2));
     // A bad new token is refused before anything is written.
     let before = env.config_bytes().unwrap();
-    let (out, code) = env.json_stdin(&["project", "edit", "--project", "prod", "--token-stdin"], "101-424242-nopenopenopenope");
+    let (out, code) = env.json_stdin(
+        &["project", "edit", "--project", "prod", "--token-stdin"],
+        "101-424242-nopenopenopenope",
+    );
     assert_eq!((out.err().code.as_str(), code), ("INVALID_TOKEN", 3));
     assert_eq!(env.config_bytes().unwrap(), before);
     // A good one replaces the token, and a master token gives no warning.
     let admin = env.token(0, "admin");
-    let (out, code) = env.json_stdin(&["project", "edit", "--project", "prod", "--token-stdin"], &admin);
+    let (out, code) = env.json_stdin(
+        &["project", "edit", "--project", "prod", "--token-stdin"],
+        &admin,
+    );
     assert_eq!(code, 0, "{out:?}");
     assert_eq!(out.data()["is_master_token"], true);
     assert!(out.warnings.is_none());
     assert_eq!(env.config_json()["projects"]["prod"]["token"], json!(admin));
     // Rename keeps the pin pointing at the project.
-    let (out, code) = env.json(&["project", "edit", "--project", "prod", "--new-alias", "production"]);
+    let (out, code) = env.json(&[
+        "project",
+        "edit",
+        "--project",
+        "prod",
+        "--new-alias",
+        "production",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(out.data()["old_alias"], "prod");
     let cfg = env.config_json();
@@ -290,19 +494,37 @@ fn concurrent_adds_lose_nothing() {
     let children: Vec<_> = (0..16)
         .map(|i| {
             let mut cmd = env.base();
-            cmd.args(["--json", "project", "add", "--project", &format!("p{i}"), "--url", env.emu.url(), "--token-stdin"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
+            cmd.args([
+                "--json",
+                "project",
+                "add",
+                "--project",
+                &format!("p{i}"),
+                "--url",
+                env.emu.url(),
+                "--token-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
             let mut child = cmd.spawn().unwrap();
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(token.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(token.as_bytes())
+                .unwrap();
             child
         })
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     let cfg = env.config_json();
     let projects = cfg["projects"].as_object().unwrap();
@@ -313,7 +535,12 @@ fn concurrent_adds_lose_nothing() {
 #[test]
 fn json_mode_prints_one_document_for_usage_errors_help_and_version() {
     let env = TestEnv::new();
-    for args in [vec!["--json", "frobnicate"], vec!["--json", "project", "add"], vec!["--json", "project", "list", "--bogus"], vec!["-j"]] {
+    for args in [
+        vec!["--json", "frobnicate"],
+        vec!["--json", "project", "add"],
+        vec!["--json", "project", "list", "--bogus"],
+        vec!["-j"],
+    ] {
         let r = env.run(&args);
         assert_eq!(r.code, 2, "{args:?}");
         let e = r.envelope();
@@ -323,10 +550,20 @@ fn json_mode_prints_one_document_for_usage_errors_help_and_version() {
     }
     let r = env.run(&["--json", "--version"]);
     assert_eq!(r.code, 0);
-    assert!(r.envelope().data()["version"].as_str().unwrap().contains(env!("CARGO_PKG_VERSION")));
+    assert!(
+        r.envelope().data()["version"]
+            .as_str()
+            .unwrap()
+            .contains(env!("CARGO_PKG_VERSION"))
+    );
     let r = env.run(&["--json", "project", "--help"]);
     assert_eq!(r.code, 0);
-    assert!(r.envelope().data()["help"].as_str().unwrap().contains("refresh"));
+    assert!(
+        r.envelope().data()["help"]
+            .as_str()
+            .unwrap()
+            .contains("refresh")
+    );
     // Without --json, usage errors are plain text on stderr and nothing on stdout.
     let r = env.run(&["frobnicate"]);
     assert_eq!(r.code, 2);
@@ -340,7 +577,11 @@ fn human_output_is_plain_when_piped() {
     env.add("prod", 0, "admin");
     let r = env.run(&["project", "list"]);
     assert_eq!(r.code, 0);
-    assert!(!r.stdout.contains('│') && !r.stdout.contains('\u{1b}'), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains('│') && !r.stdout.contains('\u{1b}'),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("prod"));
     assert_no_leak(&r.stdout, &all_secrets(&env));
     let r = env.run(&["project", "remove", "--project", "nope"]);
@@ -365,5 +606,9 @@ fn broken_pipe_exits_quietly() {
     drop(child.stdout.take()); // the reader goes away before kbagent writes
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

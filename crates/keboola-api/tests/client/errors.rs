@@ -9,7 +9,10 @@ use crate::{SECRET, assert_no_secret, config, storage, storage_with, token};
 
 /// No retries, so each scripted error is seen exactly once.
 fn single_try() -> HttpConfig {
-    HttpConfig { max_attempts: 1, ..config() }
+    HttpConfig {
+        max_attempts: 1,
+        ..config()
+    }
 }
 
 #[test]
@@ -19,7 +22,13 @@ fn invalid_token_401() {
         r#"{"error":"Invalid access token","code":"storage.tokenInvalid","status":"error","exceptionId":"exception-1f2e"}"#,
     )]);
     let err = storage(&server).verify().unwrap_err();
-    assert_eq!(err.kind(), &ApiErrorKind::Http { status: 401, retry_after: None });
+    assert_eq!(
+        err.kind(),
+        &ApiErrorKind::Http {
+            status: 401,
+            retry_after: None
+        }
+    );
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.api_code(), Some("storage.tokenInvalid"));
     assert_eq!(err.api_message(), Some("Invalid access token"));
@@ -43,17 +52,25 @@ fn access_denied_403() {
         403,
         r#"{"error":"You don't have access to the resource.","code":"accessDenied"}"#,
     )]);
-    let err = storage(&server).create_token(&CreateTokenRequest::default()).unwrap_err();
+    let err = storage(&server)
+        .create_token(&CreateTokenRequest::default())
+        .unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert_eq!(err.api_code(), Some("accessDenied"));
-    assert_eq!(err.api_message(), Some("You don't have access to the resource."));
+    assert_eq!(
+        err.api_message(),
+        Some("You don't have access to the resource.")
+    );
     assert!(!err.retryable());
     assert_no_secret(&err);
 }
 
 #[test]
 fn not_found_404() {
-    let server = Server::start(vec![json(404, r#"{"error":"Token not found","code":"storage.tokens.notFound"}"#)]);
+    let server = Server::start(vec![json(
+        404,
+        r#"{"error":"Token not found","code":"storage.tokens.notFound"}"#,
+    )]);
     let err = storage(&server).get_token("999").unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.api_code(), Some("storage.tokens.notFound"));
@@ -65,7 +82,9 @@ fn not_found_404() {
 fn server_error_500_keeps_the_exception_id() {
     let body = r#"{"error":"Application error.","code":"","exceptionId":"com-keboola-connection-0a1b2c3d"}"#;
     let server = Server::start(vec![json(500, body)]);
-    let err = storage_with(&server, single_try()).list_tokens().unwrap_err();
+    let err = storage_with(&server, single_try())
+        .list_tokens()
+        .unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.api_code(), None);
     assert_eq!(err.exception_id(), Some("com-keboola-connection-0a1b2c3d"));
@@ -86,7 +105,10 @@ fn an_echoed_token_is_masked() {
     let body = format!(r#"{{"error":"Token {SECRET} is not valid here","code":"x"}}"#);
     let server = Server::start(vec![json(400, &body)]);
     let err = storage(&server).verify().unwrap_err();
-    assert_eq!(err.api_message(), Some("Token 901-...zxcv is not valid here"));
+    assert_eq!(
+        err.api_message(),
+        Some("Token 901-...zxcv is not valid here")
+    );
     assert_no_secret(&err);
 }
 
@@ -99,7 +121,10 @@ fn non_json_error_body_becomes_an_excerpt() {
     ))]);
     let err = storage(&server).verify().unwrap_err();
     assert_eq!(err.status(), Some(404));
-    assert_eq!(err.api_message(), Some("<html><body> nginx: no such page </body></html>"));
+    assert_eq!(
+        err.api_message(),
+        Some("<html><body> nginx: no such page </body></html>")
+    );
 }
 
 #[test]
@@ -110,7 +135,10 @@ fn redirects_are_not_followed() {
     let err = storage(&server).verify().unwrap_err();
     assert_eq!(err.status(), Some(302));
     assert!(!err.retryable());
-    assert!(elsewhere.requests().is_empty(), "the token must not follow a redirect");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the token must not follow a redirect"
+    );
 }
 
 #[test]
@@ -146,7 +174,9 @@ fn wrong_shape_is_an_invalid_response() {
 fn a_secret_in_a_malformed_success_body_does_not_leak() {
     let body = format!(r#"{{"id":"46","token":"{SECRET}", oops}}"#);
     let server = Server::start(vec![json(201, &body)]);
-    let err = storage(&server).create_token(&CreateTokenRequest::default()).unwrap_err();
+    let err = storage(&server)
+        .create_token(&CreateTokenRequest::default())
+        .unwrap_err();
     assert_eq!(err.kind(), &ApiErrorKind::InvalidResponse);
     assert_no_secret(&err);
 }
@@ -172,7 +202,9 @@ fn no_answer_is_a_timeout() {
 
 #[test]
 fn a_stalled_body_is_a_timeout() {
-    let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"id\":".to_vec();
+    let head =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"id\":"
+            .to_vec();
     let server = Server::start(vec![Step::SendThenHang(head)]);
     let err = storage_with(&server, single_try()).verify().unwrap_err();
     assert_eq!(err.kind(), &ApiErrorKind::Timeout, "{err}");
@@ -189,11 +221,21 @@ fn a_dropped_connection_is_a_connect_error() {
 #[test]
 fn connection_refused_is_a_connect_error_retryable_even_for_post() {
     // Bind then drop a listener to get a port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let stack = StackUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
-    let http = Http::new(HttpConfig { max_attempts: 2, ..config() }).unwrap();
+    let http = Http::new(HttpConfig {
+        max_attempts: 2,
+        ..config()
+    })
+    .unwrap();
     let client = StorageClient::new(&http, &stack, &token());
-    let err = client.create_token(&CreateTokenRequest::default()).unwrap_err();
+    let err = client
+        .create_token(&CreateTokenRequest::default())
+        .unwrap_err();
     assert_eq!(err.kind(), &ApiErrorKind::Connect, "{err}");
     assert_eq!(err.attempts(), 1, "a POST is sent once");
     assert!(err.retryable(), "nothing reached the server");
@@ -207,8 +249,14 @@ fn connection_refused_is_a_connect_error_retryable_even_for_post() {
 fn tls_failure_is_classified() {
     let port = start_raw(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     let stack = StackUrl::parse(&format!("https://127.0.0.1:{port}")).unwrap();
-    let http = Http::new(HttpConfig { max_attempts: 1, ..config() }).unwrap();
-    let err = StorageClient::new(&http, &stack, &token()).verify().unwrap_err();
+    let http = Http::new(HttpConfig {
+        max_attempts: 1,
+        ..config()
+    })
+    .unwrap();
+    let err = StorageClient::new(&http, &stack, &token())
+        .verify()
+        .unwrap_err();
     assert_eq!(err.kind(), &ApiErrorKind::Tls, "{err}");
     assert!(!err.retryable());
     assert_no_secret(&err);
@@ -221,7 +269,11 @@ fn extra_ca_file_must_hold_a_certificate() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("empty.pem");
     std::fs::write(&path, "not a certificate\n").unwrap();
-    let err = Http::new(HttpConfig { extra_ca_file: Some(path.clone()), ..config() }).unwrap_err();
+    let err = Http::new(HttpConfig {
+        extra_ca_file: Some(path.clone()),
+        ..config()
+    })
+    .unwrap_err();
     assert_eq!(err.kind(), &ApiErrorKind::Config);
     assert!(err.to_string().contains("no PEM certificate"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();

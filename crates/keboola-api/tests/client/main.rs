@@ -5,6 +5,7 @@ mod manage;
 mod retry;
 mod server;
 mod storage;
+mod tls;
 
 use std::time::Duration;
 
@@ -57,4 +58,14 @@ pub fn assert_no_secret(err: &ApiError) {
         assert!(!shown.contains(tail), "secret tail leaked: {shown}");
     }
     assert!(!shown.contains('\n'), "Display must be one line: {err}");
+}
+
+#[test]
+fn clients_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Http>();
+    assert_send_sync::<StorageClient>();
+    assert_send_sync::<ManageClient>();
+    assert_send_sync::<Token>();
+    assert_send_sync::<ApiError>();
 }

@@ -13,7 +13,10 @@ fn verify_uses_the_manage_header() {
     let server = Server::start(vec![json(200, body)]);
     let info = manage(&server).verify().unwrap();
     assert_eq!(info.id, Some(13702));
-    assert_eq!(info.user.as_ref().map(|u| u.email.as_str()), Some("john.doe@keboola.com"));
+    assert_eq!(
+        info.user.as_ref().map(|u| u.email.as_str()),
+        Some("john.doe@keboola.com")
+    );
     let req = server.only_request();
     assert_eq!(req.target, "/manage/tokens/verify");
     assert_eq!(req.header("X-KBC-ManageApiToken"), Some(MANAGE_SECRET));
@@ -22,7 +25,8 @@ fn verify_uses_the_manage_header() {
 
 #[test]
 fn get_project() {
-    let body = r#"{"id":58,"name":"Prod","organization":{"id":"73","name":"Acme"},"region":"us-east-1"}"#;
+    let body =
+        r#"{"id":58,"name":"Prod","organization":{"id":"73","name":"Acme"},"region":"us-east-1"}"#;
     let server = Server::start(vec![json(200, body)]);
     let project = manage(&server).get_project(58).unwrap();
     assert_eq!(project.name, "Prod");
@@ -48,11 +52,20 @@ fn create_project_token_sends_can_manage_tokens_when_set() {
     assert_eq!(new.secret.expose(), "58-99-mintedsecret0123456789abcdef");
     assert!(new.info.can_manage_tokens && !new.info.is_master_token);
     client
-        .create_project_token(58, &CreateTokenRequest { description: Some("plain".into()), ..CreateTokenRequest::default() })
+        .create_project_token(
+            58,
+            &CreateTokenRequest {
+                description: Some("plain".into()),
+                ..CreateTokenRequest::default()
+            },
+        )
         .unwrap();
 
     let requests = server.wait_for_requests(2);
-    assert_eq!((requests[0].method.as_str(), requests[0].target.as_str()), ("POST", "/manage/projects/58/tokens"));
+    assert_eq!(
+        (requests[0].method.as_str(), requests[0].target.as_str()),
+        ("POST", "/manage/projects/58/tokens")
+    );
     assert_eq!(
         requests[0].json(),
         json!({"description":"kbagent","canManageBuckets":true,"canManageTokens":true,
@@ -68,7 +81,9 @@ fn manage_errors_are_decoded() {
         403,
         r#"{"error":"You don't have access to project","code":"manage.accessDenied"}"#,
     )]);
-    let err = manage(&server).create_project_token(1, &CreateTokenRequest::default()).unwrap_err();
+    let err = manage(&server)
+        .create_project_token(1, &CreateTokenRequest::default())
+        .unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert_eq!(err.api_message(), Some("You don't have access to project"));
     assert_eq!(err.method(), "POST");

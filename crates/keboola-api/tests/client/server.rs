@@ -59,7 +59,11 @@ impl Recorded {
 
     /// Everything the client sent, for "the secret never appears here" checks.
     pub fn raw_text(&self) -> String {
-        let headers: Vec<String> = self.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         format!(
             "{} {}\n{}\n{}",
             self.method,
@@ -123,7 +127,11 @@ impl Server {
         let (guard, result) = cvar
             .wait_timeout_while(guard, Duration::from_secs(10), |log| log.len() < n)
             .unwrap();
-        assert!(!result.timed_out(), "expected {n} requests, got {}", guard.len());
+        assert!(
+            !result.timed_out(),
+            "expected {n} requests, got {}",
+            guard.len()
+        );
         guard.clone()
     }
 
@@ -156,7 +164,11 @@ fn serve_connection(stream: TcpStream, log: &Log, script: &Mutex<VecDeque<Step>>
             cvar.notify_all();
         }
         let step = script.lock().unwrap().pop_front().unwrap_or_else(|| {
-            Step::Respond(response(599, &[], r#"{"error":"the test script has no more steps"}"#))
+            Step::Respond(response(
+                599,
+                &[],
+                r#"{"error":"the test script has no more steps"}"#,
+            ))
         });
         match step {
             Step::Respond(bytes) => {
@@ -229,7 +241,10 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Recorded> {
 
 /// A complete response with a body and `Content-Length`.
 pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status} Scripted\r\nContent-Length: {}\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status} Scripted\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -239,7 +254,11 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
 }
 
 pub fn json(status: u16, body: &str) -> Step {
-    Step::Respond(response(status, &[("Content-Type", "application/json")], body))
+    Step::Respond(response(
+        status,
+        &[("Content-Type", "application/json")],
+        body,
+    ))
 }
 
 pub fn json_with(status: u16, headers: &[(&str, &str)], body: &str) -> Step {

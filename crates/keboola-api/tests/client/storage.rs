@@ -30,10 +30,16 @@ fn verify_sends_the_expected_headers_and_decodes_a_master_token() {
     let info = storage(&server).verify().unwrap();
     assert_eq!(info.id, "44");
     assert!(info.is_master_token);
-    assert_eq!(info.admin.as_ref().map(|a| a.role.as_deref()), Some(Some("admin")));
+    assert_eq!(
+        info.admin.as_ref().map(|a| a.role.as_deref()),
+        Some(Some("admin"))
+    );
     assert_eq!(info.organization_id, Some(73));
     assert_eq!(info.owner.as_ref().map(|o| o.id), Some(58));
-    assert!(info.raw.get("token").is_none(), "the secret must not be kept in raw");
+    assert!(
+        info.raw.get("token").is_none(),
+        "the secret must not be kept in raw"
+    );
 
     let req = server.only_request();
     assert_eq!(req.method, "GET");
@@ -41,7 +47,11 @@ fn verify_sends_the_expected_headers_and_decodes_a_master_token() {
     assert_eq!(req.header("X-StorageApi-Token"), Some(SECRET));
     assert_eq!(req.header("User-Agent"), Some(USER_AGENT));
     assert_eq!(req.header("Accept"), Some("application/json"));
-    assert!(req.header("Accept-Encoding").is_some_and(|v| v.contains("gzip")), "{req:?}");
+    assert!(
+        req.header("Accept-Encoding")
+            .is_some_and(|v| v.contains("gzip")),
+        "{req:?}"
+    );
     assert!(req.header("X-KBC-ManageApiToken").is_none());
 }
 
@@ -79,7 +89,10 @@ fn list_and_get_tokens() {
     let server = Server::start(vec![json(200, &list), json(200, CHILD_VERIFY)]);
     let client = storage(&server);
     let tokens = client.list_tokens().unwrap();
-    assert_eq!(tokens.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["44", "45"]);
+    assert_eq!(
+        tokens.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["44", "45"]
+    );
     assert!(tokens.iter().all(|t| t.raw.get("token").is_none()));
     let one = client.get_token("45").unwrap();
     assert_eq!(one.id, "45");
@@ -92,7 +105,10 @@ fn list_and_get_tokens() {
 fn ids_are_escaped_into_a_single_path_segment() {
     let server = Server::start(vec![json(200, CHILD_VERIFY)]);
     storage(&server).get_token("a/b c?d#e%").unwrap();
-    assert_eq!(server.only_request().target, "/v2/storage/tokens/a%2Fb%20c%3Fd%23e%25");
+    assert_eq!(
+        server.only_request().target,
+        "/v2/storage/tokens/a%2Fb%20c%3Fd%23e%25"
+    );
 }
 
 #[test]
@@ -138,7 +154,10 @@ fn create_token_posts_json_and_never_sends_can_manage_tokens() {
     let req = server.only_request();
     assert_eq!(req.method, "POST");
     assert_eq!(req.target, "/v2/storage/tokens");
-    assert!(req.header("Content-Type").is_some_and(|v| v.starts_with("application/json")));
+    assert!(
+        req.header("Content-Type")
+            .is_some_and(|v| v.starts_with("application/json"))
+    );
     let body = req.json();
     assert_eq!(
         body,
@@ -158,18 +177,33 @@ fn refresh_and_delete() {
     let client = storage(&server);
     let new = client.refresh_token("46").unwrap();
     assert_eq!(new.secret.expose(), "901-46-anothersecret0123456789abcdef");
-    assert_eq!(new.info.refreshed.as_deref(), Some("2024-01-01T00:00:00+0100"));
+    assert_eq!(
+        new.info.refreshed.as_deref(),
+        Some("2024-01-01T00:00:00+0100")
+    );
     client.delete_token("46").unwrap();
     let requests = server.wait_for_requests(2);
-    assert_eq!((requests[0].method.as_str(), requests[0].target.as_str()), ("POST", "/v2/storage/tokens/46/refresh"));
-    assert_eq!((requests[1].method.as_str(), requests[1].target.as_str()), ("DELETE", "/v2/storage/tokens/46"));
-    assert!(requests.iter().all(|r| r.header("X-StorageApi-Token") == Some(SECRET)));
+    assert_eq!(
+        (requests[0].method.as_str(), requests[0].target.as_str()),
+        ("POST", "/v2/storage/tokens/46/refresh")
+    );
+    assert_eq!(
+        (requests[1].method.as_str(), requests[1].target.as_str()),
+        ("DELETE", "/v2/storage/tokens/46")
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("X-StorageApi-Token") == Some(SECRET))
+    );
 }
 
 #[test]
 fn create_answer_without_a_token_is_an_invalid_response() {
     let server = Server::start(vec![json(201, r#"{"id":"46"}"#)]);
-    let err = storage(&server).create_token(&CreateTokenRequest::default()).unwrap_err();
+    let err = storage(&server)
+        .create_token(&CreateTokenRequest::default())
+        .unwrap_err();
     assert_eq!(err.kind(), &ApiErrorKind::InvalidResponse);
     assert!(!err.retryable());
     assert_eq!(server.only_request().json(), json!({}));
@@ -188,12 +222,26 @@ fn components_query_and_branch() {
             include_rows: true,
         })
         .unwrap();
-    assert_eq!(components[0].configurations[0].rows.as_ref().map(Vec::len), Some(1));
-    assert!(client.list_components(&ComponentsQuery::default()).unwrap().is_empty());
+    assert_eq!(
+        components[0].configurations[0].rows.as_ref().map(Vec::len),
+        Some(1)
+    );
+    assert!(
+        client
+            .list_components(&ComponentsQuery::default())
+            .unwrap()
+            .is_empty()
+    );
     let requests = server.wait_for_requests(2);
     assert_eq!(requests[0].path(), "/v2/storage/branch/123/components");
-    assert_eq!(requests[0].query(), Some("include=configuration%2Crows&componentType=extractor"));
-    assert_eq!(requests[1].target, "/v2/storage/branch/default/components?include=configuration");
+    assert_eq!(
+        requests[0].query(),
+        Some("include=configuration%2Crows&componentType=extractor")
+    );
+    assert_eq!(
+        requests[1].target,
+        "/v2/storage/branch/default/components?include=configuration"
+    );
 }
 
 #[test]
@@ -215,8 +263,13 @@ fn component_type_is_query_encoded() {
 fn get_configuration_returns_the_raw_body() {
     let body = r##"{"id":"77","name":"cfg","configuration":{"parameters":{"#password":"KBC::ProjectSecure::x"}},"rows":[]}"##;
     let server = Server::start(vec![json(200, body)]);
-    let cfg = storage(&server).get_configuration(None, "keboola.ex-db-mysql", "77").unwrap();
-    assert_eq!(cfg["configuration"]["parameters"]["#password"], "KBC::ProjectSecure::x");
+    let cfg = storage(&server)
+        .get_configuration(None, "keboola.ex-db-mysql", "77")
+        .unwrap();
+    assert_eq!(
+        cfg["configuration"]["parameters"]["#password"],
+        "KBC::ProjectSecure::x"
+    );
     assert_eq!(
         server.only_request().target,
         "/v2/storage/branch/default/components/keboola.ex-db-mysql/configs/77"
@@ -238,7 +291,9 @@ fn a_stack_url_with_a_path_still_targets_the_root() {
     let server = Server::start(vec![json(200, CHILD_VERIFY)]);
     let stack = keboola_api::StackUrl::parse(&format!("{}/v2/storage/", server.url())).unwrap();
     let http = Http::new(config()).unwrap();
-    StorageClient::new(&http, &stack, &token()).verify().unwrap();
+    StorageClient::new(&http, &stack, &token())
+        .verify()
+        .unwrap();
     assert_eq!(server.only_request().target, "/v2/storage/tokens/verify");
 }
 

@@ -1,1 +1,14 @@
+//! Integration tests: real HTTP(S) against spawned emulators, asserting raw JSON.
 
+mod binary;
+mod common;
+mod components;
+mod concurrency;
+mod encryption;
+mod faults;
+mod manage;
+mod request_log;
+mod seed_reset;
+mod tls;
+mod tokens;
+mod wizard;

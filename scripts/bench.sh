@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Performance figures for kbagent (release build) against the emulator with 50 projects and
+# 100 ms of latency on every API response. Prints hyperfine tables and peak memory.
+#
+#   scripts/bench.sh            # needs hyperfine (apt-get install hyperfine) and GNU time
+#   RUNS=30 scripts/bench.sh    # more runs per command
+#
+# Targets on a 2-core machine: start-up (--version, project list) under 5 ms median;
+# 50-project `project status` under 400 ms (the floor is one 100 ms round trip);
+# peak RSS under 20 MiB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-20}
+projects=${PROJECTS:-50}
+latency=${LATENCY_MS:-100}
+
+command -v hyperfine >/dev/null || { echo "hyperfine is required: apt-get install hyperfine" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "GNU time is required: apt-get install time" >&2; exit 1; }
+
+cargo build --release --locked --quiet -p kbagent -p keboola-emulator
+bin=$PWD/target/release
+work=$(mktemp -d)
+cleanup() { [[ -n "${emu_pid:-}" ]] && kill "$emu_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$bin/keboola-emulator" --projects "$projects" --latency-ms "$latency" --quiet >"$work/ready.json" &
+emu_pid=$!
+for _ in $(seq 200); do [[ -s "$work/ready.json" ]] && break; sleep 0.05; done
+url=$(grep -o '"url":"[^"]*"' "$work/ready.json" | cut -d'"' -f4)
+export KBAGENT_CONFIG_DIR="$work/config"
+
+# Register every project with its admin token (in parallel; the config lock serialises writes).
+i=0
+for token in $(grep -o '"admin":"[^"]*"' "$work/ready.json" | cut -d'"' -f4); do
+  i=$((i + 1))
+  printf '%s' "$token" | "$bin/kbagent" --json project add --project "p$i" --url "$url" --token-stdin >/dev/null &
+done
+wait
+echo "kbagent $("$bin/kbagent" --version | cut -d' ' -f2), $i projects, ${latency} ms latency, $(nproc) cores"
+
+hyperfine --warmup 3 --runs "$runs" -N \
+  "$bin/kbagent --version" \
+  "$bin/kbagent --json project list"
+hyperfine --warmup 1 --runs "$runs" -N \
+  "$bin/kbagent --json project status" \
+  "$bin/kbagent --json config list"
+
+echo
+echo "Peak resident memory (GNU time, KiB):"
+for cmd in "--version" "--json project list" "--json project status" "--json config list"; do
+  # shellcheck disable=SC2086
+  kib=$( { /usr/bin/time -f '%M' "$bin/kbagent" $cmd >/dev/null; } 2>&1 | tail -n 1)
+  printf '  %-24s %6s KiB\n' "$cmd" "$kib"
+done
