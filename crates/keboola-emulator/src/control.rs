@@ -102,10 +102,17 @@ pub(crate) fn add_fault(shared: &Shared, fault: Fault) -> u64 {
 }
 
 /// Finds the first fault matching the request and uses up one of its `times`.
-pub(crate) fn take_fault(shared: &Shared, method: &Method, path: &str, project_id: Option<u64>) -> Option<Fault> {
+pub(crate) fn take_fault(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    project_id: Option<u64>,
+) -> Option<Fault> {
     let mut faults = lock(&shared.faults);
     let index = faults.iter().position(|(_, f)| {
-        f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+        f.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
             && f.project_id.is_none_or(|p| Some(p) == project_id)
             && glob_match(f.path.as_bytes(), path.as_bytes())
     })?;
@@ -146,7 +153,10 @@ pub(crate) fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
 /// The error answer of a `status` fault, shaped like the addressed Keboola service.
 pub(crate) fn fault_error(shared: &Shared, fault: &Fault, status: StatusCode) -> ApiError {
     let mut err = if status == StatusCode::SERVICE_UNAVAILABLE {
-        let end = shared.now().saturating_add(jiff::SignedDuration::from_secs(600)).unwrap_or_else(|_| shared.now());
+        let end = shared
+            .now()
+            .saturating_add(jiff::SignedDuration::from_secs(600))
+            .unwrap_or_else(|_| shared.now());
         ApiError::maintenance("Project is under maintenance", None, &time(end))
     } else if status.is_server_error() {
         let mut e = ApiError::application_error();
@@ -164,8 +174,9 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest) -> ApiResult {
     let segs = req.segs();
     match (req.method.clone(), &segs[1..]) {
         (Method::POST, ["faults"]) => {
-            let fault: Fault = serde_json::from_slice(&req.body)
-                .map_err(|e| ApiError::bad_request(&format!("Invalid fault: {e}"), "emulator.invalidFault"))?;
+            let fault: Fault = serde_json::from_slice(&req.body).map_err(|e| {
+                ApiError::bad_request(&format!("Invalid fault: {e}"), "emulator.invalidFault")
+            })?;
             let id = add_fault(shared, fault.clone());
             let mut body = serde_json::to_value(&fault).unwrap_or_else(|_| json!({}));
             if let Value::Object(map) = &mut body {
@@ -204,14 +215,21 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest) -> ApiResult {
         }
         (Method::GET, ["clock"]) => ok_json(&clock_json(shared)),
         (Method::POST, ["clock"]) => {
-            let body: Value = serde_json::from_slice(&req.body)
-                .map_err(|_| ApiError::bad_request("Expected {\"advance_seconds\": N}", "emulator.invalidClock"))?;
+            let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
+                ApiError::bad_request("Expected {\"advance_seconds\": N}", "emulator.invalidClock")
+            })?;
             let secs = body
                 .get("advance_seconds")
                 .and_then(Value::as_f64)
                 .filter(|s| *s >= 0.0)
-                .ok_or_else(|| ApiError::bad_request("Expected {\"advance_seconds\": N} with N >= 0", "emulator.invalidClock"))?;
-            #[allow(clippy::cast_possible_truncation)] // clock moves are far below i64 milliseconds
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "Expected {\"advance_seconds\": N} with N >= 0",
+                        "emulator.invalidClock",
+                    )
+                })?;
+            #[allow(clippy::cast_possible_truncation)]
+            // clock moves are far below i64 milliseconds
             shared.advance_clock_ms((secs * 1000.0).round() as i64);
             ok_json(&clock_json(shared))
         }

@@ -16,16 +16,26 @@ fn service_error(status: StatusCode, message: &str) -> ApiError {
     }
 }
 
-fn cipher_prefix(component: Option<&str>, project: Option<&str>, config: Option<&str>) -> Result<&'static str, ApiError> {
+fn cipher_prefix(
+    component: Option<&str>,
+    project: Option<&str>,
+    config: Option<&str>,
+) -> Result<&'static str, ApiError> {
     if config.is_some() && project.is_none() {
-        return Err(service_error(StatusCode::BAD_REQUEST, "The configId parameter requires the projectId parameter."));
+        return Err(service_error(
+            StatusCode::BAD_REQUEST,
+            "The configId parameter requires the projectId parameter.",
+        ));
     }
     match (component, project, config) {
         (Some(_), Some(_), Some(_)) => Ok("ConfigSecure"),
         (Some(_), Some(_), None) => Ok("ProjectSecure"),
         (Some(_), None, None) => Ok("ComponentSecure"),
         (None, Some(_), None) => Ok("ProjectWideSecure"),
-        _ => Err(service_error(StatusCode::BAD_REQUEST, "The componentId parameter is required.")),
+        _ => Err(service_error(
+            StatusCode::BAD_REQUEST,
+            "The componentId parameter is required.",
+        )),
     }
 }
 
@@ -49,18 +59,32 @@ fn encrypt_value(prefix: &str, value: &mut Value) {
 pub(crate) fn handle(req: &ApiRequest) -> ApiResult {
     let param = |name: &str| req.query_param(name).filter(|v| !v.is_empty());
     let prefix = cipher_prefix(param("componentId"), param("projectId"), param("configId"))?;
-    let content_type = req.header(header::CONTENT_TYPE.as_str()).unwrap_or("").to_ascii_lowercase();
-    let text = std::str::from_utf8(&req.body).map_err(|_| service_error(StatusCode::BAD_REQUEST, "Body is not valid UTF-8"))?;
+    let content_type = req
+        .header(header::CONTENT_TYPE.as_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(&req.body)
+        .map_err(|_| service_error(StatusCode::BAD_REQUEST, "Body is not valid UTF-8"))?;
     if content_type.starts_with("text/plain") {
-        let out = if text.starts_with("KBC::") { text.to_owned() } else { cipher(&mut rand::rng(), prefix, text) };
+        let out = if text.starts_with("KBC::") {
+            text.to_owned()
+        } else {
+            cipher(&mut rand::rng(), prefix, text)
+        };
         let mut resp = Response::new(Body::from(out));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        );
         return Ok(resp);
     }
-    let mut value: Value =
-        serde_json::from_str(text).map_err(|_| service_error(StatusCode::BAD_REQUEST, "Request body is not valid JSON."))?;
+    let mut value: Value = serde_json::from_str(text)
+        .map_err(|_| service_error(StatusCode::BAD_REQUEST, "Request body is not valid JSON."))?;
     if !value.is_object() {
-        return Err(service_error(StatusCode::BAD_REQUEST, "Request body must be a JSON object."));
+        return Err(service_error(
+            StatusCode::BAD_REQUEST,
+            "Request body must be a JSON object.",
+        ));
     }
     encrypt_value(prefix, &mut value);
     ok_json(&value)

@@ -19,20 +19,41 @@ pub(crate) struct ApiRequest {
 }
 
 impl ApiRequest {
-    pub fn new(method: Method, path: &str, raw_query: Option<&str>, headers: HeaderMap, body: Bytes) -> Self {
+    pub fn new(
+        method: Method,
+        path: &str,
+        raw_query: Option<&str>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
         let segments = path
             .split('/')
             .filter(|s| !s.is_empty())
             .map(|s| percent_decode(s))
             .collect();
         let query = raw_query
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
-        Self { method, path: path.to_owned(), segments, query, raw_query: raw_query.map(str::to_owned), headers, body }
+        Self {
+            method,
+            path: path.to_owned(),
+            segments,
+            query,
+            raw_query: raw_query.map(str::to_owned),
+            headers,
+            body,
+        }
     }
 
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -44,24 +65,36 @@ impl ApiRequest {
     }
 
     fn content_type(&self) -> String {
-        self.header(header::CONTENT_TYPE.as_str()).unwrap_or("").to_ascii_lowercase()
+        self.header(header::CONTENT_TYPE.as_str())
+            .unwrap_or("")
+            .to_ascii_lowercase()
     }
 
     /// Parses a JSON or form-urlencoded body into a JSON object. Keboola's Storage API takes
     /// both, so the handlers look at one representation only.
     pub fn params(&self) -> Result<Map<String, Value>, ApiError> {
-        let text = std::str::from_utf8(&self.body)
-            .map_err(|_| ApiError::storage(StatusCode::BAD_REQUEST, "Request body is not valid UTF-8", "storage.validation"))?;
+        let text = std::str::from_utf8(&self.body).map_err(|_| {
+            ApiError::storage(
+                StatusCode::BAD_REQUEST,
+                "Request body is not valid UTF-8",
+                "storage.validation",
+            )
+        })?;
         if text.trim().is_empty() {
             return Ok(Map::new());
         }
         let ct = self.content_type();
-        let looks_json = ct.contains("json") || (!ct.contains("form") && text.trim_start().starts_with('{'));
+        let looks_json =
+            ct.contains("json") || (!ct.contains("form") && text.trim_start().starts_with('{'));
         if looks_json {
             // UNCERTAIN: the exact Storage API message for malformed JSON is not documented.
             return match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(map)) => Ok(map),
-                _ => Err(ApiError::storage(StatusCode::BAD_REQUEST, "Request body not valid", "storage.validation")),
+                _ => Err(ApiError::storage(
+                    StatusCode::BAD_REQUEST,
+                    "Request body not valid",
+                    "storage.validation",
+                )),
             };
         }
         Ok(parse_form(text))
@@ -107,7 +140,11 @@ pub(crate) fn parse_form(text: &str) -> Map<String, Value> {
 /// Reads a boolean parameter given as JSON bool, number or the strings true/false/1/0.
 pub(crate) fn param_bool(params: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
     let invalid = || {
-        ApiError::storage(StatusCode::BAD_REQUEST, &format!("Invalid value for \"{key}\": expected a boolean"), "storage.validation")
+        ApiError::storage(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid value for \"{key}\": expected a boolean"),
+            "storage.validation",
+        )
     };
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -137,7 +174,11 @@ pub(crate) fn param_i64(params: &Map<String, Value>, key: &str) -> Result<Option
 }
 
 fn invalid_int(key: &str) -> ApiError {
-    ApiError::storage(StatusCode::BAD_REQUEST, &format!("Invalid value for \"{key}\": expected an integer"), "storage.validation")
+    ApiError::storage(
+        StatusCode::BAD_REQUEST,
+        &format!("Invalid value for \"{key}\": expected an integer"),
+        "storage.validation",
+    )
 }
 
 pub(crate) fn param_str<'a>(params: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -145,7 +186,10 @@ pub(crate) fn param_str<'a>(params: &'a Map<String, Value>, key: &str) -> Option
 }
 
 /// Reads a list of strings (JSON array or `a[]=` form values; a single string is one item).
-pub(crate) fn param_str_list(params: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, ApiError> {
+pub(crate) fn param_str_list(
+    params: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => items
@@ -153,10 +197,20 @@ pub(crate) fn param_str_list(params: &Map<String, Value>, key: &str) -> Result<O
             .map(|v| v.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
             .map(Some)
-            .ok_or_else(|| ApiError::storage(StatusCode::BAD_REQUEST, &format!("Invalid value for \"{key}\": expected a list of strings"), "storage.validation")),
+            .ok_or_else(|| {
+                ApiError::storage(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Invalid value for \"{key}\": expected a list of strings"),
+                    "storage.validation",
+                )
+            }),
         Some(Value::String(s)) if s.is_empty() => Ok(Some(Vec::new())),
         Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
-        Some(_) => Err(ApiError::storage(StatusCode::BAD_REQUEST, &format!("Invalid value for \"{key}\": expected a list of strings"), "storage.validation")),
+        Some(_) => Err(ApiError::storage(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid value for \"{key}\": expected a list of strings"),
+            "storage.validation",
+        )),
     }
 }
 
@@ -179,11 +233,19 @@ impl ApiError {
     }
 
     pub fn access_denied() -> Self {
-        Self::storage(StatusCode::FORBIDDEN, "You don't have access to the resource.", "accessDenied")
+        Self::storage(
+            StatusCode::FORBIDDEN,
+            "You don't have access to the resource.",
+            "accessDenied",
+        )
     }
 
     pub fn application_error() -> Self {
-        Self::storage(StatusCode::INTERNAL_SERVER_ERROR, "Application error.", "APPLICATION_ERROR")
+        Self::storage(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Application error.",
+            "APPLICATION_ERROR",
+        )
     }
 
     pub fn not_found(message: &str, code: &str) -> Self {
@@ -199,7 +261,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::storage(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", "methodNotAllowed")
+        Self::storage(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "methodNotAllowed",
+        )
     }
 
     /// Manage API error: `{"error","code","status":"error","exceptionId"}`, with
@@ -223,7 +289,8 @@ impl ApiError {
     pub fn into_response(self) -> Response<Body> {
         let mut resp = json_response(self.status, &self.body);
         if let Some(secs) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
@@ -235,7 +302,10 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Body> 
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut resp = Response::new(Body::from(bytes));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -252,14 +322,18 @@ pub(crate) fn no_content() -> ApiResult {
 /// `keboola-emulator-<32 hex>`, the shape of Connection's exception ids.
 pub(crate) fn exception_id() -> String {
     let mut rng = rand::rng();
-    let hex: String = (0..32).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0')).collect();
+    let hex: String = (0..32)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect();
     format!("keboola-emulator-{hex}")
 }
 
 /// The project-wide masking rule for secrets shown to people or written to logs.
 pub fn mask_token(token: &str) -> String {
     let len = token.chars().count();
-    let Some(dash) = token.find('-') else { return "***".to_owned() };
+    let Some(dash) = token.find('-') else {
+        return "***".to_owned();
+    };
     let dash_char_index = token[..dash].chars().count();
     if len < 8 || dash_char_index + 4 >= len {
         return "***".to_owned();
@@ -276,7 +350,9 @@ pub(crate) fn looks_like_token(value: &str) -> bool {
         return false;
     }
     let (numeric, secret) = parts.split_at(parts.len() - 1);
-    numeric.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    numeric
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         && secret[0].len() >= 16
         && secret[0].bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -298,7 +374,13 @@ pub(crate) fn masked_query(raw: Option<&str>) -> String {
 /// Renders a path for the log with token-like segments masked.
 pub(crate) fn masked_path(path: &str) -> String {
     path.split('/')
-        .map(|seg| if looks_like_token(&percent_decode(seg)) { mask_token(&percent_decode(seg)) } else { seg.to_owned() })
+        .map(|seg| {
+            if looks_like_token(&percent_decode(seg)) {
+                mask_token(&percent_decode(seg))
+            } else {
+                seg.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -317,7 +399,9 @@ mod tests {
 
     #[test]
     fn form_bodies_decode_php_style_arrays() {
-        let map = parse_form("componentAccess[]=a&componentAccess[]=b&bucketPermissions[in.c-x]=read&expiresIn=3600");
+        let map = parse_form(
+            "componentAccess[]=a&componentAccess[]=b&bucketPermissions[in.c-x]=read&expiresIn=3600",
+        );
         assert_eq!(map["componentAccess"], json!(["a", "b"]));
         assert_eq!(map["bucketPermissions"], json!({"in.c-x": "read"}));
         assert_eq!(map["expiresIn"], json!("3600"));
@@ -325,7 +409,9 @@ mod tests {
 
     #[test]
     fn token_shapes_are_recognised() {
-        assert!(looks_like_token("101-1001-abcdefghijklmnopqrstuvwxyz0123456789ABCD"));
+        assert!(looks_like_token(
+            "101-1001-abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+        ));
         assert!(looks_like_token("7-abcdefghijklmnopqrstuv"));
         assert!(!looks_like_token("keboola.ex-google-drive"));
         assert!(!looks_like_token("2026-11-29"));

@@ -141,7 +141,10 @@ impl fmt::Debug for Ready {
             .field("manage_token", &mask_token(&self.manage_token))
             .field("organization_id", &self.organization_id)
             .field("projects", &self.projects)
-            .field("outsider_manage_token", &mask_token(&self.outsider_manage_token))
+            .field(
+                "outsider_manage_token",
+                &mask_token(&self.outsider_manage_token),
+            )
             .field("oauth_wizard_url", &self.oauth_wizard_url)
             .finish()
     }
@@ -169,7 +172,9 @@ impl Shared {
     /// The emulator's "now": real time plus whatever the tests advanced the clock by.
     pub fn now(&self) -> Timestamp {
         let offset = SignedDuration::from_millis(self.clock_offset_ms.load(Ordering::SeqCst));
-        Timestamp::now().saturating_add(offset).unwrap_or_else(|_| Timestamp::now())
+        Timestamp::now()
+            .saturating_add(offset)
+            .unwrap_or_else(|_| Timestamp::now())
     }
 
     /// The store with expired tokens already purged.
@@ -211,7 +216,9 @@ pub struct Emulator {
 
 impl fmt::Debug for Emulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator").field("ready", &self.ready).finish_non_exhaustive()
+        f.debug_struct("Emulator")
+            .field("ready", &self.ready)
+            .finish_non_exhaustive()
     }
 }
 
@@ -268,9 +275,20 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         tokio::net::TcpListener::from_std(listener)?
     };
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-    runtime.spawn(server::accept_loop(listener, Arc::clone(&shared), acceptor, shutdown_rx));
+    runtime.spawn(server::accept_loop(
+        listener,
+        Arc::clone(&shared),
+        acceptor,
+        shutdown_rx,
+    ));
 
-    Ok(Emulator { shared, ready, runtime: Some(runtime), shutdown, temp_cert_dir })
+    Ok(Emulator {
+        shared,
+        ready,
+        runtime: Some(runtime),
+        shutdown,
+        temp_cert_dir,
+    })
 }
 
 fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
@@ -278,7 +296,11 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
         .projects
         .values()
         .map(|p| {
-            let project_tokens: Vec<_> = store.tokens.values().filter(|t| t.project_id == p.id).collect();
+            let project_tokens: Vec<_> = store
+                .tokens
+                .values()
+                .filter(|t| t.project_id == p.id)
+                .collect();
             let master = |role: model::Role| {
                 project_tokens
                     .iter()
@@ -286,8 +308,16 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
                     .map(|t| t.secret.clone())
                     .unwrap_or_default()
             };
-            let storage = project_tokens.iter().find(|t| !t.is_master()).map(|t| t.secret.clone()).unwrap_or_default();
-            let oauth = p.default_branch().configs.iter().find(|c| c.component_id == OAUTH_COMPONENT);
+            let storage = project_tokens
+                .iter()
+                .find(|t| !t.is_master())
+                .map(|t| t.secret.clone())
+                .unwrap_or_default();
+            let oauth = p
+                .default_branch()
+                .configs
+                .iter()
+                .find(|c| c.component_id == OAUTH_COMPONENT);
             SeededProject {
                 id: p.id,
                 name: p.name.clone(),
@@ -305,7 +335,12 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
         })
         .collect();
     let manage = |user_id: u64| {
-        store.manage_tokens.iter().find(|t| t.user_id == user_id).map(|t| t.secret.clone()).unwrap_or_default()
+        store
+            .manage_tokens
+            .iter()
+            .find(|t| t.user_id == user_id)
+            .map(|t| t.secret.clone())
+            .unwrap_or_default()
     };
     Ready {
         url: base_url.to_owned(),
@@ -373,12 +408,18 @@ impl Emulator {
 
     /// Moves the emulator's clock forward (token expiry uses it).
     pub fn advance_clock(&self, by: Duration) {
-        self.shared.advance_clock_ms(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+        self.shared
+            .advance_clock_ms(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
     }
 
     /// Live Storage tokens of a project, master tokens included.
     pub fn token_count(&self, project_id: u64) -> usize {
-        self.shared.store().tokens.values().filter(|t| t.project_id == project_id).count()
+        self.shared
+            .store()
+            .tokens
+            .values()
+            .filter(|t| t.project_id == project_id)
+            .count()
     }
 
     pub fn set_latency_ms(&self, ms: u64) {

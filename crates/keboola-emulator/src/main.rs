@@ -47,7 +47,10 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if !args.host.is_loopback() && !args.allow_remote {
-        bail!("refusing to listen on non-loopback address {} without --allow-remote", args.host);
+        bail!(
+            "refusing to listen on non-loopback address {} without --allow-remote",
+            args.host
+        );
     }
     let seed = args.seed.as_deref().map(load_seed).transpose()?;
     let emulator = spawn(EmulatorOptions {
@@ -63,11 +66,14 @@ fn main() -> anyhow::Result<()> {
 
     // The ready line is the only thing ever written to stdout.
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", emulator.ready().to_json_line()).context("cannot write the ready line")?;
+    writeln!(stdout, "{}", emulator.ready().to_json_line())
+        .context("cannot write the ready line")?;
     stdout.flush().context("cannot flush the ready line")?;
     drop(stdout);
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(wait_for_signal())?;
     drop(emulator);
     Ok(())

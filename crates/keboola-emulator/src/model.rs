@@ -65,7 +65,10 @@ pub(crate) enum TokenOrigin {
     /// The per-user token of a project member: `isMasterToken` true, carries `admin`.
     Master { user_id: u64, role: Role },
     /// Minted through the Storage API by another token.
-    Storage { creator: Creator, admin_owner: Option<u64> },
+    Storage {
+        creator: Creator,
+        admin_owner: Option<u64>,
+    },
     /// Minted through the Manage API by a user's personal access token.
     Manage,
 }
@@ -105,12 +108,19 @@ impl StorageToken {
     }
 
     pub fn creator(&self) -> Creator {
-        Creator { id: self.id, description: self.description.clone() }
+        Creator {
+            id: self.id,
+            description: self.description.clone(),
+        }
     }
 
     /// Whether this token may read and edit configurations of `component_id`.
     pub fn has_component_access(&self, component_id: &str) -> bool {
-        self.is_master() || self.component_access.as_ref().is_some_and(|list| list.iter().any(|c| c == component_id))
+        self.is_master()
+            || self
+                .component_access
+                .as_ref()
+                .is_some_and(|list| list.iter().any(|c| c == component_id))
     }
 
     pub fn is_expired(&self, now: Timestamp) -> bool {
@@ -181,7 +191,10 @@ pub(crate) struct Project {
 
 impl Project {
     pub fn default_branch(&self) -> &Branch {
-        self.branches.iter().find(|b| b.is_default).unwrap_or(&self.branches[0])
+        self.branches
+            .iter()
+            .find(|b| b.is_default)
+            .unwrap_or(&self.branches[0])
     }
 }
 
@@ -275,7 +288,10 @@ impl Store {
     /// Deletes tokens whose grace period after expiry is over, as Connection's cron does.
     pub fn purge_expired(&mut self, now: Timestamp) {
         let grace = SignedDuration::from_secs(EXPIRED_GRACE_SECONDS);
-        self.tokens.retain(|_, t| t.expires.is_none_or(|e| now < e.saturating_add(grace).unwrap_or(e)));
+        self.tokens.retain(|_, t| {
+            t.expires
+                .is_none_or(|e| now < e.saturating_add(grace).unwrap_or(e))
+        });
     }
 
     pub fn allocate_token_id(&mut self) -> u64 {
@@ -292,7 +308,10 @@ impl Store {
 }
 
 pub(crate) fn random_alnum(rng: &mut impl Rng, len: usize) -> String {
-    rng.sample_iter(rand::distr::Alphanumeric).take(len).map(char::from).collect()
+    rng.sample_iter(rand::distr::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 pub(crate) fn new_storage_secret(rng: &mut impl Rng, project_id: u64, token_id: u64) -> String {
@@ -304,7 +323,10 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub(crate) fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
@@ -375,8 +397,10 @@ impl Seed {
 
 /// Reads and parses a seed file (JSON, see docs/emulator.md for the format).
 pub fn load_seed(path: &Path) -> anyhow::Result<Seed> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read seed file {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("seed file {} is not valid", path.display()))
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read seed file {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("seed file {} is not valid", path.display()))
 }
 
 fn opt_masked(v: Option<&String>) -> Option<String> {
@@ -388,7 +412,10 @@ impl fmt::Debug for Seed {
         f.debug_struct("Seed")
             .field("random_seed", &self.random_seed)
             .field("manage_token", &opt_masked(self.manage_token.as_ref()))
-            .field("outsider_manage_token", &opt_masked(self.outsider_manage_token.as_ref()))
+            .field(
+                "outsider_manage_token",
+                &opt_masked(self.outsider_manage_token.as_ref()),
+            )
             .field("projects", &self.projects)
             .finish()
     }
@@ -396,7 +423,11 @@ impl fmt::Debug for Seed {
 
 impl fmt::Debug for SeedProject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SeedProject").field("id", &self.id).field("name", &self.name).field("tokens", &self.tokens).finish()
+        f.debug_struct("SeedProject")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("tokens", &self.tokens)
+            .finish()
     }
 }
 
@@ -453,29 +484,57 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
     if project_count == 0 {
         bail!("at least one project is needed");
     }
-    let project_ids: Vec<u64> = (0..project_count as u64).map(|i| FIRST_PROJECT_ID + i).collect();
+    let project_ids: Vec<u64> = (0..project_count as u64)
+        .map(|i| FIRST_PROJECT_ID + i)
+        .collect();
     if let Some(seed) = seed {
         for p in &seed.projects {
             if !project_ids.contains(&p.id) {
-                bail!("seed file names project {} but the seeded projects are {:?}", p.id, project_ids);
+                bail!(
+                    "seed file names project {} but the seeded projects are {:?}",
+                    p.id,
+                    project_ids
+                );
             }
         }
     }
     let seed_project = |id: u64| seed.and_then(|s| s.projects.iter().find(|p| p.id == id));
 
     let users = vec![
-        User { id: 1, name: "Ada Admin".into(), email: "ada@example.com".into() },
-        User { id: 2, name: "Gus Guest".into(), email: "gus@example.com".into() },
-        User { id: 3, name: "Rita Reader".into(), email: "rita@example.com".into() },
-        User { id: 4, name: "Otto Outsider".into(), email: "otto@example.com".into() },
+        User {
+            id: 1,
+            name: "Ada Admin".into(),
+            email: "ada@example.com".into(),
+        },
+        User {
+            id: 2,
+            name: "Gus Guest".into(),
+            email: "gus@example.com".into(),
+        },
+        User {
+            id: 3,
+            name: "Rita Reader".into(),
+            email: "rita@example.com".into(),
+        },
+        User {
+            id: 4,
+            name: "Otto Outsider".into(),
+            email: "otto@example.com".into(),
+        },
     ];
     let members = vec![(1, Role::Admin), (2, Role::Guest), (3, Role::ReadOnly)];
 
     let manage_secret = |rng: &mut StdRng, id: u64, given: Option<&String>| -> String {
-        given.cloned().unwrap_or_else(|| format!("{id}-{}", random_alnum(rng, 40)))
+        given
+            .cloned()
+            .unwrap_or_else(|| format!("{id}-{}", random_alnum(rng, 40)))
     };
     let admin_manage = manage_secret(&mut rng, 501, seed.and_then(|s| s.manage_token.as_ref()));
-    let outsider_manage = manage_secret(&mut rng, 502, seed.and_then(|s| s.outsider_manage_token.as_ref()));
+    let outsider_manage = manage_secret(
+        &mut rng,
+        502,
+        seed.and_then(|s| s.outsider_manage_token.as_ref()),
+    );
     let manage_tokens = vec![
         ManageToken {
             id: 501,
@@ -511,7 +570,9 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
 
     for (index, &project_id) in project_ids.iter().enumerate() {
         let overrides = seed_project(project_id);
-        let name = overrides.and_then(|p| p.name.clone()).unwrap_or_else(|| project_name(index, project_id));
+        let name = overrides
+            .and_then(|p| p.name.clone())
+            .unwrap_or_else(|| project_name(index, project_id));
         let given = |role: &str| -> Option<String> {
             let t = &overrides?.tokens;
             match role {
@@ -537,7 +598,10 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
                 }
                 None => new_storage_secret(&mut rng, project_id, id),
             };
-            let email = store.user(user_id).map(|u| u.email.clone()).unwrap_or_default();
+            let email = store
+                .user(user_id)
+                .map(|u| u.email.clone())
+                .unwrap_or_default();
             let admin = role == Role::Admin;
             store.tokens.insert(
                 id,
@@ -582,7 +646,10 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
                 created: at(TOKENS_CREATED + 3600),
                 refreshed: at(TOKENS_CREATED + 3600),
                 expires: None,
-                origin: TokenOrigin::Storage { creator: admin_token.clone(), admin_owner: Some(1) },
+                origin: TokenOrigin::Storage {
+                    creator: admin_token.clone(),
+                    admin_owner: Some(1),
+                },
                 can_manage_buckets: true,
                 can_manage_tokens: false,
                 can_read_all_file_uploads: true,
@@ -601,7 +668,11 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
                 id: project_id,
                 name,
                 created: at(PROJECT_CREATED + index as i64 * 86_400),
-                buckets: vec!["in.c-crm".into(), "in.c-budget".into(), "out.c-reports".into()],
+                buckets: vec![
+                    "in.c-crm".into(),
+                    "in.c-budget".into(),
+                    "out.c-reports".into(),
+                ],
                 branches,
                 members: members.clone(),
             },
@@ -617,9 +688,19 @@ fn next_config_id(store: &mut Store) -> String {
 }
 
 #[allow(clippy::too_many_lines)]
-fn seed_branches(store: &mut Store, rng: &mut StdRng, project_id: u64, admin: &Creator) -> Vec<Branch> {
+fn seed_branches(
+    store: &mut Store,
+    rng: &mut StdRng,
+    project_id: u64,
+    admin: &Creator,
+) -> Vec<Branch> {
     let created = at(CONFIGS_CREATED);
-    let config = |component_id: &str, id: String, name: &str, description: &str, configuration: Value, rows: Vec<Row>| Config {
+    let config = |component_id: &str,
+                  id: String,
+                  name: &str,
+                  description: &str,
+                  configuration: Value,
+                  rows: Vec<Row>| Config {
         component_id: component_id.to_owned(),
         id,
         name: name.to_owned(),
@@ -751,7 +832,10 @@ fn seed_branches(store: &mut Store, rng: &mut StdRng, project_id: u64, admin: &C
             description: "Trying a different revenue definition".into(),
             is_default: false,
             created: at(CONFIGS_CREATED + 86_400),
-            creator: Some(Creator { id: admin.id, description: admin.description.clone() }),
+            creator: Some(Creator {
+                id: admin.id,
+                description: admin.description.clone(),
+            }),
             configs: vec![dev_copy],
         },
     ]
@@ -772,10 +856,18 @@ mod tests {
 
     #[test]
     fn random_seed_makes_secrets_reproducible() {
-        let seed = Seed { random_seed: Some(7), ..Seed::default() };
+        let seed = Seed {
+            random_seed: Some(7),
+            ..Seed::default()
+        };
         let a = build_store(2, Some(&seed)).unwrap();
         let b = build_store(2, Some(&seed)).unwrap();
-        let secrets = |s: &Store| s.tokens.values().map(|t| t.secret.clone()).collect::<Vec<_>>();
+        let secrets = |s: &Store| {
+            s.tokens
+                .values()
+                .map(|t| t.secret.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(secrets(&a), secrets(&b));
         assert_eq!(a.manage_tokens[0].secret, b.manage_tokens[0].secret);
         let c = build_store(2, None).unwrap();
@@ -788,7 +880,10 @@ mod tests {
         seed.projects.push(SeedProject {
             id: 101,
             name: None,
-            tokens: SeedTokens { admin: Some("101-9999-abc".into()), ..SeedTokens::default() },
+            tokens: SeedTokens {
+                admin: Some("101-9999-abc".into()),
+                ..SeedTokens::default()
+            },
         });
         assert!(build_store(1, Some(&seed)).is_err());
         seed.projects[0].tokens.admin = Some("101-1001-abc".into());

@@ -23,10 +23,16 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
 fn page() -> Response<Body> {
     let mut resp = Response::new(Body::from(WIZARD_HTML));
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The page URL carries a token; never leak it to other origins through Referer.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
@@ -38,28 +44,51 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     let now = shared.now();
     let mut store = shared.store();
     let me = authenticate(&store, req, now)?;
-    let body: Value = serde_json::from_slice(&req.body)
-        .map_err(|_| ApiError::bad_request("Request body must be a JSON object", "oauth.invalidRequest"))?;
-    let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-    let (Some(component_id), Some(config_id), Some(sapi_url)) = (field("componentId"), field("configId"), field("sapiUrl"))
+    let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
+        ApiError::bad_request("Request body must be a JSON object", "oauth.invalidRequest")
+    })?;
+    let field = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let (Some(component_id), Some(config_id), Some(sapi_url)) =
+        (field("componentId"), field("configId"), field("sapiUrl"))
     else {
-        return Err(ApiError::bad_request("componentId, configId and sapiUrl are required", "oauth.invalidRequest"));
+        return Err(ApiError::bad_request(
+            "componentId, configId and sapiUrl are required",
+            "oauth.invalidRequest",
+        ));
     };
     if normalize(sapi_url) != normalize(&shared.base_url) {
         return Err(ApiError::bad_request(
-            &format!("The sapiUrl \"{sapi_url}\" does not match this stack ({}).", shared.base_url),
+            &format!(
+                "The sapiUrl \"{sapi_url}\" does not match this stack ({}).",
+                shared.base_url
+            ),
             "oauth.invalidSapiUrl",
         ));
     }
-    let project = store.projects.get_mut(&me.project_id).ok_or_else(ApiError::application_error)?;
+    let project = store
+        .projects
+        .get_mut(&me.project_id)
+        .ok_or_else(ApiError::application_error)?;
     let default_branch_id = project.default_branch().id;
-    let branch = project.branches.iter_mut().find(|b| b.id == default_branch_id).ok_or_else(ApiError::application_error)?;
+    let branch = project
+        .branches
+        .iter_mut()
+        .find(|b| b.id == default_branch_id)
+        .ok_or_else(ApiError::application_error)?;
     let config = branch
         .configs
         .iter_mut()
         .find(|c| c.component_id == component_id && c.id == config_id)
         .ok_or_else(|| {
-            ApiError::not_found(&format!("Configuration {config_id} not found"), "storage.configuration.notFound")
+            ApiError::not_found(
+                &format!("Configuration {config_id} not found"),
+                "storage.configuration.notFound",
+            )
         })?;
     // A read-only user cannot change configurations, master token or not.
     if !me.has_component_access(component_id) || me.role() == Some(Role::ReadOnly) {
@@ -76,7 +105,10 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
         config.configuration = json!({});
     }
     if let Value::Object(map) = &mut config.configuration {
-        map.insert("authorization".into(), json!({"oauth_api": {"id": credentials_id, "version": 3}}));
+        map.insert(
+            "authorization".into(),
+            json!({"oauth_api": {"id": credentials_id, "version": 3}}),
+        );
     }
     config.version += 1;
     "Authorized through the OAuth wizard".clone_into(&mut config.change_description);

@@ -6,13 +6,16 @@ use jiff::tz::{self, TimeZone};
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    Branch, COMPONENTS, ComponentDef, Config, Creator, ORG_CREATED, Project, Role, Row, Store, StorageToken, TokenOrigin, at,
+    Branch, COMPONENTS, ComponentDef, Config, Creator, ORG_CREATED, Project, Role, Row,
+    StorageToken, Store, TokenOrigin, at,
 };
 
 /// `2026-11-29T19:14:34+0100`: Connection formats dates in Central European time.
 /// A fixed +01:00 offset keeps the output deterministic.
 pub(crate) fn time(ts: Timestamp) -> String {
-    ts.to_zoned_datetime(TimeZone::fixed(tz::offset(1))).strftime("%Y-%m-%dT%H:%M:%S%z").to_string()
+    ts.to_zoned_datetime(TimeZone::fixed(tz::offset(1)))
+        .strftime("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
 }
 
 pub(crate) fn creator(c: &Creator) -> Value {
@@ -31,7 +34,11 @@ pub(crate) enum TokenView {
 }
 
 pub(crate) fn bucket_permissions(store: &Store, token: &StorageToken) -> Value {
-    let buckets = store.projects.get(&token.project_id).map(|p| p.buckets.clone()).unwrap_or_default();
+    let buckets = store
+        .projects
+        .get(&token.project_id)
+        .map(|p| p.buckets.clone())
+        .unwrap_or_default();
     let mut map = Map::new();
     if token.can_manage_buckets {
         for b in buckets {
@@ -47,10 +54,20 @@ pub(crate) fn bucket_permissions(store: &Store, token: &StorageToken) -> Value {
         }
     }
     // PHP serializes an empty associative array as a JSON list.
-    if map.is_empty() { json!([]) } else { Value::Object(map) }
+    if map.is_empty() {
+        json!([])
+    } else {
+        Value::Object(map)
+    }
 }
 
-pub(crate) fn token(store: &Store, t: &StorageToken, view: TokenView, base_url: &str, now: Timestamp) -> Value {
+pub(crate) fn token(
+    store: &Store,
+    t: &StorageToken,
+    view: TokenView,
+    base_url: &str,
+    now: Timestamp,
+) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(t.id.to_string()));
     if view == TokenView::WithSecret {
@@ -59,17 +76,32 @@ pub(crate) fn token(store: &Store, t: &StorageToken, view: TokenView, base_url: 
     o.insert("description".into(), json!(t.description));
     o.insert("created".into(), json!(time(t.created)));
     o.insert("refreshed".into(), json!(time(t.refreshed)));
-    o.insert("uri".into(), json!(format!("{base_url}/v2/storage/tokens/{}", t.id)));
+    o.insert(
+        "uri".into(),
+        json!(format!("{base_url}/v2/storage/tokens/{}", t.id)),
+    );
     o.insert("isMasterToken".into(), json!(t.is_master()));
     o.insert("canManageBuckets".into(), json!(t.can_manage_buckets));
     o.insert("canManageTokens".into(), json!(t.can_manage_tokens));
-    o.insert("canReadAllFileUploads".into(), json!(t.can_read_all_file_uploads));
+    o.insert(
+        "canReadAllFileUploads".into(),
+        json!(t.can_read_all_file_uploads),
+    );
     o.insert("canPurgeTrash".into(), json!(t.can_purge_trash));
     o.insert("canManageProtectedDefaultBranch".into(), json!(false));
     o.insert("canCreateJobs".into(), json!(false));
-    o.insert("canReadAllProjectEvents".into(), json!(t.can_read_all_project_events));
-    o.insert("canManageDevBranches".into(), json!(t.can_manage_dev_branches));
-    o.insert("expires".into(), t.expires.map_or(Value::Null, |e| json!(time(e))));
+    o.insert(
+        "canReadAllProjectEvents".into(),
+        json!(t.can_read_all_project_events),
+    );
+    o.insert(
+        "canManageDevBranches".into(),
+        json!(t.can_manage_dev_branches),
+    );
+    o.insert(
+        "expires".into(),
+        t.expires.map_or(Value::Null, |e| json!(time(e))),
+    );
     o.insert("isExpired".into(), json!(t.is_expired(now)));
     o.insert("isDisabled".into(), json!(false));
     o.insert("isBYODB".into(), json!(false));
@@ -86,22 +118,34 @@ pub(crate) fn token(store: &Store, t: &StorageToken, view: TokenView, base_url: 
             let name = user.map(|u| u.name.clone()).unwrap_or_default();
             let email = user.map(|u| u.email.clone()).unwrap_or_default();
             if view == TokenView::List {
-                o.insert("admin".into(), json!({"id": user_id, "name": name, "role": role.as_str()}));
+                o.insert(
+                    "admin".into(),
+                    json!({"id": user_id, "name": name, "role": role.as_str()}),
+                );
             } else {
                 o.insert(
                     "admin".into(),
                     json!({"id": user_id, "name": name, "features": [], "isOrganizationMember": *user_id == store.admin_user_id,
                            "role": role.as_str(), "isActivated": true}),
                 );
-                o.insert("adminOwner".into(), json!({"id": user_id, "name": name, "email": email}));
+                o.insert(
+                    "adminOwner".into(),
+                    json!({"id": user_id, "name": name, "email": email}),
+                );
             }
         }
-        TokenOrigin::Storage { creator: c, admin_owner } => {
+        TokenOrigin::Storage {
+            creator: c,
+            admin_owner,
+        } => {
             o.insert("creatorToken".into(), creator(c));
             if view == TokenView::Detail
                 && let Some(user) = admin_owner.and_then(|id| store.user(id))
             {
-                o.insert("adminOwner".into(), json!({"id": user.id, "name": user.name, "email": user.email}));
+                o.insert(
+                    "adminOwner".into(),
+                    json!({"id": user.id, "name": user.name, "email": user.email}),
+                );
             }
         }
         // UNCERTAIN: whether Connection shows a `creatorToken` on Manage-API-minted tokens.
@@ -109,7 +153,10 @@ pub(crate) fn token(store: &Store, t: &StorageToken, view: TokenView, base_url: 
         TokenOrigin::Manage => {}
     }
     if view != TokenView::List {
-        o.insert("organization".into(), json!({"id": store.org_id.to_string()}));
+        o.insert(
+            "organization".into(),
+            json!({"id": store.org_id.to_string()}),
+        );
         if let Some(p) = store.projects.get(&t.project_id) {
             o.insert("owner".into(), owner(p));
         }
@@ -142,7 +189,11 @@ fn metrics(project: &Project) -> Value {
     })
 }
 
-const PROJECT_FEATURES: &[&str] = &["queuev2", "workspace-snowflake-dynamic-backend-size", "new-transformations-only"];
+const PROJECT_FEATURES: &[&str] = &[
+    "queuev2",
+    "workspace-snowflake-dynamic-backend-size",
+    "new-transformations-only",
+];
 
 fn project_common(p: &Project) -> Map<String, Value> {
     let mut o = Map::new();
@@ -155,7 +206,15 @@ fn project_common(p: &Project) -> Map<String, Value> {
     o.insert("features".into(), json!(PROJECT_FEATURES));
     o.insert("dataSizeBytes".into(), json!(112_128));
     o.insert("rowsCount".into(), json!(1036));
-    for backend in ["hasMysql", "hasRedshift", "hasSnowflake", "hasSynapse", "hasExasol", "hasTeradata", "hasBigquery"] {
+    for backend in [
+        "hasMysql",
+        "hasRedshift",
+        "hasSnowflake",
+        "hasSynapse",
+        "hasExasol",
+        "hasTeradata",
+        "hasBigquery",
+    ] {
         o.insert(backend.into(), json!(backend == "hasSnowflake"));
     }
     o.insert("defaultBackend".into(), json!("snowflake"));
@@ -204,11 +263,20 @@ pub(crate) fn project_model(store: &Store, p: &Project) -> Value {
 }
 
 pub(crate) fn organization(store: &Store) -> Value {
-    let mut o = organization_brief(store).as_object().cloned().unwrap_or_default();
+    let mut o = organization_brief(store)
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     o.insert("mfaRequired".into(), json!(false));
     o.insert(
         "projects".into(),
-        json!(store.projects.values().map(|p| json!({"id": p.id, "name": p.name, "created": time(p.created)})).collect::<Vec<_>>()),
+        json!(
+            store
+                .projects
+                .values()
+                .map(|p| json!({"id": p.id, "name": p.name, "created": time(p.created)}))
+                .collect::<Vec<_>>()
+        ),
     );
     Value::Object(o)
 }
@@ -220,7 +288,10 @@ pub(crate) fn component(def: &ComponentDef, base_url: &str) -> Map<String, Value
     o.insert("type".into(), json!(def.kind));
     o.insert("name".into(), json!(def.name));
     o.insert("description".into(), json!(def.description));
-    o.insert("longDescription".into(), json!(format!("{} (emulated component).", def.description)));
+    o.insert(
+        "longDescription".into(),
+        json!(format!("{} (emulated component).", def.description)),
+    );
     o.insert("version".into(), json!(1));
     o.insert("complexity".into(), json!("medium"));
     o.insert("categories".into(), json!(def.categories));
@@ -243,7 +314,10 @@ pub(crate) fn component(def: &ComponentDef, base_url: &str) -> Map<String, Value
     o.insert("features".into(), json!([]));
     o.insert("expiredOn".into(), Value::Null);
     o.insert("uri".into(), json!(format!("{base_url}/docker/{}", def.id)));
-    o.insert("documentationUrl".into(), json!(format!("https://help.keboola.com/components/{}/", def.id)));
+    o.insert(
+        "documentationUrl".into(),
+        json!(format!("https://help.keboola.com/components/{}/", def.id)),
+    );
     o
 }
 
@@ -256,8 +330,22 @@ pub(crate) fn index_components(base_url: &str, details: bool) -> Value {
             if details {
                 Value::Object(full)
             } else {
-                let keep = ["id", "name", "type", "ico64", "ico128", "description", "features", "flags", "categories"];
-                Value::Object(full.into_iter().filter(|(k, _)| keep.contains(&k.as_str())).collect())
+                let keep = [
+                    "id",
+                    "name",
+                    "type",
+                    "ico64",
+                    "ico128",
+                    "description",
+                    "features",
+                    "flags",
+                    "categories",
+                ];
+                Value::Object(
+                    full.into_iter()
+                        .filter(|(k, _)| keep.contains(&k.as_str()))
+                        .collect(),
+                )
             }
         })
         .collect();
@@ -294,7 +382,10 @@ pub(crate) fn config(c: &Config, with_body: bool, with_rows: bool) -> Value {
     }
     o.insert("rowsSortOrder".into(), json!([]));
     if with_rows {
-        o.insert("rows".into(), Value::Array(c.rows.iter().map(row).collect()));
+        o.insert(
+            "rows".into(),
+            Value::Array(c.rows.iter().map(row).collect()),
+        );
     }
     o.insert("state".into(), c.state.clone());
     o.insert(

@@ -93,7 +93,10 @@ impl hyper::body::Body for CutBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.chunk.take() {
             Some(chunk) => {
                 self.kill.notify_one();
@@ -122,8 +125,18 @@ fn identify(shared: &Shared, req: &ApiRequest) -> (Option<u64>, Option<String>) 
 async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
-    let req = ApiRequest::new(parts.method, parts.uri.path(), parts.uri.query(), parts.headers, body);
+    let body = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let req = ApiRequest::new(
+        parts.method,
+        parts.uri.path(),
+        parts.uri.query(),
+        parts.headers,
+        body,
+    );
 
     if req.segments.first().is_some_and(|s| s == "_emulator") {
         return control::handle(&shared, &req).unwrap_or_else(ApiError::into_response);
@@ -153,31 +166,59 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
     }
     let resp = match fault.body {
         Some(FaultBody::Malformed) => {
-            let status = fault.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
-            let mut r = Response::new(Body::from(r#"{"id": "1", "status": "ok", <html>Bad Gateway</html>"#));
+            let status = fault
+                .status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::OK);
+            let mut r = Response::new(Body::from(
+                r#"{"id": "1", "status": "ok", <html>Bad Gateway</html>"#,
+            ));
             *r.status_mut() = status;
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             r
         }
         Some(FaultBody::Empty) => {
-            let status = fault.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+            let status = fault
+                .status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::OK);
             let mut r = Response::new(Body::empty());
             *r.status_mut() = status;
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             r
         }
         Some(FaultBody::Truncated) => {
             let real = dispatch(&shared, &req);
             let (mut parts, body) = real.into_parts();
-            let mut full = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+            let mut full = body
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes)
+                .unwrap_or_default();
             if full.len() < 2 {
-                full = Bytes::from_static(br#"{"error":"Application error.","code":"APPLICATION_ERROR"}"#);
+                full = Bytes::from_static(
+                    br#"{"error":"Application error.","code":"APPLICATION_ERROR"}"#,
+                );
                 parts.status = StatusCode::OK;
             }
             let half = full.slice(..full.len() / 2);
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
             log(parts.status.as_u16());
-            return Response::from_parts(parts, Body::new(CutBody { chunk: Some(half), kill }));
+            return Response::from_parts(
+                parts,
+                Body::new(CutBody {
+                    chunk: Some(half),
+                    kill,
+                }),
+            );
         }
         None => match fault.status.and_then(|s| StatusCode::from_u16(s).ok()) {
             Some(status) => control::fault_error(&shared, &fault, status).into_response(),
@@ -189,7 +230,14 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
     resp
 }
 
-fn record(shared: &Shared, req: &ApiRequest, status: u16, project_id: Option<u64>, token_id: Option<String>, started: Instant) {
+fn record(
+    shared: &Shared,
+    req: &ApiRequest,
+    status: u16,
+    project_id: Option<u64>,
+    token_id: Option<String>,
+    started: Instant,
+) {
     let entry = LoggedRequest {
         method: req.method.to_string(),
         path: masked_path(&req.path),
@@ -200,7 +248,11 @@ fn record(shared: &Shared, req: &ApiRequest, status: u16, project_id: Option<u64
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     if shared.echo_to_stderr.load(Ordering::Relaxed) {
-        let query = if entry.query.is_empty() { String::new() } else { format!("?{}", entry.query) };
+        let query = if entry.query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", entry.query)
+        };
         let _ = writeln!(
             std::io::stderr().lock(),
             "{} {}{} -> {} ({} ms)",

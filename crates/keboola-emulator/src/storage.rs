@@ -8,14 +8,21 @@ use serde_json::{Map, Value, json};
 
 use crate::Shared;
 use crate::http::{
-    ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json, param_bool, param_i64, param_str, param_str_list,
+    ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json, param_bool, param_i64,
+    param_str, param_str_list,
 };
-use crate::model::{COMPONENTS, Role, Store, StorageToken, TokenOrigin, component_def, new_storage_secret};
+use crate::model::{
+    COMPONENTS, Role, StorageToken, Store, TokenOrigin, component_def, new_storage_secret,
+};
 use crate::render::{self, TokenView};
 
 pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiResult {
     if rest.is_empty() {
-        return if req.method == Method::GET { index(shared, req) } else { Err(ApiError::method_not_allowed()) };
+        return if req.method == Method::GET {
+            index(shared, req)
+        } else {
+            Err(ApiError::method_not_allowed())
+        };
     }
     let (branch, rest) = match rest {
         ["branch", b, tail @ ..] => (Some(*b), tail),
@@ -25,28 +32,51 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
     let mut store = shared.store();
     let me = authenticate(&store, req, now)?;
     let branch_id = resolve_branch(&store, me.project_id, branch)?;
-    let ctx = Ctx { base_url: &shared.base_url, now, me: &me, branch_id };
+    let ctx = Ctx {
+        base_url: &shared.base_url,
+        now,
+        me: &me,
+        branch_id,
+    };
     let m = &req.method;
     match rest {
-        ["tokens", "verify"] if m == Method::GET => {
-            ok_json(&render::token(&store, &me, TokenView::WithSecret, ctx.base_url, now))
-        }
+        ["tokens", "verify"] if m == Method::GET => ok_json(&render::token(
+            &store,
+            &me,
+            TokenView::WithSecret,
+            ctx.base_url,
+            now,
+        )),
         ["tokens"] if m == Method::GET => list_tokens(&store, &ctx),
         ["tokens"] if m == Method::POST && branch.is_none() => create_token(&mut store, &ctx, req),
         ["tokens", id] if m == Method::GET => get_token(&store, &ctx, id),
-        ["tokens", id] if m == Method::PUT && branch.is_none() => update_token(&mut store, &ctx, id, req),
-        ["tokens", id] if m == Method::DELETE && branch.is_none() => delete_token(&mut store, &ctx, id),
-        ["tokens", id, "refresh"] if m == Method::POST && branch.is_none() => refresh_token(&mut store, &ctx, id),
+        ["tokens", id] if m == Method::PUT && branch.is_none() => {
+            update_token(&mut store, &ctx, id, req)
+        }
+        ["tokens", id] if m == Method::DELETE && branch.is_none() => {
+            delete_token(&mut store, &ctx, id)
+        }
+        ["tokens", id, "refresh"] if m == Method::POST && branch.is_none() => {
+            refresh_token(&mut store, &ctx, id)
+        }
         ["components"] if m == Method::GET => list_components(&store, &ctx, req),
-        ["components", component, "configs"] if m == Method::GET => list_configs(&store, &ctx, component),
-        ["components", component, "configs", id] if m == Method::GET => get_config(&store, &ctx, component, id),
+        ["components", component, "configs"] if m == Method::GET => {
+            list_configs(&store, &ctx, component)
+        }
+        ["components", component, "configs", id] if m == Method::GET => {
+            get_config(&store, &ctx, component, id)
+        }
         ["components", component, "configs", id] if m == Method::PUT => {
             update_config(&mut store, &ctx, component, id, req)
         }
         ["dev-branches"] if m == Method::GET && branch.is_none() => list_branches(&store, &ctx),
-        ["dev-branches", id] if m == Method::GET && branch.is_none() => get_branch(&store, &ctx, id),
+        ["dev-branches", id] if m == Method::GET && branch.is_none() => {
+            get_branch(&store, &ctx, id)
+        }
         ["events"] if m == Method::POST => create_event(&mut store, req),
-        ["tokens" | "components" | "dev-branches" | "events", ..] => Err(ApiError::method_not_allowed()),
+        ["tokens" | "components" | "dev-branches" | "events", ..] => {
+            Err(ApiError::method_not_allowed())
+        }
         _ => Err(ApiError::route_not_found()),
     }
 }
@@ -59,27 +89,50 @@ struct Ctx<'a> {
 }
 
 /// Resolves `X-StorageApi-Token` to a live token (a clone; handlers mutate the store).
-pub(crate) fn authenticate(store: &Store, req: &ApiRequest, now: Timestamp) -> Result<StorageToken, ApiError> {
-    let secret = req.header("x-storageapi-token").map(str::trim).unwrap_or("");
+pub(crate) fn authenticate(
+    store: &Store,
+    req: &ApiRequest,
+    now: Timestamp,
+) -> Result<StorageToken, ApiError> {
+    let secret = req
+        .header("x-storageapi-token")
+        .map(str::trim)
+        .unwrap_or("");
     if secret.is_empty() {
-        return Err(ApiError::storage(StatusCode::UNAUTHORIZED, "Access token must be set", ""));
+        return Err(ApiError::storage(
+            StatusCode::UNAUTHORIZED,
+            "Access token must be set",
+            "",
+        ));
     }
     match store.token_by_secret(secret) {
-        None => Err(ApiError::storage(StatusCode::UNAUTHORIZED, "Invalid access token", "storage.tokenInvalid")),
+        None => Err(ApiError::storage(
+            StatusCode::UNAUTHORIZED,
+            "Invalid access token",
+            "storage.tokenInvalid",
+        )),
         // UNCERTAIN: the status of the expired-but-not-purged phase; 401 is the likely one.
-        Some(t) if t.is_expired(now) => {
-            Err(ApiError::storage(StatusCode::UNAUTHORIZED, "Your access token has expired.", "storage.tokenExpired"))
-        }
+        Some(t) if t.is_expired(now) => Err(ApiError::storage(
+            StatusCode::UNAUTHORIZED,
+            "Your access token has expired.",
+            "storage.tokenExpired",
+        )),
         Some(t) => Ok(t.clone()),
     }
 }
 
 fn branch_not_found(id: &str) -> ApiError {
-    ApiError::not_found(&format!("Branch id:\"{id}\" was not found."), "storage.devBranches.notFound")
+    ApiError::not_found(
+        &format!("Branch id:\"{id}\" was not found."),
+        "storage.devBranches.notFound",
+    )
 }
 
 fn resolve_branch(store: &Store, project_id: u64, branch: Option<&str>) -> Result<u64, ApiError> {
-    let project = store.projects.get(&project_id).ok_or_else(ApiError::application_error)?;
+    let project = store
+        .projects
+        .get(&project_id)
+        .ok_or_else(ApiError::application_error)?;
     match branch {
         None | Some("default") => Ok(project.default_branch().id),
         Some(id) => id
@@ -92,16 +145,28 @@ fn resolve_branch(store: &Store, project_id: u64, branch: Option<&str>) -> Resul
 
 fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
     let base = &shared.base_url;
-    let excluded: Vec<&str> = req.query_param("exclude").map(|e| e.split(',').map(str::trim).collect()).unwrap_or_default();
+    let excluded: Vec<&str> = req
+        .query_param("exclude")
+        .map(|e| e.split(',').map(str::trim).collect())
+        .unwrap_or_default();
     let stack = base.split("://").nth(1).unwrap_or(base);
     let mut o = Map::new();
     o.insert("api".into(), json!("storage"));
     o.insert("version".into(), json!("v2"));
-    o.insert("revision".into(), json!(concat!("keboola-emulator-", env!("CARGO_PKG_VERSION"))));
+    o.insert(
+        "revision".into(),
+        json!(concat!("keboola-emulator-", env!("CARGO_PKG_VERSION"))),
+    );
     o.insert("stack".into(), json!(stack));
-    o.insert("documentation".into(), json!("https://keboola.docs.apiary.io/"));
+    o.insert(
+        "documentation".into(),
+        json!("https://keboola.docs.apiary.io/"),
+    );
     if !excluded.contains(&"components") {
-        o.insert("components".into(), render::index_components(base, !excluded.contains(&"componentDetails")));
+        o.insert(
+            "components".into(),
+            render::index_components(base, !excluded.contains(&"componentDetails")),
+        );
     }
     o.insert(
         "services".into(),
@@ -112,7 +177,14 @@ fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
             {"id": "queue", "url": base}
         ]),
     );
-    o.insert("features".into(), json!(["dev-branches", "queuev2", "workspace-snowflake-dynamic-backend-size"]));
+    o.insert(
+        "features".into(),
+        json!([
+            "dev-branches",
+            "queuev2",
+            "workspace-snowflake-dynamic-backend-size"
+        ]),
+    );
     o.insert(
         "urlTemplates".into(),
         json!({
@@ -147,7 +219,9 @@ fn find_token<'s>(store: &'s Store, ctx: &Ctx<'_>, id: &str) -> Result<&'s Stora
         .tokens
         .get(&n)
         .filter(|t| t.project_id == ctx.me.project_id)
-        .ok_or_else(|| ApiError::not_found(&format!("Token {n} not found"), "storage.tokens.notFound"))
+        .ok_or_else(|| {
+            ApiError::not_found(&format!("Token {n} not found"), "storage.tokens.notFound")
+        })
 }
 
 fn get_token(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
@@ -155,7 +229,13 @@ fn get_token(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     if target.id != ctx.me.id && !ctx.me.can_manage_tokens {
         return Err(ApiError::access_denied());
     }
-    ok_json(&render::token(store, target, TokenView::Detail, ctx.base_url, ctx.now))
+    ok_json(&render::token(
+        store,
+        target,
+        TokenView::Detail,
+        ctx.base_url,
+        ctx.now,
+    ))
 }
 
 fn invalid_permissions(message: &str) -> ApiError {
@@ -174,9 +254,17 @@ pub(crate) fn parse_bucket_permissions(
         Some(Value::Object(map)) => map.clone(),
         // An empty list is how PHP clients send "no permissions".
         Some(Value::Array(a)) if a.is_empty() => Map::new(),
-        Some(_) => return Err(invalid_permissions("bucketPermissions must be a map of bucket id to permission")),
+        Some(_) => {
+            return Err(invalid_permissions(
+                "bucketPermissions must be a map of bucket id to permission",
+            ));
+        }
     };
-    let buckets = store.projects.get(&project_id).map(|p| p.buckets.clone()).unwrap_or_default();
+    let buckets = store
+        .projects
+        .get(&project_id)
+        .map(|p| p.buckets.clone())
+        .unwrap_or_default();
     let mut out = BTreeMap::new();
     for (bucket, perm) in raw {
         let perm = perm.as_str().unwrap_or_default().to_owned();
@@ -186,14 +274,19 @@ pub(crate) fn parse_bucket_permissions(
             )));
         }
         if !buckets.contains(&bucket) {
-            return Err(invalid_permissions(&format!("Bucket \"{bucket}\" was not found in the project")));
+            return Err(invalid_permissions(&format!(
+                "Bucket \"{bucket}\" was not found in the project"
+            )));
         }
         out.insert(bucket, perm);
     }
     Ok(Some(out))
 }
 
-pub(crate) fn parse_expires_in(params: &Map<String, Value>, now: Timestamp) -> Result<Option<Timestamp>, ApiError> {
+pub(crate) fn parse_expires_in(
+    params: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, ApiError> {
     match param_i64(params, "expiresIn")? {
         None => Ok(None),
         // UNCERTAIN: the status code of this validation error (400 is the likely one).
@@ -201,16 +294,27 @@ pub(crate) fn parse_expires_in(params: &Map<String, Value>, now: Timestamp) -> R
             "Minimal expiration must be greater or equal to 1 second(s)",
             "storage.tokens.invalidExpiration",
         )),
-        Some(s) => Ok(Some(now.saturating_add(SignedDuration::from_secs(s)).unwrap_or(now))),
+        Some(s) => Ok(Some(
+            now.saturating_add(SignedDuration::from_secs(s))
+                .unwrap_or(now),
+        )),
     }
 }
 
 /// A list of component ids; an empty list means "no component access" (key absent).
-pub(crate) fn parse_component_access(params: &Map<String, Value>) -> Result<Option<Vec<String>>, ApiError> {
+pub(crate) fn parse_component_access(
+    params: &Map<String, Value>,
+) -> Result<Option<Vec<String>>, ApiError> {
     Ok(param_str_list(params, "componentAccess")?.filter(|l| !l.is_empty()))
 }
 
-pub(crate) fn new_child(store: &mut Store, project_id: u64, description: String, origin: TokenOrigin, now: Timestamp) -> StorageToken {
+pub(crate) fn new_child(
+    store: &mut Store,
+    project_id: u64,
+    description: String,
+    origin: TokenOrigin,
+    now: Timestamp,
+) -> StorageToken {
     let id = store.allocate_token_id();
     StorageToken {
         id,
@@ -248,17 +352,30 @@ fn create_token(store: &mut Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult
         TokenOrigin::Master { user_id, .. } => Some(user_id),
         _ => None,
     };
-    let mut child = new_child(store, me.project_id, description, TokenOrigin::Storage { creator: me.creator(), admin_owner }, ctx.now);
+    let mut child = new_child(
+        store,
+        me.project_id,
+        description,
+        TokenOrigin::Storage {
+            creator: me.creator(),
+            admin_owner,
+        },
+        ctx.now,
+    );
     child.expires = expires;
     // A guest master (no canManageTokens) gets a minimal token: every privilege parameter
     // except description and expiresIn is dropped silently. canManageTokens is never granted.
     if me.can_manage_tokens {
         child.can_manage_buckets = param_bool(&params, "canManageBuckets")?.unwrap_or(false);
-        child.can_read_all_file_uploads = param_bool(&params, "canReadAllFileUploads")?.unwrap_or(false);
+        child.can_read_all_file_uploads =
+            param_bool(&params, "canReadAllFileUploads")?.unwrap_or(false);
         child.can_purge_trash = param_bool(&params, "canPurgeTrash")?.unwrap_or(false);
-        child.can_read_all_project_events = param_bool(&params, "canReadAllProjectEvents")?.unwrap_or(false);
-        child.can_manage_dev_branches = param_bool(&params, "canManageDevBranches")?.unwrap_or(false);
-        child.bucket_permissions = parse_bucket_permissions(store, me.project_id, &params)?.unwrap_or_default();
+        child.can_read_all_project_events =
+            param_bool(&params, "canReadAllProjectEvents")?.unwrap_or(false);
+        child.can_manage_dev_branches =
+            param_bool(&params, "canManageDevBranches")?.unwrap_or(false);
+        child.bucket_permissions =
+            parse_bucket_permissions(store, me.project_id, &params)?.unwrap_or_default();
         child.component_access = parse_component_access(&params)?;
     }
     let body = render::token(store, &child, TokenView::WithSecret, ctx.base_url, ctx.now);
@@ -279,7 +396,10 @@ fn update_token(store: &mut Store, ctx: &Ctx<'_>, id: &str, req: &ApiRequest) ->
     }
     if target.is_master() {
         // UNCERTAIN: Connection's exact error for modifying a master token.
-        return Err(ApiError::bad_request("Master token cannot be modified.", "storage.tokens.masterTokenNotEditable"));
+        return Err(ApiError::bad_request(
+            "Master token cannot be modified.",
+            "storage.tokens.masterTokenNotEditable",
+        ));
     }
     let params = req.params()?;
     let mut updated = target;
@@ -310,7 +430,10 @@ fn delete_token(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     }
     if target.is_master() {
         // UNCERTAIN: the code and status Connection uses here; 400 with a clear message.
-        return Err(ApiError::bad_request("Master token cannot be deleted.", "storage.tokens.cannotDeleteMasterToken"));
+        return Err(ApiError::bad_request(
+            "Master token cannot be deleted.",
+            "storage.tokens.cannotDeleteMasterToken",
+        ));
     }
     let id = target.id;
     store.tokens.remove(&id);
@@ -328,11 +451,19 @@ fn refresh_token(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let id = target.id;
     let project_id = target.project_id;
     let secret = new_storage_secret(&mut rand::rng(), project_id, id);
-    let Some(t) = store.tokens.get_mut(&id) else { return Err(ApiError::application_error()) };
+    let Some(t) = store.tokens.get_mut(&id) else {
+        return Err(ApiError::application_error());
+    };
     t.secret = secret;
     t.refreshed = ctx.now;
     let t = t.clone();
-    ok_json(&render::token(store, &t, TokenView::WithSecret, ctx.base_url, ctx.now))
+    ok_json(&render::token(
+        store,
+        &t,
+        TokenView::WithSecret,
+        ctx.base_url,
+        ctx.now,
+    ))
 }
 
 // ---- components and configurations -------------------------------------------------
@@ -347,12 +478,19 @@ fn require_some_component_access(me: &StorageToken) -> Result<(), ApiError> {
 }
 
 fn require_component_access(me: &StorageToken, component: &str) -> Result<(), ApiError> {
-    if me.has_component_access(component) { Ok(()) } else { Err(ApiError::access_denied()) }
+    if me.has_component_access(component) {
+        Ok(())
+    } else {
+        Err(ApiError::access_denied())
+    }
 }
 
 fn list_components(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult {
     require_some_component_access(ctx.me)?;
-    let include: Vec<&str> = req.query_param("include").map(|i| i.split(',').map(str::trim).collect()).unwrap_or_default();
+    let include: Vec<&str> = req
+        .query_param("include")
+        .map(|i| i.split(',').map(str::trim).collect())
+        .unwrap_or_default();
     let with_body = include.contains(&"configuration");
     let with_rows = include.contains(&"rows");
     let kind = req.query_param("componentType").filter(|k| !k.is_empty());
@@ -390,11 +528,17 @@ fn branch_of<'s>(store: &'s Store, ctx: &Ctx<'_>) -> Result<&'s crate::model::Br
 }
 
 fn component_not_found(component: &str) -> ApiError {
-    ApiError::not_found(&format!("Component {component} not found"), "storage.components.notFound")
+    ApiError::not_found(
+        &format!("Component {component} not found"),
+        "storage.components.notFound",
+    )
 }
 
 fn config_not_found(id: &str) -> ApiError {
-    ApiError::not_found(&format!("Configuration {id} not found"), "storage.configuration.notFound")
+    ApiError::not_found(
+        &format!("Configuration {id} not found"),
+        "storage.configuration.notFound",
+    )
 }
 
 fn list_configs(store: &Store, ctx: &Ctx<'_>, component: &str) -> ApiResult {
@@ -404,8 +548,12 @@ fn list_configs(store: &Store, ctx: &Ctx<'_>, component: &str) -> ApiResult {
         return Err(component_not_found(component));
     }
     let branch = branch_of(store, ctx)?;
-    let list: Vec<Value> =
-        branch.configs.iter().filter(|c| c.component_id == component).map(|c| render::config(c, true, true)).collect();
+    let list: Vec<Value> = branch
+        .configs
+        .iter()
+        .filter(|c| c.component_id == component)
+        .map(|c| render::config(c, true, true))
+        .collect();
     ok_json(&Value::Array(list))
 }
 
@@ -413,11 +561,21 @@ fn get_config(store: &Store, ctx: &Ctx<'_>, component: &str, id: &str) -> ApiRes
     require_some_component_access(ctx.me)?;
     require_component_access(ctx.me, component)?;
     let branch = branch_of(store, ctx)?;
-    let config = branch.configs.iter().find(|c| c.component_id == component && c.id == id).ok_or_else(|| config_not_found(id))?;
+    let config = branch
+        .configs
+        .iter()
+        .find(|c| c.component_id == component && c.id == id)
+        .ok_or_else(|| config_not_found(id))?;
     ok_json(&render::config(config, true, true))
 }
 
-fn update_config(store: &mut Store, ctx: &Ctx<'_>, component: &str, id: &str, req: &ApiRequest) -> ApiResult {
+fn update_config(
+    store: &mut Store,
+    ctx: &Ctx<'_>,
+    component: &str,
+    id: &str,
+    req: &ApiRequest,
+) -> ApiResult {
     require_some_component_access(ctx.me)?;
     require_component_access(ctx.me, component)?;
     if ctx.me.role() == Some(Role::ReadOnly) {
@@ -428,18 +586,38 @@ fn update_config(store: &mut Store, ctx: &Ctx<'_>, component: &str, id: &str, re
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(v @ Value::Object(_)) => Some(v),
-            _ => return Err(ApiError::bad_request("Configuration must be a valid JSON object", "storage.configuration.invalid")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Configuration must be a valid JSON object",
+                    "storage.configuration.invalid",
+                ));
+            }
         },
         Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(_) => return Err(ApiError::bad_request("Configuration must be a valid JSON object", "storage.configuration.invalid")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "Configuration must be a valid JSON object",
+                "storage.configuration.invalid",
+            ));
+        }
     };
     let is_disabled = param_bool(&params, "isDisabled")?;
     let creator = ctx.me.creator();
     let branch_id = ctx.branch_id;
-    let project = store.projects.get_mut(&ctx.me.project_id).ok_or_else(ApiError::application_error)?;
-    let branch = project.branches.iter_mut().find(|b| b.id == branch_id).ok_or_else(|| branch_not_found(&branch_id.to_string()))?;
-    let config =
-        branch.configs.iter_mut().find(|c| c.component_id == component && c.id == id).ok_or_else(|| config_not_found(id))?;
+    let project = store
+        .projects
+        .get_mut(&ctx.me.project_id)
+        .ok_or_else(ApiError::application_error)?;
+    let branch = project
+        .branches
+        .iter_mut()
+        .find(|b| b.id == branch_id)
+        .ok_or_else(|| branch_not_found(&branch_id.to_string()))?;
+    let config = branch
+        .configs
+        .iter_mut()
+        .find(|c| c.component_id == component && c.id == id)
+        .ok_or_else(|| config_not_found(id))?;
     if let Some(name) = param_str(&params, "name") {
         name.clone_into(&mut config.name);
     }
@@ -453,7 +631,9 @@ fn update_config(store: &mut Store, ctx: &Ctx<'_>, component: &str, id: &str, re
         config.is_disabled = b;
     }
     config.version += 1;
-    config.change_description = param_str(&params, "changeDescription").unwrap_or("Configuration updated").to_owned();
+    config.change_description = param_str(&params, "changeDescription")
+        .unwrap_or("Configuration updated")
+        .to_owned();
     config.version_created = ctx.now;
     config.version_creator = creator;
     ok_json(&render::config(config, true, true))
@@ -462,12 +642,24 @@ fn update_config(store: &mut Store, ctx: &Ctx<'_>, component: &str, id: &str, re
 // ---- dev branches and events ---------------------------------------------------------
 
 fn list_branches(store: &Store, ctx: &Ctx<'_>) -> ApiResult {
-    let project = store.projects.get(&ctx.me.project_id).ok_or_else(ApiError::application_error)?;
-    ok_json(&Value::Array(project.branches.iter().map(|b| render::branch(b, store)).collect()))
+    let project = store
+        .projects
+        .get(&ctx.me.project_id)
+        .ok_or_else(ApiError::application_error)?;
+    ok_json(&Value::Array(
+        project
+            .branches
+            .iter()
+            .map(|b| render::branch(b, store))
+            .collect(),
+    ))
 }
 
 fn get_branch(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
-    let project = store.projects.get(&ctx.me.project_id).ok_or_else(ApiError::application_error)?;
+    let project = store
+        .projects
+        .get(&ctx.me.project_id)
+        .ok_or_else(ApiError::application_error)?;
     let branch = id
         .parse::<u64>()
         .ok()
@@ -479,5 +671,8 @@ fn get_branch(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
 fn create_event(store: &mut Store, req: &ApiRequest) -> ApiResult {
     req.params()?;
     let id = store.allocate_event_id();
-    Ok(json_response(StatusCode::CREATED, &json!({"id": id.to_string()})))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"id": id.to_string()}),
+    ))
 }

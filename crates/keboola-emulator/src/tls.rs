@@ -11,7 +11,10 @@ use tokio_rustls::TlsAcceptor;
 use crate::model::random_alnum;
 
 pub(crate) fn temp_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("keboola-emulator-{}", random_alnum(&mut rand::rng(), 12)));
+    let dir = std::env::temp_dir().join(format!(
+        "keboola-emulator-{}",
+        random_alnum(&mut rand::rng(), 12)
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
@@ -26,20 +29,32 @@ pub(crate) fn setup(dir: &Path) -> anyhow::Result<(TlsAcceptor, PathBuf)> {
 
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.distinguished_name.push(DnType::CommonName, "keboola-emulator local CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "keboola-emulator local CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate()?;
-    let mut leaf_params =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "::1".to_owned(), "localhost".to_owned()])?;
-    leaf_params.distinguished_name.push(DnType::CommonName, "keboola-emulator");
+    let mut leaf_params = CertificateParams::new(vec![
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+        "localhost".to_owned(),
+    ])?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "keboola-emulator");
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
 
     let ca_path = dir.join("ca.pem");
-    std::fs::write(&ca_path, ca_cert.pem()).with_context(|| format!("cannot write {}", ca_path.display()))?;
+    std::fs::write(&ca_path, ca_cert.pem())
+        .with_context(|| format!("cannot write {}", ca_path.display()))?;
 
     let chain: Vec<CertificateDer<'static>> = vec![leaf_cert.der().clone()];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));

@@ -1,6 +1,11 @@
 //! End-to-end tests: the real `kbagent` binary against an in-process Keboola emulator.
 
+mod bad_input;
 mod browse;
 mod common;
+mod durability;
+mod faults;
 mod project;
+mod reference;
+mod secrets;
 mod tokens;

@@ -612,3 +612,83 @@ fn broken_pipe_exits_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn https_stack_with_a_custom_ca() {
+    let env = TestEnv::with(keboola_emulator::EmulatorOptions {
+        tls: true,
+        ..Default::default()
+    });
+    assert!(env.emu.url().starts_with("https://127.0.0.1:"));
+    let ca = env
+        .emu
+        .ca_cert()
+        .expect("tls emulator writes its certificate")
+        .to_owned();
+    let token = env.token(0, "admin");
+    // Without trusting the emulator's CA, verification fails: a connection error, exit 4.
+    let (out, code) = env.json_stdin(
+        &[
+            "project",
+            "add",
+            "--project",
+            "tls",
+            "--url",
+            env.emu.url(),
+            "--token-stdin",
+        ],
+        &token,
+    );
+    assert_eq!(
+        (out.err().code.as_str(), code),
+        ("CONNECTION_ERROR", 4),
+        "{out:?}"
+    );
+    assert!(env.config_bytes().is_none());
+    for var in ["SSL_CERT_FILE", "KBAGENT_CA_FILE"] {
+        let alias = format!("tls-{}", var.len());
+        let r = Run::from(
+            env.cmd()
+                .env(var, &ca)
+                .args([
+                    "--json",
+                    "project",
+                    "add",
+                    "--project",
+                    &alias,
+                    "--url",
+                    env.emu.url(),
+                    "--token-stdin",
+                ])
+                .write_stdin(token.clone())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(r.code, 0, "{var}: {}", r.stdout);
+    }
+    let r = Run::from(
+        env.cmd()
+            .env("SSL_CERT_FILE", &ca)
+            .args(["--json", "project", "status"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        r.envelope()
+            .data()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["status"] == "ok")
+    );
+    // A CA file that does not exist is a clear configuration problem, not a crash.
+    let r = Run::from(
+        env.cmd()
+            .env("SSL_CERT_FILE", env.home.path().join("missing.pem"))
+            .args(["--json", "project", "status"])
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(r.code, 0);
+    assert_eq!(r.envelope().status, "error");
+}

@@ -27,11 +27,15 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -46,12 +50,25 @@ impl Client {
         if let Some(ca) = emu.ca_cert() {
             let pem = std::fs::read(ca).expect("read CA");
             let cert = Certificate::from_pem(&pem).expect("parse CA").to_owned();
-            config = config.tls_config(TlsConfig::builder().root_certs(RootCerts::Specific(Arc::new(vec![cert]))).build());
+            config = config.tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::Specific(Arc::new(vec![cert])))
+                    .build(),
+            );
         }
-        Self { agent: config.build().into(), base: emu.url().to_owned() }
+        Self {
+            agent: config.build().into(),
+            base: emu.url().to_owned(),
+        }
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<(&str, Vec<u8>)>) -> Resp {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
         let url = format!("{}{path}", self.base);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
@@ -59,7 +76,12 @@ impl Client {
         }
         let result = match body {
             None => self.agent.run(builder.body(()).unwrap()),
-            Some((content_type, bytes)) => self.agent.run(builder.header("Content-Type", content_type).body(bytes).unwrap()),
+            Some((content_type, bytes)) => self.agent.run(
+                builder
+                    .header("Content-Type", content_type)
+                    .body(bytes)
+                    .unwrap(),
+            ),
         };
         let mut resp = result.unwrap_or_else(|e| panic!("{method} {path} failed: {e}"));
         let status = resp.status().as_u16();
@@ -69,7 +91,11 @@ impl Client {
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Resp { status, headers, text }
+        Resp {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub fn get(&self, path: &str, token: &str) -> Resp {
@@ -81,7 +107,12 @@ impl Client {
     }
 
     pub fn send_json(&self, method: &str, path: &str, token: &str, body: &Value) -> Resp {
-        self.request(method, path, &[(SAPI, token)], Some(("application/json", serde_json::to_vec(body).unwrap())))
+        self.request(
+            method,
+            path,
+            &[(SAPI, token)],
+            Some(("application/json", serde_json::to_vec(body).unwrap())),
+        )
     }
 
     pub fn post_json(&self, path: &str, token: &str, body: &Value) -> Resp {
@@ -89,7 +120,15 @@ impl Client {
     }
 
     pub fn send_form(&self, method: &str, path: &str, token: &str, form: &str) -> Resp {
-        self.request(method, path, &[(SAPI, token)], Some(("application/x-www-form-urlencoded", form.as_bytes().to_vec())))
+        self.request(
+            method,
+            path,
+            &[(SAPI, token)],
+            Some((
+                "application/x-www-form-urlencoded",
+                form.as_bytes().to_vec(),
+            )),
+        )
     }
 
     pub fn delete(&self, path: &str, token: &str) -> Resp {
@@ -101,7 +140,12 @@ impl Client {
     }
 
     pub fn manage_post(&self, path: &str, token: &str, body: &str) -> Resp {
-        self.request("POST", path, &[(MAPI, token)], Some(("application/json", body.as_bytes().to_vec())))
+        self.request(
+            "POST",
+            path,
+            &[(MAPI, token)],
+            Some(("application/json", body.as_bytes().to_vec())),
+        )
     }
 
     /// Creates a child token with the admin master token of project `index` and returns

@@ -8,7 +8,10 @@ use crate::common::{Client, start, start_with};
 
 #[test]
 fn two_hundred_parallel_requests_are_all_correct() {
-    let emu = start_with(keboola_emulator::EmulatorOptions { projects: 4, ..Default::default() });
+    let emu = start_with(keboola_emulator::EmulatorOptions {
+        projects: 4,
+        ..Default::default()
+    });
     let c = Client::new(&emu);
     let projects = emu.projects();
     std::thread::scope(|s| {
@@ -47,7 +50,9 @@ fn latency_sleeps_do_not_serialize_requests() {
     let token = &emu.projects()[0].tokens.admin;
     let started = Instant::now();
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..50).map(|_| s.spawn(|| c.get("/v2/storage/tokens/verify", token).status)).collect();
+        let handles: Vec<_> = (0..50)
+            .map(|_| s.spawn(|| c.get("/v2/storage/tokens/verify", token).status))
+            .collect();
         for h in handles {
             assert_eq!(h.join().unwrap(), 200);
         }
@@ -63,17 +68,35 @@ fn a_stalled_request_does_not_block_others() {
     let emu = start();
     let c = Client::new(&emu);
     let token = emu.projects()[0].tokens.admin.clone();
-    emu.add_fault(Fault { path: "/v2/storage/tokens".into(), latency_ms: Some(600_000), times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: "/v2/storage/tokens".into(),
+        latency_ms: Some(600_000),
+        times: Some(1),
+        ..Fault::default()
+    });
     let stalled = {
         let base = c.base.clone();
         let token = token.clone();
         std::thread::spawn(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-            agent.get(format!("{base}/v2/storage/tokens")).header("X-StorageApi-Token", &token).call().is_ok()
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            agent
+                .get(format!("{base}/v2/storage/tokens"))
+                .header("X-StorageApi-Token", &token)
+                .call()
+                .is_ok()
         })
     };
     // Wait until the stalled request has taken the fault (it is removed after one use).
-    while !c.get_anon("/_emulator/faults").json().as_array().unwrap().is_empty() {
+    while !c
+        .get_anon("/_emulator/faults")
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
         std::thread::yield_now();
     }
     for _ in 0..5 {
@@ -81,5 +104,8 @@ fn a_stalled_request_does_not_block_others() {
     }
     // Stopping the emulator closes the stalled connection.
     drop(emu);
-    assert!(!stalled.join().unwrap(), "the stalled request must not have completed");
+    assert!(
+        !stalled.join().unwrap(),
+        "the stalled request must not have completed"
+    );
 }

@@ -5,7 +5,12 @@ use serde_json::json;
 use crate::common::{Client, start};
 
 fn encrypt(c: &Client, query: &str, body: &str) -> crate::common::Resp {
-    c.request("POST", &format!("/encrypt?{query}"), &[], Some(("application/json", body.as_bytes().to_vec())))
+    c.request(
+        "POST",
+        &format!("/encrypt?{query}"),
+        &[],
+        Some(("application/json", body.as_bytes().to_vec())),
+    )
 }
 
 #[test]
@@ -20,8 +25,15 @@ fn json_values_under_hash_keys_are_encrypted() {
     );
     assert_eq!(resp.status, 200, "{}", resp.text);
     let v = resp.json();
-    for cipher in [&v["#password"], &v["nested"]["#key"], &v["list"][0]["#inner"]] {
-        assert!(cipher.as_str().unwrap().starts_with("KBC::ProjectSecure::"), "{cipher}");
+    for cipher in [
+        &v["#password"],
+        &v["nested"]["#key"],
+        &v["list"][0]["#inner"],
+    ] {
+        assert!(
+            cipher.as_str().unwrap().starts_with("KBC::ProjectSecure::"),
+            "{cipher}"
+        );
     }
     assert_eq!(v["user"], "reader");
     assert_eq!(v["nested"]["port"], 443);
@@ -37,14 +49,32 @@ fn cipher_prefix_follows_parameters() {
     let c = Client::new(&emu);
     let body = r##"{"#x":"value"}"##;
     let component_only = encrypt(&c, "componentId=keboola.flow", body).json();
-    assert!(component_only["#x"].as_str().unwrap().starts_with("KBC::ComponentSecure::"));
-    let config = encrypt(&c, "componentId=keboola.flow&projectId=101&configId=10001", body).json();
-    assert!(config["#x"].as_str().unwrap().starts_with("KBC::ConfigSecure::"));
+    assert!(
+        component_only["#x"]
+            .as_str()
+            .unwrap()
+            .starts_with("KBC::ComponentSecure::")
+    );
+    let config = encrypt(
+        &c,
+        "componentId=keboola.flow&projectId=101&configId=10001",
+        body,
+    )
+    .json();
+    assert!(
+        config["#x"]
+            .as_str()
+            .unwrap()
+            .starts_with("KBC::ConfigSecure::")
+    );
     let resp = encrypt(&c, "componentId=keboola.flow&configId=10001", body);
     assert_eq!(resp.status, 400);
     assert!(resp.json()["error"].is_string());
     assert_eq!(encrypt(&c, "", body).status, 400);
-    assert_eq!(encrypt(&c, "componentId=keboola.flow", "{broken").status, 400);
+    assert_eq!(
+        encrypt(&c, "componentId=keboola.flow", "{broken").status,
+        400
+    );
 }
 
 #[test]

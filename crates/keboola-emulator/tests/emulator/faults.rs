@@ -17,12 +17,21 @@ fn raw_get(emu: &Emulator, path: &str, token: &str) -> (Vec<u8>, bool) {
     let addr = emu.url().trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&addr).unwrap();
     // Only a safety net against a hang; the assertions do not depend on it.
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nX-StorageApi-Token: {token}\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nX-StorageApi-Token: {token}\r\n\r\n"
+    )
+    .unwrap();
     let mut buf = Vec::new();
     let closed = match stream.read_to_end(&mut buf) {
         Ok(_) => true,
-        Err(e) => matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted),
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+        ),
     };
     (buf, closed)
 }
@@ -32,7 +41,13 @@ fn status_fault_with_retry_after_and_times() {
     let emu = start();
     let c = Client::new(&emu);
     let token = &emu.projects()[0].tokens.admin;
-    emu.add_fault(Fault { path: VERIFY.into(), status: Some(503), retry_after: Some(7), times: Some(2), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: VERIFY.into(),
+        status: Some(503),
+        retry_after: Some(7),
+        times: Some(2),
+        ..Fault::default()
+    });
     for _ in 0..2 {
         let resp = c.get(VERIFY, token);
         assert_eq!(resp.status, 503);
@@ -42,15 +57,28 @@ fn status_fault_with_retry_after_and_times() {
         assert!(body["reason"].is_string());
         assert!(body["estimatedEndTime"].is_string());
     }
-    assert_eq!(c.get(VERIFY, token).status, 200, "the fault is used up after two requests");
+    assert_eq!(
+        c.get(VERIFY, token).status,
+        200,
+        "the fault is used up after two requests"
+    );
 
-    emu.add_fault(Fault { path: "/v2/storage/**".into(), status: Some(500), times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: "/v2/storage/**".into(),
+        status: Some(500),
+        times: Some(1),
+        ..Fault::default()
+    });
     let resp = c.get("/v2/storage/tokens", token);
     assert_eq!(resp.status, 500);
     assert_eq!(resp.json()["error"], "Application error.");
     assert!(resp.json()["exceptionId"].is_string());
 
-    emu.add_fault(Fault { status: Some(429), retry_after: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        status: Some(429),
+        retry_after: Some(1),
+        ..Fault::default()
+    });
     let resp = c.get(VERIFY, token);
     assert_eq!(resp.status, 429);
     assert_eq!(resp.header("retry-after"), Some("1"));
@@ -64,19 +92,37 @@ fn faulted_requests_have_no_side_effects() {
     let emu = start();
     let c = Client::new(&emu);
     let before = emu.token_count(101);
-    emu.add_fault(Fault { method: Some("post".into()), path: "/v2/storage/tokens".into(), status: Some(502), ..Fault::default() });
-    let resp = c.post_json("/v2/storage/tokens", &emu.projects()[0].tokens.admin, &json!({}));
+    emu.add_fault(Fault {
+        method: Some("post".into()),
+        path: "/v2/storage/tokens".into(),
+        status: Some(502),
+        ..Fault::default()
+    });
+    let resp = c.post_json(
+        "/v2/storage/tokens",
+        &emu.projects()[0].tokens.admin,
+        &json!({}),
+    );
     assert_eq!(resp.status, 502);
     assert_eq!(emu.token_count(101), before);
     // The method selector leaves GET alone.
-    assert_eq!(c.get("/v2/storage/tokens", &emu.projects()[0].tokens.admin).status, 200);
+    assert_eq!(
+        c.get("/v2/storage/tokens", &emu.projects()[0].tokens.admin)
+            .status,
+        200
+    );
 }
 
 #[test]
 fn latency_fault_delays_then_serves() {
     let emu = start();
     let c = Client::new(&emu);
-    emu.add_fault(Fault { path: VERIFY.into(), latency_ms: Some(150), times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: VERIFY.into(),
+        latency_ms: Some(150),
+        times: Some(1),
+        ..Fault::default()
+    });
     assert_eq!(c.get(VERIFY, &emu.projects()[0].tokens.admin).status, 200);
     let log = emu.requests();
     assert!(log[0].duration_ms >= 150, "{log:?}");
@@ -87,13 +133,23 @@ fn malformed_and_empty_bodies() {
     let emu = start();
     let c = Client::new(&emu);
     let token = &emu.projects()[0].tokens.admin;
-    emu.add_fault(Fault { path: VERIFY.into(), body: Some(FaultBody::Malformed), times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: VERIFY.into(),
+        body: Some(FaultBody::Malformed),
+        times: Some(1),
+        ..Fault::default()
+    });
     let resp = c.get(VERIFY, token);
     assert_eq!(resp.status, 200);
     assert!(!resp.text.is_empty());
     assert!(serde_json::from_str::<serde_json::Value>(&resp.text).is_err());
 
-    emu.add_fault(Fault { path: VERIFY.into(), body: Some(FaultBody::Empty), times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: VERIFY.into(),
+        body: Some(FaultBody::Empty),
+        times: Some(1),
+        ..Fault::default()
+    });
     let resp = c.get(VERIFY, token);
     assert_eq!(resp.status, 200);
     assert!(resp.text.is_empty());
@@ -103,7 +159,12 @@ fn malformed_and_empty_bodies() {
 fn truncated_body_promises_more_than_it_sends() {
     let emu = start();
     let token = emu.projects()[0].tokens.admin.clone();
-    emu.add_fault(Fault { path: VERIFY.into(), body: Some(FaultBody::Truncated), times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: VERIFY.into(),
+        body: Some(FaultBody::Truncated),
+        times: Some(1),
+        ..Fault::default()
+    });
     let (bytes, closed) = raw_get(&emu, VERIFY, &token);
     assert!(closed, "the connection must be closed by the server");
     let text = String::from_utf8_lossy(&bytes);
@@ -111,7 +172,11 @@ fn truncated_body_promises_more_than_it_sends() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let declared: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
         .expect("content-length header");
     assert!(!body.is_empty());
     assert!(body.len() < declared, "sent {} of {declared}", body.len());
@@ -124,8 +189,15 @@ fn truncated_body_promises_more_than_it_sends() {
 fn truncated_body_breaks_a_real_client() {
     let emu = start();
     let c = Client::new(&emu);
-    emu.add_fault(Fault { body: Some(FaultBody::Truncated), times: Some(1), ..Fault::default() });
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    emu.add_fault(Fault {
+        body: Some(FaultBody::Truncated),
+        times: Some(1),
+        ..Fault::default()
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let mut resp = agent
         .get(format!("{}{VERIFY}", c.base))
         .header("X-StorageApi-Token", &emu.projects()[0].tokens.admin)
@@ -138,10 +210,19 @@ fn truncated_body_breaks_a_real_client() {
 fn dropped_connection_gets_no_answer() {
     let emu = start();
     let token = emu.projects()[0].tokens.admin.clone();
-    emu.add_fault(Fault { path: VERIFY.into(), drop_connection: true, times: Some(1), ..Fault::default() });
+    emu.add_fault(Fault {
+        path: VERIFY.into(),
+        drop_connection: true,
+        times: Some(1),
+        ..Fault::default()
+    });
     let (bytes, closed) = raw_get(&emu, VERIFY, &token);
     assert!(closed);
-    assert!(bytes.is_empty(), "got {:?}", String::from_utf8_lossy(&bytes));
+    assert!(
+        bytes.is_empty(),
+        "got {:?}",
+        String::from_utf8_lossy(&bytes)
+    );
     assert_eq!(emu.requests()[0].status, 0);
     let (bytes, _) = raw_get(&emu, VERIFY, &token);
     assert!(String::from_utf8_lossy(&bytes).starts_with("HTTP/1.1 200"));
@@ -151,11 +232,23 @@ fn dropped_connection_gets_no_answer() {
 fn project_selector() {
     let emu = start();
     let c = Client::new(&emu);
-    emu.add_fault(Fault { project_id: Some(102), status: Some(500), ..Fault::default() });
+    emu.add_fault(Fault {
+        project_id: Some(102),
+        status: Some(500),
+        ..Fault::default()
+    });
     assert_eq!(c.get(VERIFY, &emu.projects()[0].tokens.admin).status, 200);
     assert_eq!(c.get(VERIFY, &emu.projects()[1].tokens.admin).status, 500);
-    assert_eq!(c.manage_get("/manage/projects/101", emu.manage_token()).status, 200);
-    assert_eq!(c.manage_get("/manage/projects/102", emu.manage_token()).status, 500);
+    assert_eq!(
+        c.manage_get("/manage/projects/101", emu.manage_token())
+            .status,
+        200
+    );
+    assert_eq!(
+        c.manage_get("/manage/projects/102", emu.manage_token())
+            .status,
+        500
+    );
     // Requests without a project (index, no token) are not matched.
     assert_eq!(c.get_anon("/v2/storage").status, 200);
 }
@@ -165,8 +258,15 @@ fn http_fault_api() {
     let emu = start();
     let c = Client::new(&emu);
     let token = &emu.projects()[0].tokens.admin;
-    let body = br#"{"method":"GET","path":"/v2/storage/tokens/*","status":503,"retry_after":3,"times":1}"#.to_vec();
-    let resp = c.request("POST", "/_emulator/faults", &[], Some(("application/json", body)));
+    let body =
+        br#"{"method":"GET","path":"/v2/storage/tokens/*","status":503,"retry_after":3,"times":1}"#
+            .to_vec();
+    let resp = c.request(
+        "POST",
+        "/_emulator/faults",
+        &[],
+        Some(("application/json", body)),
+    );
     assert_eq!(resp.status, 201);
     assert!(resp.json()["id"].is_u64());
     // The glob's single star does not reach into deeper paths, and the controls are never faulted.
@@ -180,12 +280,29 @@ fn http_fault_api() {
     assert_eq!(c.get_anon("/_emulator/faults").json(), json!([]));
 
     let body = br#"{"path":"**","status":500}"#.to_vec();
-    assert_eq!(c.request("POST", "/_emulator/faults", &[], Some(("application/json", body))).status, 201);
+    assert_eq!(
+        c.request(
+            "POST",
+            "/_emulator/faults",
+            &[],
+            Some(("application/json", body))
+        )
+        .status,
+        201
+    );
     assert_eq!(c.get(VERIFY, token).status, 500);
-    assert_eq!(c.request("DELETE", "/_emulator/faults", &[], None).status, 204);
+    assert_eq!(
+        c.request("DELETE", "/_emulator/faults", &[], None).status,
+        204
+    );
     assert_eq!(c.get(VERIFY, token).status, 200);
 
-    let resp = c.request("POST", "/_emulator/faults", &[], Some(("application/json", br#"{"bogus":1}"#.to_vec())));
+    let resp = c.request(
+        "POST",
+        "/_emulator/faults",
+        &[],
+        Some(("application/json", br#"{"bogus":1}"#.to_vec())),
+    );
     assert_eq!(resp.status, 400);
 }
 

@@ -8,37 +8,82 @@ use crate::common::{Client, SAPI, start};
 fn log_never_contains_a_token() {
     let emu = start();
     let c = Client::new(&emu);
-    let mut secrets: Vec<String> = vec![emu.manage_token().to_owned(), emu.outsider_manage_token().to_owned()];
+    let mut secrets: Vec<String> = vec![
+        emu.manage_token().to_owned(),
+        emu.outsider_manage_token().to_owned(),
+    ];
     for p in emu.projects() {
-        secrets.extend([p.tokens.admin.clone(), p.tokens.guest.clone(), p.tokens.read_only.clone(), p.tokens.storage.clone()]);
+        secrets.extend([
+            p.tokens.admin.clone(),
+            p.tokens.guest.clone(),
+            p.tokens.read_only.clone(),
+            p.tokens.storage.clone(),
+        ]);
     }
     let p = &emu.projects()[0];
 
     // Exercise many endpoints, including every way a token can travel.
     c.get("/v2/storage/tokens/verify", &p.tokens.admin);
-    c.get("/v2/storage/tokens/verify", "101-1-thisisnotavalidtokenatall00000000");
+    c.get(
+        "/v2/storage/tokens/verify",
+        "101-1-thisisnotavalidtokenatall00000000",
+    );
     c.get("/v2/storage/tokens", &p.tokens.guest);
-    let minted = c.mint(&p.tokens.admin, &json!({"componentAccess": [p.oauth_config.component_id], "expiresIn": 3600}));
+    let minted = c.mint(
+        &p.tokens.admin,
+        &json!({"componentAccess": [p.oauth_config.component_id], "expiresIn": 3600}),
+    );
     let minted_token = minted["token"].as_str().unwrap().to_owned();
     secrets.push(minted_token.clone());
-    let refreshed = c.request("POST", &format!("/v2/storage/tokens/{}/refresh", minted["id"].as_str().unwrap()), &[(SAPI, &minted_token)], None);
+    let refreshed = c.request(
+        "POST",
+        &format!(
+            "/v2/storage/tokens/{}/refresh",
+            minted["id"].as_str().unwrap()
+        ),
+        &[(SAPI, &minted_token)],
+        None,
+    );
     let refreshed_token = refreshed.json()["token"].as_str().unwrap().to_owned();
     secrets.push(refreshed_token.clone());
-    c.get("/v2/storage/components?include=configuration,rows", &p.tokens.admin);
-    c.get(&format!("/v2/storage/tokens/verify?token={}", p.tokens.storage), &p.tokens.storage);
+    c.get(
+        "/v2/storage/components?include=configuration,rows",
+        &p.tokens.admin,
+    );
+    c.get(
+        &format!("/v2/storage/tokens/verify?token={}", p.tokens.storage),
+        &p.tokens.storage,
+    );
     c.get_anon(&format!(
         "/oauth/index.html?token={}&sapiUrl={}&returnUrl=http%3A%2F%2Flocalhost%2Fdone",
         refreshed_token,
         emu.url()
     ));
     let body = serde_json::to_vec(&json!({"componentId": p.oauth_config.component_id, "configId": p.oauth_config.config_id, "sapiUrl": emu.url()})).unwrap();
-    c.request("POST", "/oauth/authorize", &[(SAPI, &refreshed_token)], Some(("application/json", body)));
+    c.request(
+        "POST",
+        "/oauth/authorize",
+        &[(SAPI, &refreshed_token)],
+        Some(("application/json", body)),
+    );
     c.manage_get("/manage/tokens/verify", emu.manage_token());
-    let manage_minted = c.manage_post("/manage/projects/102/tokens", emu.manage_token(), r#"{"description":"m"}"#);
+    let manage_minted = c.manage_post(
+        "/manage/projects/102/tokens",
+        emu.manage_token(),
+        r#"{"description":"m"}"#,
+    );
     secrets.push(manage_minted.json()["token"].as_str().unwrap().to_owned());
     c.manage_get("/manage/projects/101", emu.outsider_manage_token());
-    c.request("POST", "/encrypt?componentId=keboola.flow&projectId=101", &[], Some(("application/json", br##"{"#a":"b"}"##.to_vec())));
-    c.get(&format!("/v2/storage/tokens/{}", p.tokens.admin), &p.tokens.admin);
+    c.request(
+        "POST",
+        "/encrypt?componentId=keboola.flow&projectId=101",
+        &[],
+        Some(("application/json", br##"{"#a":"b"}"##.to_vec())),
+    );
+    c.get(
+        &format!("/v2/storage/tokens/{}", p.tokens.admin),
+        &p.tokens.admin,
+    );
 
     let log = emu.requests();
     assert!(log.len() >= 14, "{}", log.len());
@@ -53,7 +98,11 @@ fn log_never_contains_a_token() {
     // The masked form keeps the project and the last four characters.
     let wizard = log.iter().find(|r| r.path == "/oauth/index.html").unwrap();
     let tail = &refreshed_token[refreshed_token.len() - 4..];
-    assert!(wizard.query.contains(&format!("101-...{tail}")), "{}", wizard.query);
+    assert!(
+        wizard.query.contains(&format!("101-...{tail}")),
+        "{}",
+        wizard.query
+    );
     assert!(wizard.query.contains("returnUrl="));
 }
 
@@ -68,7 +117,10 @@ fn log_records_project_token_and_status() {
     c.get_anon("/_emulator/requests");
     let log = emu.requests();
     assert_eq!(log.len(), 3, "controls are not logged: {log:?}");
-    let id = c.get("/v2/storage/tokens/verify", &p.tokens.storage).json()["id"].as_str().unwrap().to_owned();
+    let id = c.get("/v2/storage/tokens/verify", &p.tokens.storage).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(log[0].method, "GET");
     assert_eq!(log[0].path, "/v2/storage/tokens/verify");
     assert_eq!(log[0].status, 200);
@@ -85,6 +137,9 @@ fn log_records_project_token_and_status() {
     emu.clear_requests();
     assert!(emu.requests().is_empty());
     c.get("/v2/storage/tokens/verify", &p.tokens.storage);
-    assert_eq!(c.request("DELETE", "/_emulator/requests", &[], None).status, 204);
+    assert_eq!(
+        c.request("DELETE", "/_emulator/requests", &[], None).status,
+        204
+    );
     assert!(emu.requests().is_empty());
 }

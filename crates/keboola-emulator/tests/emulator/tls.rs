@@ -7,7 +7,11 @@ use crate::common::{Client, start_with};
 #[test]
 fn https_with_the_written_ca() {
     let dir = std::env::temp_dir().join(format!("keboola-emulator-test-{}", std::process::id()));
-    let emu = start_with(EmulatorOptions { tls: true, cert_dir: Some(dir.clone()), ..Default::default() });
+    let emu = start_with(EmulatorOptions {
+        tls: true,
+        cert_dir: Some(dir.clone()),
+        ..Default::default()
+    });
     assert!(emu.url().starts_with("https://127.0.0.1:"));
     let ca = emu.ca_cert().expect("a CA path").to_owned();
     assert_eq!(ca, dir.join("ca.pem"));
@@ -16,26 +20,49 @@ fn https_with_the_written_ca() {
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
 
     let c = Client::new(&emu);
-    let v = c.get("/v2/storage/tokens/verify", &emu.projects()[0].tokens.admin).json();
+    let v = c
+        .get("/v2/storage/tokens/verify", &emu.projects()[0].tokens.admin)
+        .json();
     assert_eq!(v["owner"]["id"], 101);
     let index = c.get_anon("/v2/storage").json();
-    let encryption = index["services"].as_array().unwrap().iter().find(|s| s["id"] == "encryption").unwrap();
+    let encryption = index["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "encryption")
+        .unwrap();
     assert_eq!(encryption["url"], emu.url());
-    assert_eq!(c.manage_get("/manage/tokens/verify", emu.manage_token()).status, 200);
+    assert_eq!(
+        c.manage_get("/manage/tokens/verify", emu.manage_token())
+            .status,
+        200
+    );
 
     // Without trusting the CA the handshake fails: this really is TLS with our own cert.
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .tls_config(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::WebPki).build())
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::WebPki)
+                .build(),
+        )
         .build()
         .into();
-    assert!(agent.get(format!("{}/v2/storage", emu.url())).call().is_err());
+    assert!(
+        agent
+            .get(format!("{}/v2/storage", emu.url()))
+            .call()
+            .is_err()
+    );
     drop(emu);
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn temporary_cert_dir_is_removed_on_drop() {
-    let emu = start_with(EmulatorOptions { tls: true, ..Default::default() });
+    let emu = start_with(EmulatorOptions {
+        tls: true,
+        ..Default::default()
+    });
     let ca = emu.ca_cert().unwrap().to_owned();
     assert!(ca.exists());
     let c = Client::new(&emu);
