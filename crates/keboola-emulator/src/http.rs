@@ -29,7 +29,7 @@ impl ApiRequest {
         let segments = path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_decode(s))
+            .map(percent_decode)
             .collect();
         let query = raw_query
             .map(|q| {

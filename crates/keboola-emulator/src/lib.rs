@@ -225,11 +225,20 @@ impl fmt::Debug for Emulator {
 /// Binds, seeds the state and starts serving on background threads. Returns once the
 /// listening socket is bound, so requests can be sent right away.
 pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
-    let store = model::build_store(opts.projects, opts.seed.as_ref())?;
-    let listener = std::net::TcpListener::bind((opts.host, opts.port))?;
+    let EmulatorOptions {
+        host,
+        port,
+        tls,
+        projects,
+        latency_ms,
+        seed,
+        cert_dir,
+    } = opts;
+    let store = model::build_store(projects, seed.as_ref())?;
+    let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let scheme = if opts.tls { "https" } else { "http" };
+    let scheme = if tls { "https" } else { "http" };
     let host = match addr.ip() {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
@@ -237,9 +246,9 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     let base_url = format!("{scheme}://{host}:{}", addr.port());
 
     let mut temp_cert_dir = None;
-    let (acceptor, ca_cert) = if opts.tls {
-        let dir = match &opts.cert_dir {
-            Some(dir) => dir.clone(),
+    let (acceptor, ca_cert) = if tls {
+        let dir = match cert_dir {
+            Some(dir) => dir,
             None => {
                 let dir = tls::temp_dir()?;
                 temp_cert_dir = Some(dir.clone());
@@ -258,7 +267,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         seeded: store.clone(),
         store: Mutex::new(store),
         clock_offset_ms: AtomicI64::new(0),
-        latency_ms: AtomicU64::new(opts.latency_ms),
+        latency_ms: AtomicU64::new(latency_ms),
         faults: Mutex::new(Vec::new()),
         next_fault_id: AtomicU64::new(1),
         log: Mutex::new(Vec::new()),

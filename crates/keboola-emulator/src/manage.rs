@@ -57,13 +57,13 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
 
 /// Re-shapes a Storage-style validation error into the Manage API envelope.
 fn manage_error(e: ApiError) -> ApiError {
-    let message = e
-        .body
+    let ApiError { status, body, .. } = e;
+    let message = body
         .get("error")
         .and_then(Value::as_str)
         .unwrap_or("Error")
         .to_owned();
-    ApiError::manage(e.status, &message)
+    ApiError::manage(status, &message)
 }
 
 fn authenticate(

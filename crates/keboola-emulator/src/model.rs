@@ -114,7 +114,27 @@ impl StorageToken {
         }
     }
 
-    /// Whether this token may read and edit configurations of `component_id`.
+    /// Whether this token may read and edit configurations of `component_id`. A token with
+    /// `canManageBuckets` ("full access" in the UI's token form) reaches every component;
+    /// other non-master tokens only those listed in `componentAccess`. UNCERTAIN: inferred
+    /// from tokens minted with canManageBuckets (e.g. by the Manage API) being used to list
+    /// configurations in practice; the SAPI tests only show tokens without it being refused.
+    pub fn can_use_component(&self, component_id: &str) -> bool {
+        self.can_manage_buckets || self.has_component_access(component_id)
+    }
+
+    /// Whether this token may use any component endpoint at all.
+    pub fn can_use_some_component(&self) -> bool {
+        self.is_master()
+            || self.can_manage_buckets
+            || self
+                .component_access
+                .as_ref()
+                .is_some_and(|l| !l.is_empty())
+    }
+
+    /// Whether this token is master or explicitly scoped to `component_id`: what the OAuth
+    /// wizard requires of the token it is given.
     pub fn has_component_access(&self, component_id: &str) -> bool {
         self.is_master()
             || self

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
-use crate::model::{Role, component_def};
+use crate::model::{ComponentDef, Role, component_def};
 use crate::storage::authenticate;
 
 const WIZARD_HTML: &str = include_str!("wizard.html");
@@ -94,7 +94,7 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     if !me.has_component_access(component_id) || me.role() == Some(Role::ReadOnly) {
         return Err(ApiError::access_denied());
     }
-    if !component_def(component_id).is_some_and(|c| c.uses_oauth()) {
+    if !component_def(component_id).is_some_and(ComponentDef::uses_oauth) {
         return Err(ApiError::bad_request(
             &format!("Component {component_id} does not use OAuth authorization."),
             "oauth.componentNotSupported",

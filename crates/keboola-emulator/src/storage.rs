@@ -468,9 +468,9 @@ fn refresh_token(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
 
 // ---- components and configurations -------------------------------------------------
 
-/// A non-master token needs `componentAccess` for any component endpoint.
+/// A non-master token needs `canManageBuckets` or `componentAccess` for any component endpoint.
 fn require_some_component_access(me: &StorageToken) -> Result<(), ApiError> {
-    if me.is_master() || me.component_access.as_ref().is_some_and(|l| !l.is_empty()) {
+    if me.can_use_some_component() {
         Ok(())
     } else {
         Err(ApiError::access_denied())
@@ -478,7 +478,7 @@ fn require_some_component_access(me: &StorageToken) -> Result<(), ApiError> {
 }
 
 fn require_component_access(me: &StorageToken, component: &str) -> Result<(), ApiError> {
-    if me.has_component_access(component) {
+    if me.can_use_component(component) {
         Ok(())
     } else {
         Err(ApiError::access_denied())
@@ -499,7 +499,7 @@ fn list_components(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
     ids.sort_unstable();
     let mut out = Vec::new();
     for def in ids.into_iter().filter_map(component_def) {
-        if kind.is_some_and(|k| k != def.kind) || !ctx.me.has_component_access(def.id) {
+        if kind.is_some_and(|k| k != def.kind) || !ctx.me.can_use_component(def.id) {
             continue;
         }
         let configs: Vec<Value> = branch

@@ -126,14 +126,24 @@ fn component_access_is_enforced() {
     let emu = start();
     let c = Client::new(&emu);
     let p = &emu.projects()[0];
-    let ui = &p.tokens.storage;
+    // The UI token has canManageBuckets ("full access"): every component is reachable.
+    let ui_list = c
+        .get(
+            "/v2/storage/branch/default/components?include=configuration",
+            &p.tokens.storage,
+        )
+        .json();
+    assert!(ui_list.as_array().unwrap().len() >= 4);
+    // A token with neither canManageBuckets nor componentAccess reaches none.
+    let bare = c.mint(&p.tokens.admin, &json!({}));
+    let ui = bare["token"].as_str().unwrap();
     let denied = |resp| {
         assert_storage_error(
             &resp,
             403,
             "You don't have access to the resource.",
             "accessDenied",
-        )
+        );
     };
     denied(c.get(
         "/v2/storage/branch/default/components?include=configuration",

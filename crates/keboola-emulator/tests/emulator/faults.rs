@@ -20,9 +20,11 @@ fn raw_get(emu: &Emulator, path: &str, token: &str) -> (Vec<u8>, bool) {
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    // `Connection: close` ends normal answers with EOF; a faulted answer would never end on
+    // its own (its body stays pending), so EOF there proves the server cut the connection.
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nX-StorageApi-Token: {token}\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nX-StorageApi-Token: {token}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut buf = Vec::new();
@@ -181,7 +183,8 @@ fn truncated_body_promises_more_than_it_sends() {
     assert!(!body.is_empty());
     assert!(body.len() < declared, "sent {} of {declared}", body.len());
     // The next request is served normally.
-    let (bytes, _) = raw_get(&emu, VERIFY, &token);
+    let (bytes, closed) = raw_get(&emu, VERIFY, &token);
+    assert!(closed);
     assert!(String::from_utf8_lossy(&bytes).starts_with("HTTP/1.1 200"));
 }
 
@@ -224,7 +227,8 @@ fn dropped_connection_gets_no_answer() {
         String::from_utf8_lossy(&bytes)
     );
     assert_eq!(emu.requests()[0].status, 0);
-    let (bytes, _) = raw_get(&emu, VERIFY, &token);
+    let (bytes, closed) = raw_get(&emu, VERIFY, &token);
+    assert!(closed);
     assert!(String::from_utf8_lossy(&bytes).starts_with("HTTP/1.1 200"));
 }
 

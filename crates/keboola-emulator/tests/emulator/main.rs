@@ -12,3 +12,9 @@ mod seed_reset;
 mod tls;
 mod tokens;
 mod wizard;
+
+#[test]
+fn emulator_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<keboola_emulator::Emulator>();
+}
