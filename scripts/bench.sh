@@ -31,11 +31,13 @@ export KBAGENT_CONFIG_DIR="$work/config"
 
 # Register every project with its admin token (in parallel; the config lock serialises writes).
 i=0
+adds=()
 for token in $(grep -o '"admin":"[^"]*"' "$work/ready.json" | cut -d'"' -f4); do
   i=$((i + 1))
   printf '%s' "$token" | "$bin/kbagent" --json project add --project "p$i" --url "$url" --token-stdin >/dev/null &
+  adds+=($!)
 done
-wait
+wait "${adds[@]}"
 echo "kbagent $("$bin/kbagent" --version | cut -d' ' -f2), $i projects, ${latency} ms latency, $(nproc) cores"
 
 hyperfine --warmup 3 --runs "$runs" -N \

@@ -95,17 +95,34 @@ fn argument_error(e: &clap::Error, json: bool) -> ExitCode {
             }
         }
         _ => {
-            let rendered = e.render().to_string();
+            // clap repeats the offending argument, which may be a token pasted in the wrong
+            // place (`--token-stdin 901-...`): mask anything shaped like one.
+            let plain = e.render().to_string();
+            let rendered = output::masked(&plain);
             let mut lines = rendered.lines();
             let first = lines.next().unwrap_or("invalid arguments");
-            let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+            let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+            if message.ends_with(':') {
+                // clap lists the missing arguments on the indented lines below; the message
+                // alone must say which they are.
+                let items: Vec<&str> = lines
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect();
+                if !items.is_empty() {
+                    message = format!("{message} {}", items.join(", "));
+                }
+            }
             let err = CliError::new(ErrorCode::UsageError, message)
                 .detail("usage", rendered.trim_end().to_owned())
                 .hint("Run `kbagent --help` or `kbagent <command> --help`.");
             if json {
                 let _ = output::write_error_json(&err);
-            } else {
+            } else if rendered == plain {
                 let _ = e.print();
+            } else {
+                // Styled output would hide a token from masking behind escape codes.
+                let _ = write!(io::stderr().lock(), "{rendered}");
             }
             ExitCode::from(err.exit_code())
         }

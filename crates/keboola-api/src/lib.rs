@@ -31,6 +31,6 @@ pub use models::{
     ManageProject, ManageTokenInfo, ManageUser, NewToken, ProjectOwner, ServiceEntry, StackIndex,
     TokenAdmin, TokenInfo,
 };
-pub use secret::{InvalidToken, Token, mask_token};
+pub use secret::{InvalidToken, Token, mask_secrets_in, mask_token};
 pub use stack::{InvalidStackUrl, StackUrl};
 pub use storage::{ComponentsQuery, StorageClient};

@@ -94,8 +94,9 @@ pub fn mask_token(raw: &str) -> String {
 /// Replaces anything in `text` that looks like a Keboola token with its masked form.
 ///
 /// Used on text that came from a server (error messages, body excerpts) before it is
-/// stored in an error, because a server may echo a credential back.
-pub(crate) fn mask_secrets_in(text: &str, known: Option<&Token>) -> String {
+/// stored in an error, because a server may echo a credential back, and on error text that
+/// repeats user input, where a token may have been pasted in the wrong place.
+pub fn mask_secrets_in(text: &str, known: Option<&Token>) -> String {
     let mut text = text.to_owned();
     if let Some(token) = known {
         let raw = token.expose();

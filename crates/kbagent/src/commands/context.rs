@@ -86,7 +86,7 @@ const ENVIRONMENT: &str = "\
 - KBC_TOKEN: token for `project add` when no token option is given.
 - KBC_STORAGE_API_URL: stack URL for `project add` when --url is not given.
 - KBC_MANAGE_API_TOKEN: Manage API token, read only with --allow-env-manage-token.
-- KBAGENT_MAX_PARALLEL_WORKERS: parallel requests for fan-out commands (1-100, default 10).
+- KBAGENT_MAX_PARALLEL_WORKERS: parallel requests for fan-out commands (1-100, default 32).
 - KBAGENT_OAUTH_WIZARD_URL: base URL of the OAuth wizard (default https://external.keboola.com/oauth/index.html).
 - KBAGENT_HTTP_TIMEOUT_MS, KBAGENT_RETRY_BASE_MS: HTTP read timeout and retry backoff base.
 - SSL_CERT_FILE or KBAGENT_CA_FILE: extra CA certificates (PEM) to trust.

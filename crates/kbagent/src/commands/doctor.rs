@@ -34,6 +34,9 @@ struct Check {
     alias: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'static str>,
+    /// For a failed API check: whether running doctor again later may pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retryable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_time_ms: Option<u64>,
 }
@@ -52,6 +55,7 @@ impl Check {
             message: message.into(),
             alias: None,
             error_code: None,
+            retryable: None,
             response_time_ms: None,
         }
     }
@@ -161,6 +165,7 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
                 );
                 c.alias = Some(p.alias.clone());
                 c.error_code = Some(e.code.as_str());
+                c.retryable = Some(e.retryable);
                 c.response_time_ms = Some(ms);
                 checks.push(c);
             }

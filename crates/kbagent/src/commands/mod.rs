@@ -39,6 +39,11 @@ fn version_report() -> Report {
     )
 }
 
+/// Fan-out workers spend nearly all their time waiting on the network, so far more of them
+/// than cores pay off: 32 covers a typical account's projects in one or two round trips while
+/// keeping the number of simultaneous connections to one stack modest.
+const DEFAULT_PARALLELISM: usize = 32;
+
 /// What every command gets: global options, environment, printer, and lazily the config
 /// store and the shared HTTP agent (one connection pool for the whole run).
 pub struct Ctx<'a> {
@@ -93,7 +98,7 @@ impl<'a> Ctx<'a> {
         Ok(self.http.get_or_init(|| http))
     }
 
-    /// Number of parallel workers for fan-out: `--parallel` > env > config > 10.
+    /// Number of parallel workers for fan-out: `--parallel` > env > config > the default.
     pub fn parallelism(&self, config: &ConfigFile) -> CliResult<usize> {
         if let Some(n) = self.global.parallel {
             return Ok(n as usize);
@@ -108,7 +113,7 @@ impl<'a> Ctx<'a> {
         }
         Ok(config
             .max_parallel_workers
-            .map_or(10, |n| n.clamp(1, 100) as usize))
+            .map_or(DEFAULT_PARALLELISM, |n| n.clamp(1, 100) as usize))
     }
 
     pub fn storage(&self, project: &Project) -> CliResult<StorageClient> {

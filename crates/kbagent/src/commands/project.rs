@@ -16,7 +16,7 @@ use crate::authority::{
     self, Authority, ManageTokenSource, MintPower, describe_plan, non_master_warning,
     planned_authority,
 };
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, ErrorCode};
 use crate::fanout;
 use crate::output::{BOLD, GREEN, Report, Table, Warning, cell};
 use crate::store::{ConfigFile, ProjectEntry};
@@ -214,9 +214,25 @@ pub fn validate_alias(alias: &str) -> CliResult<()> {
 
 pub fn parse_stack_url(raw: &str) -> CliResult<StackUrl> {
     StackUrl::parse(raw).map_err(|e| {
-        CliError::invalid_argument(format!("Invalid stack URL '{}': {e}", raw.escape_debug()))
+        CliError::invalid_argument(format!(
+            "Invalid stack URL '{}': {e}",
+            without_userinfo(raw).escape_debug()
+        ))
             .hint("Use the https:// URL of your Keboola stack, e.g. https://connection.keboola.com (http:// only for a local emulator on 127.0.0.1 or localhost).")
     })
+}
+
+/// The URL as typed, for an error message, with the part before an '@' in its authority
+/// hidden: it may be a password.
+fn without_userinfo(raw: &str) -> String {
+    let (scheme, rest) = raw
+        .find("://")
+        .map_or(("", raw), |i| (&raw[..i + 3], &raw[i + 3..]));
+    let authority_end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => raw.to_owned(),
+    }
 }
 
 fn project_json(alias: &str, entry: &ProjectEntry) -> Value {
@@ -402,8 +418,14 @@ fn edit(ctx: &Ctx<'_>, args: &EditArgs) -> CliResult<Report> {
                     .hint("Pick another --new-alias, or remove that project first."),
             );
         }
-        entry.stack_url = stack.clone();
-        entry.token = token.clone();
+        // Only the fields this edit changes: the entry read before the lock may be stale,
+        // and writing it back would undo a concurrent edit of the other field.
+        if let Some(url) = &new_url {
+            entry.stack_url = url.clone();
+        }
+        if let Some(new) = &new_token {
+            entry.token = new.clone();
+        }
         if let Some(info) = &verified {
             if let Some(owner) = &info.owner {
                 entry.project_name = Some(owner.name.clone());
@@ -732,6 +754,7 @@ enum Plan {
     Refresh { reason: &'static str },
     Valid,
     Refuse { reason: String },
+    Unchecked,
 }
 
 fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
@@ -766,7 +789,10 @@ fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
         .iter()
         .zip(&checked)
         .map(|(p, c)| match &c.result {
-            Err(_) => Plan::Refresh { reason: "token invalid" },
+            Err(e) if e.code == ErrorCode::InvalidToken => Plan::Refresh { reason: "token invalid" },
+            // Network trouble or a server error says nothing about the token; minting on a
+            // guess could replace a working master token.
+            Err(_) => Plan::Unchecked,
             Ok(_) if args.all && !args.force => Plan::Valid,
             Ok(info) if MintPower::of(info) == MintPower::Full && !args.replace_master => Plan::Refuse {
                 reason: format!(
@@ -818,6 +844,15 @@ fn refresh(ctx: &Ctx<'_>, args: &RefreshArgs) -> CliResult<Report> {
                 "alias": p.alias, "project_name": p.entry.project_name,
                 "error": reason, "error_code": "MASTER_TOKEN_KEPT",
             })),
+            Plan::Unchecked => {
+                if let Err(e) = &c.result {
+                    result.failed.push(json!({
+                        "alias": p.alias, "project_name": p.entry.project_name,
+                        "error": format!("{} (the stored token could not be checked, so no new token was minted)", e.message),
+                        "error_code": e.code.as_str(), "retryable": e.retryable,
+                    }));
+                }
+            }
             Plan::Refresh { reason } if args.dry_run => result.refreshed.push(json!({
                 "alias": p.alias, "project_id": p.entry.project_id, "project_name": p.entry.project_name,
                 "token": "***", "action": "would_refresh", "reason": reason,
@@ -848,6 +883,7 @@ fn preview(projects: &[Project], plans: &[Plan]) -> String {
             Plan::Refresh { reason } => format!("mint a new token ({reason})"),
             Plan::Valid => "keep (token works)".to_owned(),
             Plan::Refuse { .. } => "keep (working master token)".to_owned(),
+            Plan::Unchecked => "keep (the token could not be checked)".to_owned(),
         };
         t.row([p.alias.clone(), cell(p.entry.project_name.as_deref()), what]);
     }

@@ -190,9 +190,9 @@ impl Printer {
             self.write_json(&error_document(err))
         } else {
             let mut e = self.stderr();
-            writeln!(e, "{}: {}", self.paint(RED, "Error"), err.message)?;
+            writeln!(e, "{}: {}", self.paint(RED, "Error"), masked(&err.message))?;
             for hint in &err.hints {
-                writeln!(e, "  {} {hint}", self.paint(DIM, "hint:"))?;
+                writeln!(e, "  {} {}", self.paint(DIM, "hint:"), masked(hint))?;
             }
             e.flush()
         }
@@ -206,13 +206,19 @@ impl Printer {
     }
 }
 
+/// Error text often repeats what the user typed (an alias, an id, a value), and a token pasted
+/// into the wrong place would come back with it: anything shaped like a token is masked.
+pub fn masked(text: &str) -> String {
+    keboola_api::mask_secrets_in(text, None)
+}
+
 /// The error envelope. Also used on the paths that run before a [`Printer`] exists
 /// (argument errors, panics).
 pub fn error_document(err: &CliError) -> Value {
     let mut error = Map::new();
     error.insert("code".into(), err.code.as_str().into());
     error.insert("error_type".into(), err.code.error_type().into());
-    error.insert("message".into(), err.message.clone().into());
+    error.insert("message".into(), masked(&err.message).into());
     error.insert(
         "project".into(),
         err.project.clone().unwrap_or_default().into(),
@@ -220,7 +226,8 @@ pub fn error_document(err: &CliError) -> Value {
     error.insert("retryable".into(), err.retryable.into());
     let mut details = err.details.clone();
     if !err.hints.is_empty() {
-        details.insert("hints".into(), json!(err.hints));
+        let hints: Vec<String> = err.hints.iter().map(|h| masked(h)).collect();
+        details.insert("hints".into(), json!(hints));
     }
     if !details.is_empty() {
         error.insert("details".into(), Value::Object(details));

@@ -22,6 +22,8 @@ pub const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "config.json.lock";
 const BACKUP_FILE: &str = "config.json.bak";
 const GITIGNORE: &str = ".gitignore";
+const TEMP_PREFIX: &str = ".config-";
+const TEMP_SUFFIX: &str = ".tmp";
 const GITIGNORE_TEXT: &str =
     "# Written by kbagent: this directory holds API tokens; keep it out of git.\n*\n";
 const APP_DIR: &str = "keboola-agent-cli";
@@ -125,6 +127,7 @@ impl ConfigStore {
     pub fn update<T>(&self, change: impl FnOnce(&mut ConfigFile) -> CliResult<T>) -> CliResult<T> {
         self.ensure_dir()?;
         let _lock = self.lock()?;
+        self.remove_stale_temp_files();
         let mut config = self.load()?;
         let out = change(&mut config)?;
         self.save(&config)?;
@@ -163,6 +166,22 @@ impl ConfigStore {
             CliError::config(format!("Cannot lock {}: {}", path.display(), io_reason(&e)))
         })?;
         Ok(file)
+    }
+
+    /// A writer killed between creating its temporary file and renaming it leaves that file
+    /// behind, tokens included. Only lock holders create them, so under the lock any that
+    /// exist are stale. Best effort: a leftover is untidy, not a reason to fail a write.
+    fn remove_stale_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn save(&self, config: &ConfigFile) -> CliResult<()> {
@@ -256,8 +275,8 @@ fn io_reason(e: &io::Error) -> String {
 /// Writes `bytes` to `path` through a 0600 temporary file in `dir`: fsync, rename, fsync dir.
 pub(crate) fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new()
-        .prefix(".config-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;

@@ -63,6 +63,10 @@ impl Envelope {
     }
 }
 
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -73,8 +77,8 @@ impl Run {
     pub fn from(out: Output) -> Self {
         Self {
             code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: text(out.stdout),
+            stderr: text(out.stderr),
         }
     }
 

@@ -124,6 +124,8 @@ fn add_warns_about_tokens_that_cannot_mint() {
             hint.contains("project edit") && hint.contains("KBC_MANAGE_API_TOKEN"),
             "{hint}"
         );
+        assert_eq!(w.extra["alias"], alias);
+        assert_eq!(w.extra["is_master_token"], kind != "storage");
     }
     let (out, _) = env.json_stdin(
         &[
