@@ -40,12 +40,21 @@ done
 wait "${adds[@]}"
 echo "kbagent $("$bin/kbagent" --version | cut -d' ' -f2), $i projects, ${latency} ms latency, $(nproc) cores"
 
-hyperfine --warmup 3 --runs "$runs" -N \
+hyperfine --warmup 3 --runs "$runs" -N --export-json "$work/startup.json" \
   "$bin/kbagent --version" \
   "$bin/kbagent --json project list"
-hyperfine --warmup 1 --runs "$runs" -N \
+hyperfine --warmup 1 --runs "$runs" -N --export-json "$work/fanout.json" \
   "$bin/kbagent --json project status" \
   "$bin/kbagent --json config list"
+
+echo
+echo "Medians:"
+for f in "$work/startup.json" "$work/fanout.json"; do
+  # hyperfine's JSON keeps one "command" and one "median" (seconds) per benchmark, in order.
+  paste <(grep -o '"command": "[^"]*"' "$f" | cut -d'"' -f4 | sed "s|$bin/||") \
+        <(grep -o '"median": [0-9.e-]*' "$f" | awk '{printf "%.1f ms\n", $2 * 1000}') |
+    awk -F'\t' '{printf "  %-34s %s\n", $1, $2}'
+done
 
 echo
 echo "Peak resident memory (GNU time, KiB):"

@@ -99,6 +99,11 @@ impl Http {
             .timeout_recv_response(read)
             .timeout_recv_body(read)
             .tls_config(tls.build())
+            // Each open connection owns these buffers, and a fan-out keeps dozens open at
+            // once. Keboola's requests are small JSON documents, and the input buffer only
+            // has to hold a response head (capped at 64 KiB anyway); bodies stream through.
+            .input_buffer_size(64 * 1024)
+            .output_buffer_size(16 * 1024)
             .build()
             .new_agent();
         Ok(Http {
