@@ -685,7 +685,10 @@ fn info(ctx: &Ctx<'_>, args: &InfoArgs) -> CliResult<Report> {
     });
     let p = ctx.printer;
     let mut human = String::new();
-    let mut line = |k: &str, v: String| human.push_str(&format!("{:<22} {v}\n", p.paint(BOLD, k)));
+    // Pad before painting: escape codes would count towards the width.
+    let mut line = |k: &str, v: String| {
+        human.push_str(&format!("{} {v}\n", p.paint(BOLD, &format!("{k:<22}"))))
+    };
     line(
         "Project",
         format!(
