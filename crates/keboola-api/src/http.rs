@@ -144,6 +144,19 @@ impl Http {
     }
 
     /// Sends a request and parses the 2xx body as JSON.
+    /// Sends `request` and decodes its JSON answer with `decode`; a body of the wrong shape
+    /// is an invalid response.
+    pub(crate) fn fetch<T>(
+        &self,
+        request: &Request<'_>,
+        decode: impl FnOnce(Value) -> Result<T, crate::models::ShapeError>,
+    ) -> Result<T, ApiError> {
+        let value = self.send_json(request)?;
+        decode(value).map_err(|e| {
+            ApiError::invalid_response(request.method.as_str(), request.url.path(), e.to_string())
+        })
+    }
+
     pub(crate) fn send_json(&self, request: &Request<'_>) -> Result<Value, ApiError> {
         let body = self.send(request)?;
         parse_json_body(&body, request)
@@ -391,27 +404,24 @@ fn classify_io_error(err: &io::Error) -> (ApiErrorKind, bool, String) {
 
 fn classify_body_error(err: &ureq::Error, cfg: &HttpConfig, method: &str, path: &str) -> ApiError {
     use ureq::Error as E;
+    let timed_out = match err {
+        E::Timeout(_) => true,
+        E::Io(io_err) => io_err.kind() == io::ErrorKind::TimedOut,
+        _ => false,
+    };
+    if timed_out {
+        return ApiError::transport(
+            ApiErrorKind::Timeout,
+            method,
+            path,
+            format!(
+                "the response body did not arrive within {}",
+                show_duration(cfg.read_timeout)
+            ),
+            true,
+        );
+    }
     match err {
-        E::Timeout(_) => ApiError::transport(
-            ApiErrorKind::Timeout,
-            method,
-            path,
-            format!(
-                "the response body did not arrive within {}",
-                show_duration(cfg.read_timeout)
-            ),
-            true,
-        ),
-        E::Io(io_err) if io_err.kind() == io::ErrorKind::TimedOut => ApiError::transport(
-            ApiErrorKind::Timeout,
-            method,
-            path,
-            format!(
-                "the response body did not arrive within {}",
-                show_duration(cfg.read_timeout)
-            ),
-            true,
-        ),
         E::BodyExceedsLimit(limit) => ApiError::invalid_response(
             method,
             path,

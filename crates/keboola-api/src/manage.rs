@@ -1,11 +1,9 @@
 //! The Manage API (`/manage/...`) on the same host as the Storage API.
 
-use serde_json::Value;
-
 use crate::error::ApiError;
 use crate::http::{Auth, Http, Method, Request};
 use crate::models::{
-    CreateTokenRequest, ManageProject, ManageTokenInfo, NewToken, ShapeError, TokenRequestTarget,
+    CreateTokenRequest, ManageProject, ManageTokenInfo, NewToken, TokenRequestTarget,
 };
 use crate::secret::Token;
 use crate::stack::StackUrl;
@@ -33,14 +31,15 @@ impl ManageClient {
     /// `GET /manage/tokens/verify`.
     pub fn verify(&self) -> Result<ManageTokenInfo, ApiError> {
         let request = self.request(Method::Get, &["tokens", "verify"])?;
-        self.fetch(&request, |v| ManageTokenInfo::from_json(&v))
+        self.http
+            .fetch(&request, |v| ManageTokenInfo::from_json(&v))
     }
 
     /// `GET /manage/projects/{id}`.
     pub fn get_project(&self, project_id: u64) -> Result<ManageProject, ApiError> {
         let id = project_id.to_string();
         let request = self.request(Method::Get, &["projects", &id])?;
-        self.fetch(&request, ManageProject::from_json)
+        self.http.fetch(&request, ManageProject::from_json)
     }
 
     /// `POST /manage/projects/{id}/tokens`: mints a Storage token in that project. May
@@ -53,7 +52,7 @@ impl ManageClient {
         let id = project_id.to_string();
         let mut request = self.request(Method::Post, &["projects", &id, "tokens"])?;
         request.json_body = Some(json_bytes(&req.to_json(TokenRequestTarget::Manage)));
-        self.fetch(&request, NewToken::from_json)
+        self.http.fetch(&request, NewToken::from_json)
     }
 
     fn request(&self, method: Method, segments: &[&str]) -> Result<Request<'_>, ApiError> {
@@ -67,17 +66,6 @@ impl ManageClient {
                 token: &self.token,
             }),
             json_body: None,
-        })
-    }
-
-    fn fetch<T>(
-        &self,
-        request: &Request<'_>,
-        decode: impl FnOnce(Value) -> Result<T, ShapeError>,
-    ) -> Result<T, ApiError> {
-        let value = self.http.send_json(request)?;
-        decode(value).map_err(|e| {
-            ApiError::invalid_response(request.method.as_str(), request.url.path(), e.to_string())
         })
     }
 }

@@ -6,8 +6,8 @@ use url::Url;
 use crate::error::{ApiError, ApiErrorKind};
 use crate::http::{Auth, Http, Method, Request};
 use crate::models::{
-    Component, CreateTokenRequest, DevBranch, NewToken, ShapeError, StackIndex, TokenInfo,
-    TokenRequestTarget, list_of,
+    Component, CreateTokenRequest, DevBranch, NewToken, StackIndex, TokenInfo, TokenRequestTarget,
+    list_of,
 };
 use crate::secret::Token;
 use crate::stack::StackUrl;
@@ -45,7 +45,7 @@ impl StorageClient {
     /// `GET /v2/storage/tokens/verify`: who this token is.
     pub fn verify(&self) -> Result<TokenInfo, ApiError> {
         let request = self.request(Method::Get, &["tokens", "verify"])?;
-        self.fetch(&request, TokenInfo::from_json)
+        self.http.fetch(&request, TokenInfo::from_json)
     }
 
     /// `GET /v2/storage?exclude=components`: the stack's services and features. Sent
@@ -57,19 +57,20 @@ impl StorageClient {
             .url
             .query_pairs_mut()
             .append_pair("exclude", "components");
-        self.fetch(&request, StackIndex::from_json)
+        self.http.fetch(&request, StackIndex::from_json)
     }
 
     /// `GET /v2/storage/tokens`. Tokens without `canManageTokens` see only themselves.
     pub fn list_tokens(&self) -> Result<Vec<TokenInfo>, ApiError> {
         let request = self.request(Method::Get, &["tokens"])?;
-        self.fetch(&request, |v| list_of(v, "tokens", TokenInfo::from_json))
+        self.http
+            .fetch(&request, |v| list_of(v, "tokens", TokenInfo::from_json))
     }
 
     /// `GET /v2/storage/tokens/{id}`.
     pub fn get_token(&self, id: &str) -> Result<TokenInfo, ApiError> {
         let request = self.request(Method::Get, &["tokens", id])?;
-        self.fetch(&request, TokenInfo::from_json)
+        self.http.fetch(&request, TokenInfo::from_json)
     }
 
     /// `POST /v2/storage/tokens`. Sent once, never retried: a repeated create could
@@ -78,14 +79,14 @@ impl StorageClient {
     pub fn create_token(&self, req: &CreateTokenRequest) -> Result<NewToken, ApiError> {
         let mut request = self.request(Method::Post, &["tokens"])?;
         request.json_body = Some(json_bytes(&req.to_json(TokenRequestTarget::Storage)));
-        self.fetch(&request, NewToken::from_json)
+        self.http.fetch(&request, NewToken::from_json)
     }
 
     /// `POST /v2/storage/tokens/{id}/refresh`: a new secret, the old one stops working.
     /// Never retried.
     pub fn refresh_token(&self, id: &str) -> Result<NewToken, ApiError> {
         let request = self.request(Method::Post, &["tokens", id, "refresh"])?;
-        self.fetch(&request, NewToken::from_json)
+        self.http.fetch(&request, NewToken::from_json)
     }
 
     /// `DELETE /v2/storage/tokens/{id}`. Never retried.
@@ -111,7 +112,8 @@ impl StorageClient {
                 query.append_pair("componentType", component_type);
             }
         }
-        self.fetch(&request, |v| list_of(v, "components", Component::from_json))
+        self.http
+            .fetch(&request, |v| list_of(v, "components", Component::from_json))
     }
 
     /// `GET /v2/storage/branch/{branch|default}/components/{component}/configs/{id}`,
@@ -134,13 +136,14 @@ impl StorageClient {
                 config_id,
             ],
         )?;
-        self.fetch(&request, Ok)
+        self.http.fetch(&request, Ok)
     }
 
     /// `GET /v2/storage/dev-branches`, including the default branch.
     pub fn list_dev_branches(&self) -> Result<Vec<DevBranch>, ApiError> {
         let request = self.request(Method::Get, &["dev-branches"])?;
-        self.fetch(&request, |v| list_of(v, "branches", DevBranch::from_json))
+        self.http
+            .fetch(&request, |v| list_of(v, "branches", DevBranch::from_json))
     }
 
     fn request(&self, method: Method, segments: &[&str]) -> Result<Request<'_>, ApiError> {
@@ -154,17 +157,6 @@ impl StorageClient {
                 token: &self.token,
             }),
             json_body: None,
-        })
-    }
-
-    fn fetch<T>(
-        &self,
-        request: &Request<'_>,
-        decode: impl FnOnce(Value) -> Result<T, ShapeError>,
-    ) -> Result<T, ApiError> {
-        let value = self.http.send_json(request)?;
-        decode(value).map_err(|e| {
-            ApiError::invalid_response(request.method.as_str(), request.url.path(), e.to_string())
         })
     }
 }

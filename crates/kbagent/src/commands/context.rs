@@ -94,9 +94,9 @@ const ENVIRONMENT: &str = "\
 - NO_COLOR: no colours.
 ";
 
-/// Every leaf command as its full name (`project add`), with its one-line description.
-pub fn command_list() -> Vec<(String, String)> {
-    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, String)>) {
+/// Every leaf command with its full name (`project add`), in `--help` order.
+fn leaf_commands() -> Vec<(String, clap::Command)> {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, clap::Command)>) {
         for sub in cmd.get_subcommands() {
             let name = if prefix.is_empty() {
                 sub.get_name().to_owned()
@@ -106,8 +106,7 @@ pub fn command_list() -> Vec<(String, String)> {
             if sub.has_subcommands() {
                 walk(sub, &name, out);
             } else {
-                let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
-                out.push((name, about));
+                out.push((name, sub.clone()));
             }
         }
     }
@@ -116,43 +115,42 @@ pub fn command_list() -> Vec<(String, String)> {
     out
 }
 
+/// Every leaf command as its full name, with its one-line description.
+pub fn command_list() -> Vec<(String, String)> {
+    leaf_commands()
+        .into_iter()
+        .map(|(name, cmd)| {
+            let about = cmd.get_about().map(ToString::to_string).unwrap_or_default();
+            (name, about)
+        })
+        .collect()
+}
+
 fn reference() -> String {
-    fn section(cmd: &clap::Command, prefix: &str, out: &mut String) {
-        for sub in cmd.get_subcommands() {
-            let name = if prefix.is_empty() {
-                sub.get_name().to_owned()
-            } else {
-                format!("{prefix} {}", sub.get_name())
-            };
-            if sub.has_subcommands() {
-                section(sub, &name, out);
-                continue;
-            }
-            out.push_str(&format!("\n### kbagent {name}\n"));
-            if let Some(about) = sub.get_about() {
-                out.push_str(&format!("{about}\n"));
-            }
-            for arg in sub.get_arguments() {
-                if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
-                    continue;
-                }
-                let flag = match (arg.get_long(), arg.get_short()) {
-                    (Some(l), _) => format!("--{l}"),
-                    (None, Some(s)) => format!("-{s}"),
-                    (None, None) => arg.get_id().as_str().to_ascii_uppercase(),
-                };
-                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-                out.push_str(&format!("  {flag:<28} {help}\n"));
-            }
-            if let Some(after) = sub.get_after_help() {
-                out.push_str(&format!("{after}\n"));
-            }
-        }
-    }
     let mut out = String::from(
         "\n## Commands\nGlobal options (before the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\n",
     );
-    section(&Cli::command(), "", &mut out);
+    for (name, cmd) in leaf_commands() {
+        out.push_str(&format!("\n### kbagent {name}\n"));
+        if let Some(about) = cmd.get_about() {
+            out.push_str(&format!("{about}\n"));
+        }
+        for arg in cmd.get_arguments() {
+            if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
+                continue;
+            }
+            let flag = match (arg.get_long(), arg.get_short()) {
+                (Some(l), _) => format!("--{l}"),
+                (None, Some(s)) => format!("-{s}"),
+                (None, None) => arg.get_id().as_str().to_ascii_uppercase(),
+            };
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            out.push_str(&format!("  {flag:<28} {help}\n"));
+        }
+        if let Some(after) = cmd.get_after_help() {
+            out.push_str(&format!("{after}\n"));
+        }
+    }
     out
 }
 

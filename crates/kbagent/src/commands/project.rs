@@ -687,7 +687,7 @@ fn info(ctx: &Ctx<'_>, args: &InfoArgs) -> CliResult<Report> {
     let mut human = String::new();
     // Pad before painting: escape codes would count towards the width.
     let mut line = |k: &str, v: String| {
-        human.push_str(&format!("{} {v}\n", p.paint(BOLD, &format!("{k:<22}"))))
+        human.push_str(&format!("{} {v}\n", p.paint(BOLD, &format!("{k:<22}"))));
     };
     line(
         "Project",

@@ -344,14 +344,6 @@ fn context_mentions_every_command_and_the_ladder() {
     let text = out.data()["context"].as_str().unwrap();
     // Every leaf command, walked from `--help` output (not from the library), appears.
     let mut leaves = Vec::new();
-    fn commands_of(help: &str) -> Vec<String> {
-        help.lines()
-            .skip_while(|l| !l.starts_with("Commands:"))
-            .skip(1)
-            .take_while(|l| l.starts_with("  "))
-            .map(|l| l.split_whitespace().next().unwrap().to_owned())
-            .collect()
-    }
     for top in commands_of(&env.run(&["--help"]).stdout) {
         let subs = commands_of(&env.run(&[&top, "--help"]).stdout);
         if subs.is_empty() {

@@ -273,3 +273,13 @@ pub fn assert_no_leak(haystack: &str, tokens: &[String]) {
         );
     }
 }
+
+/// The subcommand names listed under "Commands:" in a `--help` text.
+pub fn commands_of(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect()
+}

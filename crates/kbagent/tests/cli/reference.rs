@@ -3,15 +3,6 @@
 
 use crate::common::*;
 
-fn commands_of(help: &str) -> Vec<String> {
-    help.lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        .map(|l| l.split_whitespace().next().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn help_reference() {
     let env = TestEnv::new();

@@ -373,14 +373,6 @@ impl Canary {
 
 /// Leaf commands as `--help` lists them, so a new command is found without editing this file.
 fn command_tree(c: &mut Canary) -> (Vec<String>, Vec<String>) {
-    fn commands_of(help: &str) -> Vec<String> {
-        help.lines()
-            .skip_while(|l| !l.starts_with("Commands:"))
-            .skip(1)
-            .take_while(|l| l.starts_with("  "))
-            .map(|l| l.split_whitespace().next().unwrap().to_owned())
-            .collect()
-    }
     let help = case("", &["--help"], Expect::Ok);
     let top = commands_of(&c.run_once(&help, &[]).stdout);
     let mut groups = Vec::new();
