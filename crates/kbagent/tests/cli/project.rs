@@ -692,3 +692,91 @@ fn https_stack_with_a_custom_ca() {
     assert_ne!(r.code, 0);
     assert_eq!(r.envelope().status, "error");
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinked_config_is_followed_and_kept() {
+    let env = TestEnv::new();
+    let real_dir = env.home.path().join("dotfiles");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    std::fs::create_dir_all(&env.config_dir).unwrap();
+    let real = real_dir.join("kbagent.json");
+    std::fs::write(&real, r#"{"version": 1, "projects": {}}"#).unwrap();
+    std::os::unix::fs::symlink(&real, env.config_path()).unwrap();
+    env.add("prod", 0, "admin");
+    let meta = std::fs::symlink_metadata(env.config_path()).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link is kept");
+    let target: serde_json::Value = serde_json::from_slice(&std::fs::read(&real).unwrap()).unwrap();
+    assert!(
+        target["projects"].get("prod").is_some(),
+        "the file it points to was updated"
+    );
+    assert_eq!(mode(&real), 0o600);
+}
+
+#[test]
+fn nearest_local_config_is_used() {
+    let env = TestEnv::new();
+    let repo = env.home.path().join("work/repo");
+    let deep = repo.join("src/module");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::create_dir_all(repo.join(".kbagent")).unwrap();
+    std::fs::write(
+        repo.join(".kbagent/config.json"),
+        r#"{"version": 1, "projects": {}}"#,
+    )
+    .unwrap();
+    let r = Run::from(
+        env.base()
+            .env_remove("KBAGENT_CONFIG_DIR")
+            .current_dir(&deep)
+            .args([
+                "--json",
+                "project",
+                "add",
+                "--project",
+                "local",
+                "--url",
+                env.emu.url(),
+                "--token-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(env.token(0, "admin").as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.envelope().data()["alias"], "local");
+    let local: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.join(".kbagent/config.json")).unwrap()).unwrap();
+    assert!(local["projects"].get("local").is_some());
+    assert!(
+        !env.config_path().exists(),
+        "KBAGENT_CONFIG_DIR was not set, so its dir stays unused"
+    );
+    let r = Run::from(
+        env.base()
+            .env_remove("KBAGENT_CONFIG_DIR")
+            .current_dir(&deep)
+            .args(["--json", "doctor"])
+            .output()
+            .unwrap(),
+    );
+    let checks = r.envelope().data()["checks"].clone();
+    assert!(
+        checks[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nearest .kbagent"),
+        "{checks}"
+    );
+}
