@@ -143,7 +143,6 @@ impl Http {
         }
     }
 
-    /// Sends a request and parses the 2xx body as JSON.
     /// Sends `request` and decodes its JSON answer with `decode`; a body of the wrong shape
     /// is an invalid response.
     pub(crate) fn fetch<T>(
@@ -157,6 +156,7 @@ impl Http {
         })
     }
 
+    /// Sends a request and parses the 2xx body as JSON.
     pub(crate) fn send_json(&self, request: &Request<'_>) -> Result<Value, ApiError> {
         let body = self.send(request)?;
         parse_json_body(&body, request)
