@@ -245,6 +245,18 @@ fn project_json(alias: &str, entry: &ProjectEntry) -> Value {
     })
 }
 
+/// A project as `project list` and `project status` report it, with the fields the
+/// Python kbagent's listings carry (`active_branch_id`, `org_name` are kept from its config).
+fn registry_row(alias: &str, entry: &ProjectEntry) -> Value {
+    let kept = |key: &str| entry.extra.get(key).cloned().unwrap_or(Value::Null);
+    let mut row = project_json(alias, entry);
+    row["auth_mode"] = json!("static");
+    row["org_id"] = json!(entry.org_id);
+    row["org_name"] = kept("org_name");
+    row["active_branch_id"] = kept("active_branch_id");
+    row
+}
+
 fn add(ctx: &Ctx<'_>, args: &AddArgs) -> CliResult<Report> {
     validate_alias(&args.alias)?;
     let raw_url = args
@@ -324,16 +336,8 @@ fn list(ctx: &Ctx<'_>) -> CliResult<Report> {
         .projects
         .iter()
         .map(|(alias, p)| {
-            let mut v = project_json(alias, p);
-            v["auth_mode"] = json!("static");
+            let mut v = registry_row(alias, p);
             v["is_default"] = json!(pinned == Some(alias.as_str()));
-            v["active_branch_id"] = p
-                .extra
-                .get("active_branch_id")
-                .cloned()
-                .unwrap_or(Value::Null);
-            v["org_id"] = json!(p.org_id);
-            v["org_name"] = p.extra.get("org_name").cloned().unwrap_or(Value::Null);
             v
         })
         .collect();
@@ -587,10 +591,8 @@ fn status(ctx: &Ctx<'_>, args: &StatusArgs) -> CliResult<Report> {
         "ALIAS", "STATUS", "MS", "PROJECT", "ID", "MASTER", "EXPIRES",
     ]);
     for (p, c) in projects.iter().zip(&checked) {
-        let mut row = project_json(&p.alias, &p.entry);
-        row["auth_mode"] = json!("static");
+        let mut row = registry_row(&p.alias, &p.entry);
         row["response_time_ms"] = json!(c.elapsed_ms);
-        row["org_id"] = json!(p.entry.org_id);
         match &c.result {
             Ok(info) => {
                 row["status"] = json!("ok");
