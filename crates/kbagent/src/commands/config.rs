@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::project::select_many;
-use super::{Ctx, Project, select_project};
+use super::{Ctx, Project, ProjectArg, select_project};
 use crate::authority;
 use crate::error::{CliError, CliResult, ErrorCode};
 use crate::fanout;
@@ -68,8 +68,8 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct DetailArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     #[arg(long, value_name = "COMPONENT_ID")]
     pub component_id: String,
     #[arg(long, value_name = "CONFIG_ID")]
@@ -81,8 +81,8 @@ pub struct DetailArgs {
 
 #[derive(Debug, Args)]
 pub struct OauthUrlArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     #[arg(long, value_name = "COMPONENT_ID")]
     pub component_id: String,
     #[arg(long, value_name = "CONFIG_ID")]
@@ -256,7 +256,7 @@ fn detail(ctx: &Ctx<'_>, args: &DetailArgs) -> CliResult<Report> {
         validate_part("branch id", b)?;
     }
     let cfg = ctx.store()?.load()?;
-    let project = select_project(ctx, &cfg, args.alias.as_deref())?;
+    let project = select_project(ctx, &cfg, args.project.alias.as_deref())?;
     let mut body = fetch_configuration(
         ctx,
         &project,
@@ -319,7 +319,7 @@ fn oauth_url(ctx: &Ctx<'_>, args: &OauthUrlArgs) -> CliResult<Report> {
         .transpose()?;
     let mut url = wizard_base(ctx)?;
     let cfg = ctx.store()?.load()?;
-    let project = select_project(ctx, &cfg, args.alias.as_deref())?;
+    let project = select_project(ctx, &cfg, args.project.alias.as_deref())?;
     let info = ctx
         .storage(&project)?
         .verify()

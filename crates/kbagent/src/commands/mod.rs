@@ -19,6 +19,14 @@ use crate::error::{CliError, CliResult};
 use crate::output::{Printer, Report};
 use crate::store::{ConfigFile, ConfigStore, ProjectEntry};
 
+/// `--project ALIAS` for commands that act on one project.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProjectArg {
+    /// Project alias or id [default: KBAGENT_PROJECT, the pinned default, or the only project]
+    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
+    pub alias: Option<String>,
+}
+
 pub fn dispatch(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
     match command {
         Command::Project(args) => project::run(ctx, args),

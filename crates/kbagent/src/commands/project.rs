@@ -10,7 +10,8 @@ use keboola_api::{
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, Project, Selection, confirm, find_project, select_project, unknown_project, verify_token,
+    Ctx, Project, ProjectArg, Selection, confirm, find_project, select_project, unknown_project,
+    verify_token,
 };
 use crate::authority::{
     self, Authority, ManageTokenSource, MintPower, describe_plan, non_master_warning,
@@ -96,12 +97,14 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
+    /// Alias (or project id) of the project to forget
     #[arg(short = 'p', long = "project", value_name = "ALIAS")]
     pub alias: String,
 }
 
 #[derive(Debug, Args)]
 pub struct EditArgs {
+    /// Alias (or project id) of the project to change
     #[arg(short = 'p', long = "project", value_name = "ALIAS")]
     pub alias: String,
     /// New stack URL
@@ -125,8 +128,8 @@ pub struct UseArgs {
 
 #[derive(Debug, Args)]
 pub struct CurrentArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
 }
 
 #[derive(Debug, Args)]
@@ -138,8 +141,8 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
 }
 
 #[derive(Debug, Args)]
@@ -500,11 +503,15 @@ fn current(ctx: &Ctx<'_>, args: &CurrentArgs) -> CliResult<Report> {
     let cfg = ctx.store()?.load()?;
     let pinned = cfg.pinned().map(str::to_owned);
     let env_override = ctx.env.project.clone();
-    let selected = match select_project(ctx, &cfg, args.alias.as_deref()) {
+    let selected = match select_project(ctx, &cfg, args.project.alias.as_deref()) {
         Ok(p) => Some(p),
         // Nothing registered or nothing chosen is an answer here, not an error; an unknown
         // alias named explicitly still is one.
-        Err(e) if args.alias.is_none() && ctx.env.project.is_none() && cfg.pinned().is_none() => {
+        Err(e)
+            if args.project.alias.is_none()
+                && ctx.env.project.is_none()
+                && cfg.pinned().is_none() =>
+        {
             let _ = e;
             None
         }
@@ -654,7 +661,7 @@ fn yes_no(b: bool) -> &'static str {
 
 fn info(ctx: &Ctx<'_>, args: &InfoArgs) -> CliResult<Report> {
     let cfg = ctx.store()?.load()?;
-    let project = select_project(ctx, &cfg, args.alias.as_deref())?;
+    let project = select_project(ctx, &cfg, args.project.alias.as_deref())?;
     let info = ctx
         .storage(&project)?
         .verify()

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use keboola_api::{CreateTokenRequest, TokenInfo};
 use serde_json::{Value, json};
 
-use super::{Ctx, Project, confirm, select_project};
+use super::{Ctx, Project, ProjectArg, confirm, select_project};
 use crate::authority::{self, Authority};
 use crate::error::{CliError, CliResult};
 use crate::output::{BOLD, Report, Table, YELLOW, cell};
@@ -53,14 +53,14 @@ pub enum TokenCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Description of the new token
     #[arg(long)]
     pub description: String,
@@ -86,8 +86,8 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct IdArgs {
-    #[arg(short = 'p', long = "project", value_name = "ALIAS")]
-    pub alias: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
     /// Id of the token
     #[arg(long, value_name = "ID")]
     pub token_id: String,
@@ -129,7 +129,7 @@ fn id_from_secret(secret: &str) -> Option<&str> {
 }
 
 fn list(ctx: &Ctx<'_>, args: &ListArgs) -> CliResult<Report> {
-    let project = project(ctx, args.alias.as_deref())?;
+    let project = project(ctx, args.project.alias.as_deref())?;
     let tokens = ctx
         .storage(&project)?
         .list_tokens()
@@ -231,7 +231,7 @@ fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> CliResult<Report> {
         can_read_all_file_uploads: args.can_read_all_file_uploads,
         ..CreateTokenRequest::default()
     };
-    let project = project(ctx, args.alias.as_deref())?;
+    let project = project(ctx, args.project.alias.as_deref())?;
     let info = ctx
         .storage(&project)?
         .verify()
@@ -272,7 +272,7 @@ fn authority_label(a: Authority) -> &'static str {
 
 fn refresh(ctx: &Ctx<'_>, args: &IdArgs) -> CliResult<Report> {
     validate_id(&args.token_id)?;
-    let project = project(ctx, args.alias.as_deref())?;
+    let project = project(ctx, args.project.alias.as_deref())?;
     let stored_id = id_from_secret(project.entry.token.expose()).map(str::to_owned);
     let is_stored = stored_id.as_deref() == Some(args.token_id.as_str());
     if !args.yes && ctx.printer.interactive() {
@@ -344,7 +344,7 @@ fn aborted(project: &Project, id: &str) -> Report {
 
 fn delete(ctx: &Ctx<'_>, args: &IdArgs) -> CliResult<Report> {
     validate_id(&args.token_id)?;
-    let project = project(ctx, args.alias.as_deref())?;
+    let project = project(ctx, args.project.alias.as_deref())?;
     if id_from_secret(project.entry.token.expose()) == Some(args.token_id.as_str()) {
         return Err(CliError::invalid_argument(format!(
             "Token {} is the token kbagent uses for project '{}'; deleting it would lock kbagent out",
