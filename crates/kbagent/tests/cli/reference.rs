@@ -110,3 +110,22 @@ fn human_output() {
         );
     });
 }
+
+/// Every file in this directory must be a module of the test binary, or its tests never run.
+#[test]
+fn no_forgotten_test_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
+    let main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let stem = path.file_stem().unwrap().to_str().unwrap();
+            if stem != "main" {
+                assert!(
+                    main.contains(&format!("mod {stem};")),
+                    "tests/cli/{stem}.rs is not in main.rs"
+                );
+            }
+        }
+    }
+}
