@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::project::select_many;
-use super::{Ctx, Project, ProjectArg, select_project};
+use super::{Ctx, Project, ProjectArg, select_project, verify_project};
 use crate::authority;
 use crate::error::{CliError, CliResult, ErrorCode};
 use crate::fanout;
@@ -320,10 +320,7 @@ fn oauth_url(ctx: &Ctx<'_>, args: &OauthUrlArgs) -> CliResult<Report> {
     let mut url = wizard_base(ctx)?;
     let cfg = ctx.store()?.load()?;
     let project = select_project(ctx, &cfg, args.project.alias.as_deref())?;
-    let info = ctx
-        .storage(&project)?
-        .verify()
-        .map_err(|e| project.api_error(&e))?;
+    let info = verify_project(ctx, &project)?;
     fetch_configuration(ctx, &project, None, &args.component_id, &args.config_id)?;
     let request = CreateTokenRequest {
         description: Some(format!(

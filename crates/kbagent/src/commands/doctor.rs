@@ -1,17 +1,13 @@
 //! `kbagent doctor`: checks the config file and every project, reporting pass / warn / fail
 //! per check. It exits 0 unless the config itself cannot be used.
 
-use std::time::Instant;
-
-use keboola_api::StorageClient;
 use serde::Serialize;
 use serde_json::json;
 
 use super::Ctx;
-use super::project::select_many;
+use super::project::{Checked, select_many, verify_all};
 use crate::authority::MintPower;
 use crate::error::CliResult;
-use crate::fanout;
 use crate::output::{GREEN, RED, Report, YELLOW};
 use crate::store::file_mode;
 
@@ -113,14 +109,15 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
     let projects = select_many(ctx, &cfg, &[])?;
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
-    let results = fanout::map(ctx.printer, "Checking projects", &projects, workers, |p| {
-        let start = Instant::now();
-        let r = StorageClient::new(&http, &p.entry.stack_url, &p.entry.token)
-            .verify()
-            .map_err(|e| p.api_error(&e));
-        (r, start.elapsed().as_millis() as u64)
-    });
-    for (p, (result, ms)) in projects.iter().zip(results) {
+    let results = verify_all(ctx, &http, &projects, workers);
+    for (
+        p,
+        Checked {
+            elapsed_ms: ms,
+            result,
+        },
+    ) in projects.iter().zip(results)
+    {
         match result {
             Ok(info) => {
                 let mut c = Check::new(

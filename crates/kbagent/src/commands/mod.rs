@@ -237,6 +237,16 @@ pub fn select_project(
     })
 }
 
+/// Verifies the stored token of a selected project.
+pub fn verify_project(ctx: &Ctx<'_>, project: &Project) -> CliResult<TokenInfo> {
+    verify_token(
+        ctx,
+        &project.alias,
+        &project.entry.stack_url,
+        &project.entry.token,
+    )
+}
+
 /// Verifies a token, mapping failures to CLI errors that name the project and masked token.
 pub fn verify_token(
     ctx: &Ctx<'_>,

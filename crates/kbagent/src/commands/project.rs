@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     Ctx, Project, ProjectArg, Selection, confirm, find_project, select_project, unknown_project,
-    verify_token,
+    verify_project, verify_token,
 };
 use crate::authority::{
     self, Authority, ManageTokenSource, MintPower, describe_plan, non_master_warning,
@@ -569,12 +569,19 @@ pub fn select_many(ctx: &Ctx<'_>, cfg: &ConfigFile, keys: &[String]) -> CliResul
     Ok(out)
 }
 
-struct Checked {
-    elapsed_ms: u64,
-    result: CliResult<TokenInfo>,
+/// One project's token check: the verify result and how long the request took.
+pub struct Checked {
+    pub elapsed_ms: u64,
+    pub result: CliResult<TokenInfo>,
 }
 
-fn verify_all(ctx: &Ctx<'_>, http: &Http, projects: &[Project], workers: usize) -> Vec<Checked> {
+/// Verifies every project's token in parallel, results in the order of `projects`.
+pub fn verify_all(
+    ctx: &Ctx<'_>,
+    http: &Http,
+    projects: &[Project],
+    workers: usize,
+) -> Vec<Checked> {
     fanout::map(ctx.printer, "Verifying tokens", projects, workers, |p| {
         let start = Instant::now();
         let result = StorageClient::new(http, &p.entry.stack_url, &p.entry.token)
@@ -662,10 +669,7 @@ fn yes_no(b: bool) -> &'static str {
 fn info(ctx: &Ctx<'_>, args: &InfoArgs) -> CliResult<Report> {
     let cfg = ctx.store()?.load()?;
     let project = select_project(ctx, &cfg, args.project.alias.as_deref())?;
-    let info = ctx
-        .storage(&project)?
-        .verify()
-        .map_err(|e| project.api_error(&e))?;
+    let info = verify_project(ctx, &project)?;
     let power = MintPower::of(&info);
     let manage = ManageTokenSource::detect(ctx)?;
     let plan = planned_authority(power, manage.available());

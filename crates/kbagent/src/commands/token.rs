@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use keboola_api::{CreateTokenRequest, TokenInfo};
 use serde_json::{Value, json};
 
-use super::{Ctx, Project, ProjectArg, confirm, select_project};
+use super::{Ctx, Project, ProjectArg, confirm, select_project, verify_project};
 use crate::authority::{self, Authority};
 use crate::error::{CliError, CliResult};
 use crate::output::{BOLD, Report, Table, YELLOW, cell};
@@ -232,10 +232,7 @@ fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> CliResult<Report> {
         ..CreateTokenRequest::default()
     };
     let project = project(ctx, args.project.alias.as_deref())?;
-    let info = ctx
-        .storage(&project)?
-        .verify()
-        .map_err(|e| project.api_error(&e))?;
+    let info = verify_project(ctx, &project)?;
     let minted = authority::mint_child(ctx, &project, &info, &request, "token create")?;
     let secret = minted.token.secret.expose().to_owned();
     let mut data = minted.token.info.raw.clone();
