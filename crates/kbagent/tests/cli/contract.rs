@@ -1,0 +1,488 @@
+//! Contract snapshots: the `--json` output of every command on a seeded emulator, so any
+//! change to a key, a type or the nesting of `data` is a reviewed diff. Values that differ
+//! from run to run (stack URL and port, secrets, times, response times, minted ids) are
+//! replaced by markers that keep their JSON type visible.
+
+use keboola_emulator::{EmulatorOptions, Fault};
+use serde_json::{Map, Value, json};
+
+use crate::common::*;
+
+/// Keys whose values change between runs; the marker says what type the value had.
+const VOLATILE_KEYS: &[&str] = &[
+    "response_time_ms",
+    "created",
+    "expires",
+    "token_expires",
+    "last_modified",
+    "refreshed",
+    "uri",
+    "script",
+    "context",
+    "version",
+    "help",
+    "usage",
+];
+
+/// `901-...AbCd` (a masked token) becomes `[MASKED]`: its visible tail is random.
+fn masked_tokens(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("-...") {
+        let digits = rest[..i]
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let tail = &rest[i + 4..];
+        let tail_len = tail.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        if digits > 0 && tail_len == 4 {
+            out.push_str(&rest[..i - digits]);
+            out.push_str("[MASKED]");
+        } else {
+            out.push_str(&rest[..i + 4]);
+        }
+        rest = &rest[i + 4 + if digits > 0 && tail_len == 4 { 4 } else { 0 }..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn marker(v: &Value) -> Value {
+    match v {
+        Value::Null => Value::Null,
+        Value::Bool(_) => "[bool]".into(),
+        Value::Number(_) => "[number]".into(),
+        Value::String(_) => "[string]".into(),
+        Value::Array(_) => "[array]".into(),
+        Value::Object(_) => "[object]".into(),
+    }
+}
+
+struct Redactor {
+    stack: String,
+    stack_encoded: String,
+    home: String,
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    fn string(&self, s: &str) -> String {
+        let mut out = s
+            .replace(&self.stack, "[STACK]")
+            .replace(&self.stack_encoded, "[STACK]")
+            .replace(&self.home, "[HOME]");
+        for secret in &self.secrets {
+            out = out.replace(secret.as_str(), "[SECRET]");
+        }
+        masked_tokens(&out)
+    }
+
+    fn value(&self, key: Option<&str>, v: &Value) -> Value {
+        if key.is_some_and(|k| VOLATILE_KEYS.contains(&k)) {
+            return marker(v);
+        }
+        // Ids are minted by the emulator in run order; keep their type, not their value.
+        if key.is_some_and(|k| k == "id" || k.ends_with("_id") || k.ends_with("Id")) {
+            return match v {
+                Value::String(_) => "[id-string]".into(),
+                Value::Number(_) => "[id-number]".into(),
+                other => self.value(None, other),
+            };
+        }
+        match v {
+            Value::String(s) => self.string(s).into(),
+            Value::Array(items) => items.iter().map(|i| self.value(None, i)).collect(),
+            Value::Object(map) => {
+                let out: Map<String, Value> = map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.value(Some(k), v)))
+                    .collect();
+                Value::Object(out)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// A run as the contract sees it: exit code, status, and the redacted data or error.
+fn contract(env: &TestEnv, r: &Run, extra_secrets: &[&str]) -> Value {
+    let envelope: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", r.stdout, r.stderr));
+    let mut secrets = all_secrets(env);
+    secrets.extend(extra_secrets.iter().map(|s| (*s).to_owned()));
+    // Minted secrets in the output itself: `<project>-<id>-<40 chars>`.
+    collect_secrets(&envelope, &mut secrets);
+    let redactor = Redactor {
+        stack: env.emu.url().to_owned(),
+        stack_encoded: url::form_urlencoded::byte_serialize(env.emu.url().as_bytes()).collect(),
+        home: env.home.path().display().to_string(),
+        secrets,
+    };
+    json!({"exit": r.code, "envelope": redactor.value(None, &envelope)})
+}
+
+fn collect_secrets(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            for word in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+                let parts: Vec<&str> = word.splitn(3, '-').collect();
+                if parts.len() == 3
+                    && !parts[0].is_empty()
+                    && !parts[1].is_empty()
+                    && parts[0].bytes().all(|b| b.is_ascii_digit())
+                    && parts[1].bytes().all(|b| b.is_ascii_digit())
+                    && parts[2].len() >= 20
+                {
+                    out.push(word.to_owned());
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_secrets(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_secrets(i, out)),
+        _ => {}
+    }
+}
+
+fn with_manage(env: &TestEnv, args: &[&str]) -> Run {
+    let mut all = vec!["--allow-env-manage-token", "--json"];
+    all.extend_from_slice(args);
+    Run::from(
+        env.cmd()
+            .env("KBC_MANAGE_API_TOKEN", env.emu.manage_token())
+            .args(&all)
+            .output()
+            .unwrap(),
+    )
+}
+
+fn json_run(env: &TestEnv, args: &[&str]) -> Run {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    env.run(&all)
+}
+
+fn snap(name: &str, value: &Value) {
+    insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+        insta::assert_json_snapshot!(name, value);
+    });
+}
+
+#[test]
+fn every_command_json_contract() {
+    let env = TestEnv::with(EmulatorOptions {
+        projects: 3,
+        ..EmulatorOptions::default()
+    });
+    let url = env.emu.url().to_owned();
+    let oauth = env.emu.projects()[0].oauth_config.clone();
+
+    snap(
+        "version",
+        &contract(&env, &json_run(&env, &["version"]), &[]),
+    );
+    snap(
+        "context",
+        &contract(&env, &json_run(&env, &["context"]), &[]),
+    );
+    snap(
+        "completions",
+        &contract(&env, &json_run(&env, &["completions", "bash"]), &[]),
+    );
+    snap(
+        "project_current_empty",
+        &contract(&env, &json_run(&env, &["project", "current"]), &[]),
+    );
+    snap(
+        "doctor_no_config",
+        &contract(&env, &json_run(&env, &["doctor"]), &[]),
+    );
+
+    let add = env.run_stdin(
+        &[
+            "--json",
+            "project",
+            "add",
+            "--project",
+            "prod",
+            "--url",
+            &url,
+            "--token-stdin",
+        ],
+        &env.token(0, "storage"),
+    );
+    snap("project_add_non_master", &contract(&env, &add, &[]));
+    env.add("dev", 1, "admin");
+    env.add("other", 2, "guest");
+
+    snap(
+        "project_list",
+        &contract(&env, &json_run(&env, &["project", "list"]), &[]),
+    );
+    snap(
+        "project_use",
+        &contract(&env, &json_run(&env, &["project", "use", "dev"]), &[]),
+    );
+    snap(
+        "project_current",
+        &contract(&env, &json_run(&env, &["project", "current"]), &[]),
+    );
+    snap(
+        "project_info",
+        &contract(
+            &env,
+            &json_run(&env, &["project", "info", "--project", "dev"]),
+            &[],
+        ),
+    );
+    snap(
+        "project_edit",
+        &contract(
+            &env,
+            &env.run_stdin(
+                &[
+                    "--json",
+                    "project",
+                    "edit",
+                    "--project",
+                    "other",
+                    "--new-alias",
+                    "guest",
+                    "--token-stdin",
+                    "--no-warn-non-master",
+                ],
+                &env.token(2, "guest"),
+            ),
+            &[],
+        ),
+    );
+    snap(
+        "config_list",
+        &contract(&env, &json_run(&env, &["config", "list"]), &[]),
+    );
+    snap(
+        "config_detail",
+        &contract(
+            &env,
+            &json_run(
+                &env,
+                &[
+                    "config",
+                    "detail",
+                    "--project",
+                    "prod",
+                    "--component-id",
+                    &oauth.component_id,
+                    "--config-id",
+                    &oauth.config_id,
+                ],
+            ),
+            &[],
+        ),
+    );
+    snap(
+        "config_oauth_url_storage_master",
+        &contract(
+            &env,
+            &json_run(
+                &env,
+                &[
+                    "config",
+                    "oauth-url",
+                    "--project",
+                    "dev",
+                    "--component-id",
+                    &env.emu.projects()[1].oauth_config.component_id,
+                    "--config-id",
+                    &env.emu.projects()[1].oauth_config.config_id,
+                    "--redirect-url",
+                    "https://example.com/done",
+                    "--no-open",
+                ],
+            ),
+            &[],
+        ),
+    );
+    snap(
+        "config_oauth_url_manage_api",
+        &contract(
+            &env,
+            &with_manage(
+                &env,
+                &[
+                    "config",
+                    "oauth-url",
+                    "--project",
+                    "prod",
+                    "--component-id",
+                    &oauth.component_id,
+                    "--config-id",
+                    &oauth.config_id,
+                    "--no-open",
+                ],
+            ),
+            &[],
+        ),
+    );
+    snap(
+        "config_oauth_url_missing_master",
+        &contract(
+            &env,
+            &json_run(
+                &env,
+                &[
+                    "config",
+                    "oauth-url",
+                    "--project",
+                    "prod",
+                    "--component-id",
+                    &oauth.component_id,
+                    "--config-id",
+                    &oauth.config_id,
+                ],
+            ),
+            &[],
+        ),
+    );
+
+    snap(
+        "token_list",
+        &contract(
+            &env,
+            &json_run(&env, &["token", "list", "--project", "dev"]),
+            &[],
+        ),
+    );
+    let created = json_run(
+        &env,
+        &[
+            "token",
+            "create",
+            "--project",
+            "dev",
+            "--description",
+            "contract",
+            "--expires-in",
+            "3600",
+            "--component-access",
+            "keboola.ex-db-snowflake",
+        ],
+    );
+    snap("token_create", &contract(&env, &created, &[]));
+    let new_id = serde_json::from_str::<Value>(&created.stdout).unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    snap(
+        "token_refresh",
+        &contract(
+            &env,
+            &json_run(
+                &env,
+                &[
+                    "token",
+                    "refresh",
+                    "--project",
+                    "dev",
+                    "--token-id",
+                    &new_id,
+                    "--yes",
+                ],
+            ),
+            &[],
+        ),
+    );
+    snap(
+        "token_delete",
+        &contract(
+            &env,
+            &json_run(
+                &env,
+                &[
+                    "token",
+                    "delete",
+                    "--project",
+                    "dev",
+                    "--token-id",
+                    &new_id,
+                    "--yes",
+                ],
+            ),
+            &[],
+        ),
+    );
+
+    snap(
+        "project_refresh_dry_run",
+        &contract(
+            &env,
+            &json_run(
+                &env,
+                &["project", "refresh", "--all", "--force", "--dry-run"],
+            ),
+            &[],
+        ),
+    );
+    snap(
+        "project_refresh",
+        &contract(
+            &env,
+            &with_manage(
+                &env,
+                &[
+                    "project",
+                    "refresh",
+                    "--project",
+                    "prod",
+                    "--project",
+                    "dev",
+                    "--yes",
+                ],
+            ),
+            &[],
+        ),
+    );
+
+    // A failing project: status and config list report it per item, doctor as a failed check.
+    env.emu.add_fault(
+        serde_json::from_value::<Fault>(
+            json!({"path": "/v2/storage/**", "project_id": env.project_id(2), "status": 500}),
+        )
+        .unwrap(),
+    );
+    snap(
+        "project_status",
+        &contract(&env, &json_run(&env, &["project", "status"]), &[]),
+    );
+    snap(
+        "config_list_with_errors",
+        &contract(&env, &json_run(&env, &["config", "list"]), &[]),
+    );
+    snap("doctor", &contract(&env, &json_run(&env, &["doctor"]), &[]));
+    snap(
+        "project_refresh_all_unchecked",
+        &contract(
+            &env,
+            &with_manage(&env, &["project", "refresh", "--all", "--yes"]),
+            &[],
+        ),
+    );
+    env.emu.clear_faults();
+
+    snap(
+        "project_remove",
+        &contract(
+            &env,
+            &json_run(&env, &["project", "remove", "--project", "dev"]),
+            &[],
+        ),
+    );
+    snap(
+        "usage_error",
+        &contract(&env, &json_run(&env, &["project", "nope"]), &[]),
+    );
+    snap(
+        "help",
+        &contract(&env, &json_run(&env, &["project", "--help"]), &[]),
+    );
+}
