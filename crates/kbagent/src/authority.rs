@@ -13,13 +13,15 @@
 use std::io::IsTerminal;
 
 use keboola_api::{CreateTokenRequest, ManageClient, NewToken, StorageClient, Token, TokenInfo};
+use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::commands::{Ctx, Project};
+use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
-use crate::output::Warning;
+use crate::output::{Warning, WarningCode};
+use crate::select::Project;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Authority {
     StorageMaster,
@@ -36,7 +38,7 @@ impl Authority {
 }
 
 /// What a project's own token can do about child tokens, read from its verify response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MintPower {
     /// An admin (or share) master token: mints children with exactly the requested scope.
@@ -116,7 +118,7 @@ pub fn non_master_warning(alias: &str, info: &TokenInfo) -> Option<Warning> {
     let description = info.description.as_deref().unwrap_or("");
     Some(
         Warning::new(
-            "NON_MASTER_TOKEN",
+            WarningCode::NonMasterToken,
             format!(
                 "The token for '{alias}' (id {}, \"{description}\") cannot mint child tokens: {why}. \
                  `kbagent config oauth-url` and `kbagent token create` need another way to mint.",

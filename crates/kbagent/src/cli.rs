@@ -5,11 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{
-    completions::CompletionsArgs, config::ConfigArgs, project::ProjectArgs, token::TokenArgs,
-};
+use crate::commands::{completions, config, context, doctor, project, token, version};
 
-pub const ABOUT: &str = "Operate Keboola Connection projects from the command line: register \
+pub(crate) const ABOUT: &str = "Operate Keboola Connection projects from the command line: register \
 projects, check tokens, browse configurations, manage Storage API tokens and build OAuth URLs.";
 
 const AFTER_HELP: &str = "\
@@ -32,7 +30,7 @@ Global options go before the command. Exit codes: 0 ok, 1 error, 2 usage, 3 auth
     disable_help_subcommand = true,
     max_term_width = 100
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -41,7 +39,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Print exactly one JSON document on stdout (also for errors)
     #[arg(short = 'j', long)]
     pub json: bool,
@@ -69,28 +67,22 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Register, inspect and switch between Keboola projects
-    #[command(after_help = crate::commands::project::EXAMPLES)]
-    Project(ProjectArgs),
+    #[command(after_help = project::EXAMPLES)]
+    Project(project::ProjectArgs),
     /// Manage Storage API tokens of a project
-    #[command(after_help = crate::commands::token::EXAMPLES)]
-    Token(TokenArgs),
+    #[command(after_help = token::EXAMPLES)]
+    Token(token::TokenArgs),
     /// Browse component configurations and build OAuth authorization URLs
-    #[command(after_help = crate::commands::config::EXAMPLES)]
-    Config(ConfigArgs),
-    /// Check the config file and every project's connectivity and token powers
-    #[command(after_help = "Examples:\n  kbagent doctor\n  kbagent --json doctor")]
-    Doctor,
-    /// Print the manual for AI agents: workflows, JSON envelope, exit codes, token rules
-    #[command(after_help = "Examples:\n  kbagent context\n  kbagent --json context")]
-    Context,
-    /// Print a shell completion script
-    #[command(
-        after_help = "Examples:\n  kbagent completions bash > ~/.local/share/bash-completion/completions/kbagent\n  kbagent completions zsh > \"${fpath[1]}/_kbagent\""
-    )]
-    Completions(CompletionsArgs),
-    /// Print the kbagent version
-    #[command(after_help = "Examples:\n  kbagent version\n  kbagent --json version")]
-    Version,
+    #[command(after_help = config::EXAMPLES)]
+    Config(config::ConfigArgs),
+    #[command(about = doctor::META.about, after_help = doctor::META.examples)]
+    Doctor(doctor::Args),
+    #[command(about = context::META.about, after_help = context::META.examples)]
+    Context(context::Args),
+    #[command(about = completions::META.about, after_help = completions::META.examples)]
+    Completions(completions::Args),
+    #[command(about = version::META.about, after_help = version::META.examples)]
+    Version(version::Args),
 }

@@ -1,9 +1,67 @@
 //! Everything kbagent reads from its environment, read once at start-up. Commands take
 //! values from here rather than calling `std::env` themselves, so the set of variables that
-//! matter is visible in one place (and documented in the README).
+//! matter is visible in one place. [`VARIABLES`] documents them; `context` prints it and a
+//! test checks the README's table against it.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// One documented environment variable (or a group read as alternatives).
+pub(crate) struct Variable {
+    pub names: &'static [&'static str],
+    pub meaning: &'static str,
+}
+
+pub(crate) const VARIABLES: &[Variable] = &[
+    Variable {
+        names: &["KBAGENT_CONFIG_DIR"],
+        meaning: "Config directory (after `--config-dir`).",
+    },
+    Variable {
+        names: &["KBAGENT_PROJECT"],
+        meaning: "Project for single-project commands (after `--project`).",
+    },
+    Variable {
+        names: &["KBC_TOKEN"],
+        meaning: "Token for `project add` when no token option is given.",
+    },
+    Variable {
+        names: &["KBC_STORAGE_API_URL"],
+        meaning: "Stack URL for `project add` when `--url` is not given.",
+    },
+    Variable {
+        names: &["KBC_MANAGE_API_TOKEN"],
+        meaning: "Manage API token; read only with `--allow-env-manage-token`.",
+    },
+    Variable {
+        names: &["KBAGENT_MAX_PARALLEL_WORKERS"],
+        meaning: "Parallel requests for fan-out commands, 1-100 (default 32; also `max_parallel_workers` in config.json, and `--parallel`).",
+    },
+    Variable {
+        names: &["KBAGENT_OAUTH_WIZARD_URL"],
+        meaning: "OAuth wizard base URL (default `https://external.keboola.com/oauth/index.html`).",
+    },
+    Variable {
+        names: &["KBAGENT_HTTP_TIMEOUT_MS"],
+        meaning: "HTTP read timeout in milliseconds (default 30 s; connect timeout 5 s).",
+    },
+    Variable {
+        names: &["KBAGENT_RETRY_BASE_MS"],
+        meaning: "Base of the retry backoff for GET requests (default 500 ms).",
+    },
+    Variable {
+        names: &["SSL_CERT_FILE", "KBAGENT_CA_FILE"],
+        meaning: "Extra CA certificates (PEM) to trust, e.g. a corporate proxy or `keboola-emulator --tls`. Verification is always on.",
+    },
+    Variable {
+        names: &["KBAGENT_LOG"],
+        meaning: "Log level on stderr (`debug`, `trace`); `-v` is the same as `debug`. Tokens are masked in every log line.",
+    },
+    Variable {
+        names: &["NO_COLOR"],
+        meaning: "No colours.",
+    },
+];
 
 /// Secret-bearing variables are kept as plain strings only until they are turned into
 /// `keboola_api::Token`s; `Debug` never shows them.
@@ -80,5 +138,48 @@ impl Env {
     /// used is decided by the caller (`--allow-env-manage-token`).
     pub fn manage_api_token(&self) -> Option<&str> {
         self.manage_api_token.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's table of environment variables is this table.
+    #[test]
+    fn readme_table_matches() {
+        let readme = include_str!("../../../README.md");
+        let rows: Vec<String> = readme
+            .lines()
+            .skip_while(|l| *l != "## Environment variables")
+            .skip_while(|l| !l.starts_with("|---"))
+            .skip(1)
+            .take_while(|l| l.starts_with('|'))
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = VARIABLES
+            .iter()
+            .map(|v| {
+                let names: Vec<String> = v.names.iter().map(|n| format!("`{n}`")).collect();
+                format!("| {} | {} |", names.join(", "), v.meaning)
+            })
+            .collect();
+        assert_eq!(rows, expected);
+    }
+
+    /// Every variable `from_process` reads is documented.
+    #[test]
+    fn every_variable_read_is_documented() {
+        let source = include_str!("env.rs");
+        let code = &source[source.find("pub fn from_process").unwrap()..];
+        let code = &code[..code.find("pub fn kbc_token").unwrap()];
+        for quoted in code.split('"').skip(1).step_by(2) {
+            if quoted.chars().all(|c| c.is_ascii_uppercase() || c == '_') && quoted.len() > 3 {
+                assert!(
+                    VARIABLES.iter().any(|v| v.names.contains(&quoted)),
+                    "{quoted} is read but not in VARIABLES"
+                );
+            }
+        }
     }
 }

@@ -4,11 +4,15 @@
 use std::fmt;
 
 use keboola_api::{ApiError, ApiErrorKind};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Machine-readable error codes, as they appear in `error.code` of the JSON envelope.
-/// Names and meanings are shared with the Python kbagent so scripts keep working.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Machine-readable error codes, as they appear in `error.code` of the JSON envelope (and
+/// in `error_code` of a failed item). Names and meanings are shared with the Python kbagent
+/// so scripts keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     InvalidToken,
     AuthRejected,
@@ -96,6 +100,54 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Codes that only appear on an item of a multi-item result (`error_code` of a row in
+/// `projects_failed`), for outcomes that are decisions rather than errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemCode {
+    /// `project refresh` kept a working master token instead of replacing it with a
+    /// non-master one (pass `--replace-master` to replace it).
+    MasterTokenKept,
+}
+
+impl ItemCode {
+    pub const ALL: [ItemCode; 1] = [Self::MasterTokenKept];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MasterTokenKept => "MASTER_TOKEN_KEPT",
+        }
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::MasterTokenKept => {
+                "project refresh kept a working master token (pass --replace-master to replace it)"
+            }
+        }
+    }
+}
+
+/// The `error_code` of a failed item: an error's code, or an item-only code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ItemErrorCode {
+    Error(ErrorCode),
+    Item(ItemCode),
+}
+
+impl From<ErrorCode> for ItemErrorCode {
+    fn from(code: ErrorCode) -> Self {
+        Self::Error(code)
+    }
+}
+
+impl From<ItemCode> for ItemErrorCode {
+    fn from(code: ItemCode) -> Self {
+        Self::Item(code)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CliError {
     pub code: ErrorCode,
@@ -156,6 +208,14 @@ impl CliError {
 
     pub fn exit_code(&self) -> u8 {
         self.code.exit_code()
+    }
+
+    /// The same error (code, project, details, hints) with its message rewritten, for a
+    /// caller that knows what the failure means in its context.
+    #[must_use]
+    pub fn reworded(mut self, message: impl FnOnce(&str) -> String) -> Self {
+        self.message = message(&self.message);
+        self
     }
 
     /// Turns a client error into a CLI error. `masked_token` is the already masked token that

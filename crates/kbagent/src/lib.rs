@@ -3,27 +3,33 @@
 //! `run()` is the whole program: parse arguments, run one command, print its result
 //! (a human rendering or exactly one JSON document) and map the outcome to an exit code.
 
-pub mod authority;
-pub mod cli;
-pub mod commands;
+// The library's public surface is what `main.rs` and the tests use; everything else is
+// crate-private so the compiler reports dead code.
+pub(crate) mod authority;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod ctx;
 pub mod env;
 pub mod error;
-pub mod fanout;
-pub mod output;
+pub(crate) mod fanout;
+pub(crate) mod output;
+pub(crate) mod select;
 pub mod store;
-pub mod token_input;
+pub(crate) mod token_input;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 
+use std::error::Error as _;
+
 use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 use crate::env::Env;
 use crate::error::{CliError, ErrorCode};
 use crate::output::{Printer, Report};
@@ -34,14 +40,16 @@ pub fn run() -> ExitCode {
 }
 
 pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
-    let json = wants_json(args);
     install_panic_hook();
+    // Created first so that everything on stdout, clap's help and errors included, goes
+    // through it. `--json` is looked for by hand until clap has parsed the arguments.
+    let printer = Printer::new(wants_json(args), env.no_color);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => return argument_error(&e, json),
+        Err(e) => return argument_error(&printer, &e),
     };
+    printer.configure(cli.global.json, cli.global.no_color);
     init_logging(cli.global.verbose, env.log.as_deref());
-    let printer = Printer::new(cli.global.json, cli.global.no_color || env.no_color);
     let ctx = Ctx::new(&cli.global, env, &printer);
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| commands::dispatch(&ctx, cli.command)))
         .unwrap_or_else(|_| {
@@ -74,25 +82,41 @@ fn wants_json(args: &[OsString]) -> bool {
     })
 }
 
-fn argument_error(e: &clap::Error, json: bool) -> ExitCode {
+#[derive(Serialize)]
+struct HelpText {
+    help: String,
+}
+
+#[derive(Serialize)]
+struct VersionText {
+    version: String,
+}
+
+fn argument_error(printer: &Printer, e: &clap::Error) -> ExitCode {
     match e.kind() {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
-            let text = e.render().to_string();
-            if json {
-                let key = if e.kind() == ClapErrorKind::DisplayHelp {
-                    "help"
-                } else {
-                    "version"
-                };
-                let doc = json!({"status": "ok", "data": {key: text.trim_end()}});
-                let mut out = io::stdout().lock();
-                let _ = serde_json::to_writer_pretty(&mut out, &doc);
-                let _ = out.write_all(b"\n");
-                ExitCode::SUCCESS
+            let plain = e.render().to_string();
+            let styled = e.render().ansi().to_string();
+            let text = plain.trim_end().to_owned();
+            let report = if e.kind() == ClapErrorKind::DisplayHelp {
+                Report::new(HelpText { help: text }, styled)
             } else {
-                let _ = e.print();
-                ExitCode::SUCCESS
-            }
+                Report::new(VersionText { version: text }, styled)
+            };
+            finish(printer, &Ok(report))
+        }
+        // A value parser's own verdict (an invalid alias, id or URL) is reported as it is.
+        ClapErrorKind::ValueValidation
+            if e.source()
+                .and_then(|s| s.downcast_ref::<CliError>())
+                .is_some() =>
+        {
+            let err = e
+                .source()
+                .and_then(|s| s.downcast_ref::<CliError>())
+                .cloned()
+                .unwrap_or_else(|| CliError::usage("invalid arguments"));
+            finish(printer, &Err(err))
         }
         _ => {
             // clap repeats the offending argument, which may be a token pasted in the wrong
@@ -116,14 +140,16 @@ fn argument_error(e: &clap::Error, json: bool) -> ExitCode {
             let err = CliError::new(ErrorCode::UsageError, message)
                 .detail("usage", rendered.trim_end().to_owned())
                 .hint("Run `kbagent --help` or `kbagent <command> --help`.");
-            if json {
-                let _ = output::write_error_json(&err);
-            } else if rendered == plain {
-                let _ = e.print();
-            } else {
-                // Styled output would hide a token from masking behind escape codes.
-                let _ = write!(io::stderr().lock(), "{rendered}");
+            if printer.json() {
+                return finish(printer, &Err(err));
             }
+            // People get clap's own usage text on stderr (styled unless it needed masking:
+            // escape codes would hide a token from the mask).
+            let _ = if rendered == plain {
+                e.print()
+            } else {
+                write!(io::stderr().lock(), "{rendered}")
+            };
             ExitCode::from(err.exit_code())
         }
     }

@@ -1,31 +1,54 @@
 //! `kbagent completions <shell>`: completion scripts generated from the live command
 //! definition, so they never drift from the real flags.
 
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{CommandFactory, ValueEnum};
 use clap_complete::Shell;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use super::Ctx;
+use super::{CommandOutput, Meta, OpClass};
 use crate::cli::Cli;
+use crate::ctx::Ctx;
 use crate::error::CliResult;
-use crate::output::Report;
+use crate::output::Printer;
 
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) const META: Meta = Meta {
+    about: "Print a shell completion script",
+    examples: "Examples:\n  kbagent completions bash > ~/.local/share/bash-completion/completions/kbagent\n  kbagent completions zsh > \"${fpath[1]}/_kbagent\"",
+    class: OpClass::Read,
+    escalations: &[],
+    network: false,
+    partial: false,
+};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
     /// Shell to generate the script for
     #[arg(value_enum)]
     pub shell: CompletionShell,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     Bash,
     Zsh,
     Fish,
     Powershell,
 }
 
-pub fn run(_ctx: &Ctx<'_>, args: &CompletionsArgs) -> CliResult<Report> {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub shell: String,
+    pub script: String,
+}
+
+impl CommandOutput for Output {
+    fn human(&self, _: &Printer) -> String {
+        self.script.clone()
+    }
+}
+
+pub(crate) fn run(_ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let shell = match args.shell {
         CompletionShell::Bash => Shell::Bash,
         CompletionShell::Zsh => Shell::Zsh,
@@ -34,9 +57,8 @@ pub fn run(_ctx: &Ctx<'_>, args: &CompletionsArgs) -> CliResult<Report> {
     };
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "kbagent", &mut buf);
-    let script = String::from_utf8_lossy(&buf).into_owned();
-    Ok(Report::new(
-        json!({"shell": shell.to_string(), "script": script}),
-        script,
-    ))
+    Ok(Output {
+        shell: shell.to_string(),
+        script: String::from_utf8_lossy(&buf).into_owned(),
+    })
 }

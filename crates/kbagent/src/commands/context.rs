@@ -2,13 +2,27 @@
 //! from the same clap definitions that produce `--help`, so it cannot drift from the real
 //! commands and flags.
 
-use clap::CommandFactory;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use super::Ctx;
-use crate::cli::Cli;
-use crate::error::{CliResult, ErrorCode};
-use crate::output::Report;
+use super::catalogue::{self, leaf_commands};
+use super::{CommandOutput, Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::env::VARIABLES;
+use crate::error::{CliResult, ErrorCode, ItemCode};
+use crate::output::{Printer, WarningCode};
+
+pub(crate) const META: Meta = Meta {
+    about: "Print the manual for AI agents: workflows, JSON envelope, exit codes, token rules",
+    examples: "Examples:\n  kbagent context\n  kbagent --json context",
+    class: OpClass::Read,
+    escalations: &[],
+    network: false,
+    partial: false,
+};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {}
 
 const INTRO: &str = "\
 # kbagent: manual for AI agents
@@ -79,44 +93,17 @@ Diagnose:
   kbagent --json doctor
 ";
 
-const ENVIRONMENT: &str = "\
-## Environment variables
-- KBAGENT_CONFIG_DIR: directory of config.json (after --config-dir).
-- KBAGENT_PROJECT: project for single-project commands (after --project).
-- KBC_TOKEN: token for `project add` when no token option is given.
-- KBC_STORAGE_API_URL: stack URL for `project add` when --url is not given.
-- KBC_MANAGE_API_TOKEN: Manage API token, read only with --allow-env-manage-token.
-- KBAGENT_MAX_PARALLEL_WORKERS: parallel requests for fan-out commands (1-100, default 32).
-- KBAGENT_OAUTH_WIZARD_URL: base URL of the OAuth wizard (default https://external.keboola.com/oauth/index.html).
-- KBAGENT_HTTP_TIMEOUT_MS, KBAGENT_RETRY_BASE_MS: HTTP read timeout and retry backoff base.
-- SSL_CERT_FILE or KBAGENT_CA_FILE: extra CA certificates (PEM) to trust.
-- KBAGENT_LOG: log level on stderr (debug, trace); -v does the same.
-- NO_COLOR: no colours.
-";
-
-/// Every leaf command with its full name (`project add`), in `--help` order.
-fn leaf_commands() -> Vec<(String, clap::Command)> {
-    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, clap::Command)>) {
-        for sub in cmd.get_subcommands() {
-            let name = if prefix.is_empty() {
-                sub.get_name().to_owned()
-            } else {
-                format!("{prefix} {}", sub.get_name())
-            };
-            if sub.has_subcommands() {
-                walk(sub, &name, out);
-            } else {
-                out.push((name, sub.clone()));
-            }
-        }
+/// The environment variables section, from the table in `env.rs`.
+fn environment() -> String {
+    let mut out = String::from("## Environment variables\n");
+    for v in VARIABLES {
+        out.push_str(&format!("- {}: {}\n", v.names.join(", "), v.meaning));
     }
-    let mut out = Vec::new();
-    walk(&Cli::command(), "", &mut out);
     out
 }
 
 /// Every leaf command as its full name, with its one-line description.
-pub fn command_list() -> Vec<(String, String)> {
+pub(crate) fn command_list() -> Vec<(String, String)> {
     leaf_commands()
         .into_iter()
         .map(|(name, cmd)| {
@@ -128,24 +115,24 @@ pub fn command_list() -> Vec<(String, String)> {
 
 fn reference() -> String {
     let mut out = String::from(
-        "\n## Commands\nGlobal options (before the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\n",
+        "\n## Commands\nGlobal options (before the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\nEach command's operation class (read, write, destructive, admin) is in `catalogue` of `kbagent --json context`.\n",
     );
+    let catalogue = catalogue::catalogue();
     for (name, cmd) in leaf_commands() {
         out.push_str(&format!("\n### kbagent {name}\n"));
         if let Some(about) = cmd.get_about() {
             out.push_str(&format!("{about}\n"));
         }
+        if let Some(info) = catalogue.iter().find(|c| c.command == name) {
+            let class = serde_json::to_value(info.operation).unwrap_or_default();
+            out.push_str(&format!("Operation: {}\n", class.as_str().unwrap_or("")));
+        }
         for arg in cmd.get_arguments() {
             if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
                 continue;
             }
-            let flag = match (arg.get_long(), arg.get_short()) {
-                (Some(l), _) => format!("--{l}"),
-                (None, Some(s)) => format!("-{s}"),
-                (None, None) => arg.get_id().as_str().to_ascii_uppercase(),
-            };
             let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-            out.push_str(&format!("  {flag:<28} {help}\n"));
+            out.push_str(&format!("  {:<28} {help}\n", catalogue::arg_name(arg)));
         }
         if let Some(after) = cmd.get_after_help() {
             out.push_str(&format!("{after}\n"));
@@ -160,27 +147,124 @@ fn exit_codes() -> String {
     );
     for code in ErrorCode::ALL {
         out.push_str(&format!(
-            "- {:<22} exit {}, error_type {}\n",
+            "- {:<24} exit {}, error_type {}\n",
             code.as_str(),
             code.exit_code(),
             code.error_type()
         ));
     }
+    out.push_str(
+        "\nCodes of failed items (`error_code` in `projects_failed`), besides the codes above:\n",
+    );
+    for code in ItemCode::ALL {
+        out.push_str(&format!("- {:<24} {}\n", code.as_str(), code.meaning()));
+    }
+    out.push_str("\nWarning codes (`warnings[].code`):\n");
+    for code in WarningCode::ALL {
+        out.push_str(&format!("- {:<24} {}\n", code.as_str(), code.meaning()));
+    }
     out
 }
 
-pub fn manual() -> String {
-    format!("{INTRO}{}{}\n{ENVIRONMENT}", exit_codes(), reference())
+pub(crate) fn manual() -> String {
+    format!("{INTRO}{}{}\n{}", exit_codes(), reference(), environment())
 }
 
-pub fn run(_ctx: &Ctx<'_>) -> CliResult<Report> {
-    let text = manual();
-    let commands: Vec<_> = command_list()
-        .into_iter()
-        .map(|(name, about)| json!({"command": name, "about": about}))
-        .collect();
-    Ok(Report::new(
-        json!({"version": env!("CARGO_PKG_VERSION"), "context": text, "commands": commands}),
-        text,
-    ))
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CommandLine {
+    pub command: String,
+    pub about: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Code {
+    pub code: &'static str,
+    pub meaning: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Codes {
+    /// `error.code` of the error envelope.
+    pub errors: Vec<Code>,
+    /// `error_code` values only failed items carry.
+    pub items: Vec<Code>,
+    /// `warnings[].code`.
+    pub warnings: Vec<Code>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Variable {
+    pub names: Vec<&'static str>,
+    pub meaning: &'static str,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub version: &'static str,
+    /// The manual (the same text as without --json).
+    pub context: String,
+    pub commands: Vec<CommandLine>,
+    /// Every command with its arguments, operation class, exit codes and output schema.
+    pub catalogue: Vec<catalogue::CommandInfo>,
+    pub codes: Codes,
+    pub environment: Vec<Variable>,
+}
+
+impl CommandOutput for Output {
+    fn human(&self, _: &Printer) -> String {
+        self.context.clone()
+    }
+}
+
+pub(crate) fn run(_ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
+    let codes = Codes {
+        errors: ErrorCode::ALL
+            .iter()
+            .map(|c| Code {
+                code: c.as_str(),
+                meaning: c.error_type().to_owned(),
+                exit_code: Some(c.exit_code()),
+                error_type: Some(c.error_type()),
+            })
+            .collect(),
+        items: ItemCode::ALL
+            .iter()
+            .map(|c| Code {
+                code: c.as_str(),
+                meaning: c.meaning().to_owned(),
+                exit_code: None,
+                error_type: None,
+            })
+            .collect(),
+        warnings: WarningCode::ALL
+            .iter()
+            .map(|c| Code {
+                code: c.as_str(),
+                meaning: c.meaning().to_owned(),
+                exit_code: None,
+                error_type: None,
+            })
+            .collect(),
+    };
+    Ok(Output {
+        version: env!("CARGO_PKG_VERSION"),
+        context: manual(),
+        commands: command_list()
+            .into_iter()
+            .map(|(command, about)| CommandLine { command, about })
+            .collect(),
+        catalogue: catalogue::catalogue(),
+        codes,
+        environment: VARIABLES
+            .iter()
+            .map(|v| Variable {
+                names: v.names.to_vec(),
+                meaning: v.meaning,
+            })
+            .collect(),
+    })
 }

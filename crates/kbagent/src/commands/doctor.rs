@@ -1,27 +1,42 @@
 //! `kbagent doctor`: checks the config file and every project, reporting pass / warn / fail
 //! per check. It exits 0 unless the config itself cannot be used.
 
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::json;
 
-use super::Ctx;
-use super::project::{Checked, select_many, verify_all};
+use super::{CommandOutput, Meta, OpClass};
 use crate::authority::MintPower;
-use crate::error::CliResult;
-use crate::output::{GREEN, RED, Report, YELLOW};
+use crate::ctx::Ctx;
+use crate::error::{CliResult, ErrorCode};
+use crate::output::{GREEN, Printer, RED, YELLOW};
+use crate::select::{Checked, select_many, verify_all};
 use crate::store::file_mode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) const META: Meta = Meta {
+    about: "Check the config file and every project's connectivity and token powers",
+    examples: "Examples:\n  kbagent doctor\n  kbagent --json doctor",
+    class: OpClass::Read,
+    escalations: &[],
+    network: true,
+    partial: false,
+};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-enum Status {
+pub(crate) enum Status {
     Pass,
     Warn,
     Fail,
     Skip,
 }
 
-#[derive(Debug, Serialize)]
-struct Check {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Check {
+    /// What was checked: config_source, config_file, config_dir, config_valid,
+    /// connectivity, token_minting.
     check: &'static str,
     name: String,
     status: Status,
@@ -29,12 +44,29 @@ struct Check {
     #[serde(skip_serializing_if = "Option::is_none")]
     alias: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'static str>,
+    error_code: Option<ErrorCode>,
     /// For a failed API check: whether running doctor again later may pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     retryable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_time_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub warnings: usize,
+    pub skipped: usize,
+    /// No check failed.
+    pub healthy: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub checks: Vec<Check>,
+    pub summary: Summary,
 }
 
 impl Check {
@@ -57,7 +89,7 @@ impl Check {
     }
 }
 
-pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
+pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
     let store = ctx.store()?;
     let file = store.file();
     let mut checks = vec![Check::new(
@@ -73,7 +105,7 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
             Status::Warn,
             "does not exist yet; `kbagent project add` creates it",
         ));
-        return Ok(render(ctx, &checks));
+        return Ok(Output::of(checks));
     }
     match file_mode(&file) {
         Some(mode) if mode & 0o077 != 0 => checks.push(Check::new(
@@ -161,45 +193,48 @@ pub fn run(ctx: &Ctx<'_>) -> CliResult<Report> {
                     e.message.clone(),
                 );
                 c.alias = Some(p.alias.clone());
-                c.error_code = Some(e.code.as_str());
+                c.error_code = Some(e.code);
                 c.retryable = Some(e.retryable);
                 c.response_time_ms = Some(ms);
                 checks.push(c);
             }
         }
     }
-    Ok(render(ctx, &checks))
+    Ok(Output::of(checks))
 }
 
-fn render(ctx: &Ctx<'_>, checks: &[Check]) -> Report {
-    let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
-    let (passed, failed, warnings, skipped) = (
-        count(Status::Pass),
-        count(Status::Fail),
-        count(Status::Warn),
-        count(Status::Skip),
-    );
-    let p = ctx.printer;
-    let mut human = String::new();
-    for c in checks {
-        let mark = match c.status {
-            Status::Pass => p.paint(GREEN, "pass"),
-            Status::Warn => p.paint(YELLOW, "warn"),
-            Status::Fail => p.paint(RED, "FAIL"),
-            Status::Skip => "skip".to_owned(),
+impl Output {
+    fn of(checks: Vec<Check>) -> Self {
+        let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+        let summary = Summary {
+            total: checks.len(),
+            passed: count(Status::Pass),
+            failed: count(Status::Fail),
+            warnings: count(Status::Warn),
+            skipped: count(Status::Skip),
+            healthy: count(Status::Fail) == 0,
         };
-        human.push_str(&format!("[{mark}] {}: {}\n", c.name, c.message));
+        Self { checks, summary }
     }
-    human.push_str(&format!(
-        "\n{} checks: {passed} passed, {warnings} warnings, {failed} failed, {skipped} skipped\n",
-        checks.len()
-    ));
-    let data = json!({
-        "checks": checks,
-        "summary": {
-            "total": checks.len(), "passed": passed, "failed": failed,
-            "warnings": warnings, "skipped": skipped, "healthy": failed == 0,
-        },
-    });
-    Report::new(data, human)
+}
+
+impl CommandOutput for Output {
+    fn human(&self, p: &Printer) -> String {
+        let mut human = String::new();
+        for c in &self.checks {
+            let mark = match c.status {
+                Status::Pass => p.paint(GREEN, "pass"),
+                Status::Warn => p.paint(YELLOW, "warn"),
+                Status::Fail => p.paint(RED, "FAIL"),
+                Status::Skip => "skip".to_owned(),
+            };
+            human.push_str(&format!("[{mark}] {}: {}\n", c.name, c.message));
+        }
+        let s = &self.summary;
+        human.push_str(&format!(
+            "\n{} checks: {} passed, {} warnings, {} failed, {} skipped\n",
+            s.total, s.passed, s.warnings, s.failed, s.skipped
+        ));
+        human
+    }
 }

@@ -6,11 +6,12 @@
 
 mod table;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, IsTerminal, Write};
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 pub use table::{Table, cell};
@@ -41,9 +42,68 @@ impl Report {
     }
 }
 
+/// Machine-readable warning codes, as they appear in `warnings[].code` of the envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WarningCode {
+    NonMasterToken,
+    TokenOnCommandLine,
+    ManageTokenEnvIgnored,
+    EnvOverride,
+    ProjectFailed,
+    BrowserNotOpened,
+}
+
+impl WarningCode {
+    pub const ALL: [WarningCode; 6] = [
+        Self::NonMasterToken,
+        Self::TokenOnCommandLine,
+        Self::ManageTokenEnvIgnored,
+        Self::EnvOverride,
+        Self::ProjectFailed,
+        Self::BrowserNotOpened,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NonMasterToken => "NON_MASTER_TOKEN",
+            Self::TokenOnCommandLine => "TOKEN_ON_COMMAND_LINE",
+            Self::ManageTokenEnvIgnored => "MANAGE_TOKEN_ENV_IGNORED",
+            Self::EnvOverride => "ENV_OVERRIDE",
+            Self::ProjectFailed => "PROJECT_FAILED",
+            Self::BrowserNotOpened => "BROWSER_NOT_OPENED",
+        }
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::NonMasterToken => "the stored token cannot mint child tokens",
+            Self::TokenOnCommandLine => {
+                "a token was passed with --token (visible to other processes)"
+            }
+            Self::ManageTokenEnvIgnored => {
+                "KBC_MANAGE_API_TOKEN is set but ignored without --allow-env-manage-token"
+            }
+            Self::EnvOverride => "KBAGENT_PROJECT overrides the pinned default",
+            Self::ProjectFailed => "one project of a multi-project read failed (see errors[])",
+            Self::BrowserNotOpened => "the browser could not be opened; open the URL yourself",
+        }
+    }
+}
+
+/// Codes written as strings (as older call sites do) must be declared above.
+impl From<&str> for WarningCode {
+    fn from(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or_else(|| panic!("warning code {code} is not declared in WarningCode"))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
-    pub code: String,
+    pub code: WarningCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
@@ -52,9 +112,9 @@ pub struct Warning {
 }
 
 impl Warning {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<WarningCode>, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code: code.into(),
             message: message.into(),
             hint: None,
             extra: Map::new(),
@@ -75,8 +135,8 @@ impl Warning {
 }
 
 pub struct Printer {
-    json: bool,
-    color: ColorChoice,
+    json: Cell<bool>,
+    color: Cell<ColorChoice>,
     stdout_tty: bool,
     stderr_tty: bool,
     warnings: RefCell<Vec<Warning>>,
@@ -98,8 +158,8 @@ impl Printer {
             ColorChoice::Auto
         };
         Self {
-            json,
-            color,
+            json: Cell::new(json),
+            color: Cell::new(color),
             stdout_tty: io::stdout().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
             warnings: RefCell::new(Vec::new()),
@@ -107,7 +167,16 @@ impl Printer {
     }
 
     pub fn json(&self) -> bool {
-        self.json
+        self.json.get()
+    }
+
+    /// The printer exists before the arguments are parsed (so that clap's own output goes
+    /// through it); once they are, the parsed `--json` and `--no-color` settle the mode.
+    pub fn configure(&self, json: bool, no_color: bool) {
+        self.json.set(json);
+        if no_color {
+            self.color.set(ColorChoice::Never);
+        }
     }
 
     /// Whether a person is looking at stdout (tables with borders, colours, prompts).
@@ -121,13 +190,13 @@ impl Printer {
 
     /// Whether the user can be asked something (prompts never appear under `--json`).
     pub fn interactive(&self) -> bool {
-        !self.json && self.stderr_tty && io::stdin().is_terminal()
+        !self.json() && self.stderr_tty && io::stdin().is_terminal()
     }
 
     /// Styles `text` for stdout; plain when colour is off (anstream strips it anyway when
     /// piped, this keeps the strings clean for snapshots).
     pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.color == ColorChoice::Never {
+        if self.color.get() == ColorChoice::Never {
             text.to_owned()
         } else {
             format!("{style}{text}{style:#}")
@@ -135,7 +204,7 @@ impl Printer {
     }
 
     pub fn warn(&self, warning: Warning) {
-        if !self.json {
+        if !self.json() {
             let mut err = self.stderr();
             let _ = writeln!(
                 err,
@@ -152,21 +221,21 @@ impl Printer {
 
     /// A line of progress or information for a person; never part of the data.
     pub fn note(&self, text: &str) {
-        if !self.json {
+        if !self.json() {
             let _ = writeln!(self.stderr(), "{text}");
         }
     }
 
     pub fn stderr(&self) -> anstream::AutoStream<io::Stderr> {
-        anstream::AutoStream::new(io::stderr(), self.color)
+        anstream::AutoStream::new(io::stderr(), self.color.get())
     }
 
     fn stdout(&self) -> anstream::AutoStream<io::StdoutLock<'static>> {
-        anstream::AutoStream::new(io::stdout().lock(), self.color)
+        anstream::AutoStream::new(io::stdout().lock(), self.color.get())
     }
 
     pub fn emit_ok(&self, report: &Report) -> io::Result<()> {
-        if self.json {
+        if self.json() {
             let mut doc = Map::new();
             doc.insert("status".into(), "ok".into());
             doc.insert("data".into(), report.data.clone());
@@ -186,7 +255,7 @@ impl Printer {
     }
 
     pub fn emit_error(&self, err: &CliError) -> io::Result<()> {
-        if self.json {
+        if self.json() {
             self.write_json(&error_document(err))
         } else {
             let mut e = self.stderr();
@@ -212,9 +281,8 @@ pub fn masked(text: &str) -> String {
     keboola_api::mask_secrets_in(text, None)
 }
 
-/// The error envelope. Also used on the paths that run before a [`Printer`] exists
-/// (argument errors, panics).
-pub fn error_document(err: &CliError) -> Value {
+/// The error envelope.
+fn error_document(err: &CliError) -> Value {
     let mut error = Map::new();
     error.insert("code".into(), err.code.as_str().into());
     error.insert("error_type".into(), err.code.error_type().into());
@@ -233,12 +301,4 @@ pub fn error_document(err: &CliError) -> Value {
         error.insert("details".into(), Value::Object(details));
     }
     json!({"status": "error", "error": error})
-}
-
-/// Writes the error envelope straight to stdout (no printer yet).
-pub fn write_error_json(err: &CliError) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &error_document(err))?;
-    out.write_all(b"\n")?;
-    out.flush()
 }

@@ -1,0 +1,164 @@
+//! `config list`: configurations across projects, fetched in parallel; a failing project
+//! is reported in `errors[]` (and as a warning) without hiding the others.
+
+use keboola_api::ComponentsQuery;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::commands::shared::{BranchArg, ProjectsArg, component_id};
+use crate::commands::{CommandOutput, Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::error::{CliResult, ErrorCode};
+use crate::output::{Printer, Table, Warning, WarningCode, cell};
+use crate::select::{fan_out, select_many};
+
+pub(crate) const META: Meta = Meta {
+    about: "List configurations across projects (in parallel)",
+    examples: "Examples:\n  kbagent config list\n  kbagent --json config list --project prod --component-id keboola.ex-google-drive",
+    class: OpClass::Read,
+    escalations: &[],
+    network: true,
+    partial: false,
+};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub projects: ProjectsArg,
+    /// Only components of this type (extractor, writer, transformation, application, other)
+    #[arg(long, value_name = "TYPE")]
+    pub component_type: Option<String>,
+    /// Only this component
+    #[arg(long, value_name = "COMPONENT_ID", value_parser = component_id)]
+    pub component_id: Option<String>,
+    #[command(flatten)]
+    pub branch: BranchArg,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ConfigRow {
+    pub project_alias: String,
+    pub branch_id: Option<String>,
+    pub component_id: String,
+    pub component_name: String,
+    pub component_type: String,
+    pub config_id: String,
+    pub config_name: String,
+    pub config_description: Option<String>,
+    pub version: Option<u64>,
+    pub is_disabled: bool,
+    pub last_modified: Option<String>,
+    pub last_modified_by: Option<String>,
+    pub last_change_description: Option<String>,
+}
+
+/// A project whose configurations could not be listed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ProjectError {
+    pub project_alias: String,
+    pub error_code: ErrorCode,
+    pub message: String,
+    pub retryable: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub configs: Vec<ConfigRow>,
+    pub errors: Vec<ProjectError>,
+}
+
+impl CommandOutput for Output {
+    fn human(&self, p: &Printer) -> String {
+        if self.configs.is_empty() {
+            return "No configurations found.\n".to_owned();
+        }
+        let mut table = Table::new(["PROJECT", "COMPONENT", "CONFIG ID", "NAME", "LAST MODIFIED"]);
+        for c in &self.configs {
+            table.row([
+                c.project_alias.clone(),
+                c.component_id.clone(),
+                c.config_id.clone(),
+                c.config_name.clone(),
+                cell(c.last_modified.as_deref()),
+            ]);
+        }
+        table.render(p.stdout_is_terminal())
+    }
+}
+
+pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    let cfg = ctx.store()?.load()?;
+    let projects = select_many(ctx, &cfg, &args.projects.aliases)?;
+    let workers = ctx.parallelism(&cfg)?;
+    let http = ctx.http()?.clone();
+    let query = ComponentsQuery {
+        branch: args.branch.branch.clone(),
+        component_type: args.component_type.clone(),
+        include_rows: false,
+    };
+    let results = fan_out(
+        ctx,
+        &http,
+        "Listing configurations",
+        &projects,
+        workers,
+        |client, _| client.list_components(&query),
+    );
+    let mut out = Output {
+        configs: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (p, timed) in projects.iter().zip(results) {
+        let components = match timed.result {
+            Ok(components) => components,
+            Err(e) => {
+                ctx.printer.warn(
+                    Warning::new(
+                        WarningCode::ProjectFailed,
+                        format!("Project '{}': {}", p.alias, e.message),
+                    )
+                    .with("project_alias", p.alias.clone()),
+                );
+                out.errors.push(ProjectError {
+                    project_alias: p.alias.clone(),
+                    error_code: e.code,
+                    message: e.message,
+                    retryable: e.retryable,
+                });
+                continue;
+            }
+        };
+        for comp in components {
+            if args.component_id.as_deref().is_some_and(|c| c != comp.id) {
+                continue;
+            }
+            for conf in &comp.configurations {
+                let version = conf.current_version.as_ref();
+                out.configs.push(ConfigRow {
+                    project_alias: p.alias.clone(),
+                    branch_id: args.branch.branch.clone(),
+                    component_id: comp.id.clone(),
+                    component_name: comp.name.clone(),
+                    component_type: comp.r#type.clone(),
+                    config_id: conf.id.clone(),
+                    config_name: conf.name.clone(),
+                    config_description: conf.description.clone(),
+                    version: conf.version,
+                    is_disabled: conf.is_disabled,
+                    last_modified: version
+                        .and_then(|v| v.get("created"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .or_else(|| conf.created.clone()),
+                    last_modified_by: version
+                        .and_then(|v| v.pointer("/creatorToken/description"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    last_change_description: conf.change_description.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

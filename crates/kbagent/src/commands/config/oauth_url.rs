@@ -1,0 +1,152 @@
+//! `config oauth-url`: the OAuth authorization URL for a configuration, carrying a
+//! short-lived child token scoped to the component (minted through the authority ladder).
+
+use keboola_api::CreateTokenRequest;
+use schemars::JsonSchema;
+use serde::Serialize;
+use url::Url;
+
+use crate::authority::{self, Authority};
+use crate::commands::shared::{ConfigRefArgs, ProjectArg};
+use crate::commands::{CommandOutput, Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::{Printer, Warning, WarningCode};
+use crate::select::{load_and_select, verify_project};
+
+pub(crate) const META: Meta = Meta {
+    about: "Build the OAuth authorization URL for a configuration (mints a 1-hour child token)",
+    examples: "Examples:\n  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456\n  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456 --no-open",
+    class: OpClass::Admin,
+    escalations: &[],
+    network: true,
+    partial: false,
+};
+
+pub(crate) const DEFAULT_OAUTH_WIZARD: &str = "https://external.keboola.com/oauth/index.html";
+const OAUTH_TOKEN_TTL_SECONDS: u64 = 3600;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    #[command(flatten)]
+    pub config: ConfigRefArgs,
+    /// Where the wizard sends the user when done
+    #[arg(long, value_name = "URL", value_parser = redirect_url)]
+    pub redirect_url: Option<Url>,
+    /// Do not open a browser
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+fn redirect_url(raw: &str) -> Result<Url, CliError> {
+    Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .ok_or_else(|| {
+            CliError::invalid_argument(format!(
+                "Invalid --redirect-url '{}': expected an http(s) URL",
+                raw.escape_debug()
+            ))
+        })
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    /// The wizard URL; it carries the live child token by design.
+    pub url: String,
+    pub component_id: String,
+    pub config_id: String,
+    pub project_alias: String,
+    pub authority: Authority,
+    pub child_token_id: String,
+    pub expires: Option<String>,
+    pub redirect_url: Option<String>,
+    pub browser_opened: bool,
+}
+
+impl CommandOutput for Output {
+    fn human(&self, _: &Printer) -> String {
+        format!("{}\n", self.url)
+    }
+}
+
+fn wizard_base(ctx: &Ctx<'_>) -> CliResult<Url> {
+    let raw = ctx
+        .env
+        .oauth_wizard_url
+        .as_deref()
+        .unwrap_or(DEFAULT_OAUTH_WIZARD);
+    let url = Url::parse(raw).map_err(|e| {
+        CliError::config(format!("KBAGENT_OAUTH_WIZARD_URL is not a valid URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(CliError::config(
+            "KBAGENT_OAUTH_WIZARD_URL must be an http(s) URL",
+        ));
+    }
+    Ok(url)
+}
+
+pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    let (component_id, config_id) = (&args.config.component_id, &args.config.config_id);
+    let mut url = wizard_base(ctx)?;
+    let project = load_and_select(ctx, args.project.get())?;
+    let info = verify_project(ctx, &project)?;
+    super::fetch_configuration(ctx, &project, None, component_id, config_id)?;
+    let request = CreateTokenRequest {
+        description: Some(format!(
+            "Short-lived token for OAuth URL - {component_id}/{config_id}"
+        )),
+        expires_in: Some(OAUTH_TOKEN_TTL_SECONDS),
+        component_access: vec![component_id.clone()],
+        ..CreateTokenRequest::default()
+    };
+    let minted = authority::mint_child(ctx, &project, &info, &request, "config oauth-url")?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        q.append_pair("token", minted.token.secret.expose());
+        q.append_pair("sapiUrl", project.entry.stack_url.as_str());
+        if let Some(r) = &args.redirect_url {
+            q.append_pair("returnUrl", r.as_str());
+        }
+    }
+    url.set_fragment(Some(&format!("/{component_id}/{config_id}")));
+    // The URL carries a live (short-lived) token by design: it is this command's result and
+    // is printed only as such, never logged.
+    let link = url.to_string();
+    let mut browser_opened = false;
+    if !args.no_open && !ctx.printer.json() && ctx.printer.stdout_is_terminal() {
+        match webbrowser::open(&link) {
+            Ok(()) => browser_opened = true,
+            Err(e) => ctx.printer.warn(
+                Warning::new(
+                    WarningCode::BrowserNotOpened,
+                    format!("Could not open a browser: {}", e.kind()),
+                )
+                .hint("Open the URL printed on stdout yourself."),
+            ),
+        }
+    }
+    let expires = minted.token.info.expires.clone();
+    ctx.printer.note(&format!(
+        "OAuth URL for {component_id}/{config_id} on '{}': child token {} minted by {}, expires {}.",
+        project.alias,
+        minted.token.info.id,
+        minted.authority.as_str(),
+        expires.as_deref().unwrap_or("in 1 hour")
+    ));
+    Ok(Output {
+        url: link,
+        component_id: component_id.clone(),
+        config_id: config_id.clone(),
+        project_alias: project.alias,
+        authority: minted.authority,
+        child_token_id: minted.token.info.id,
+        expires,
+        redirect_url: args.redirect_url.as_ref().map(ToString::to_string),
+        browser_opened,
+    })
+}

@@ -1,0 +1,93 @@
+//! `project current`: which project a single-project command would use, and why.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::commands::shared::ProjectArg;
+use crate::commands::{CommandOutput, Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::error::CliResult;
+use crate::output::Printer;
+use crate::select::{Selection, select_project};
+
+pub(crate) const META: Meta = Meta {
+    about: "Show which project a command would use, and why",
+    examples: "Examples:\n  kbagent project current\n  KBAGENT_PROJECT=dev kbagent --json project current",
+    class: OpClass::Read,
+    escalations: &[],
+    network: false,
+    partial: false,
+};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub project: ProjectArg,
+}
+
+/// How the project was chosen, or `none`.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum Source {
+    Chosen(Selection),
+    Nothing(NoSelection),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum NoSelection {
+    None,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub alias: Option<String>,
+    pub source: Source,
+    pub pinned: Option<String>,
+    pub env_override: Option<String>,
+    pub project_id: Option<u64>,
+    pub stack_url: Option<String>,
+    pub projects_registered: usize,
+    #[serde(skip)]
+    #[schemars(skip)]
+    human: String,
+}
+
+impl CommandOutput for Output {
+    fn human(&self, _: &Printer) -> String {
+        self.human.clone()
+    }
+}
+
+pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    let cfg = ctx.store()?.load()?;
+    let pinned = cfg.pinned().map(str::to_owned);
+    let selected = match select_project(ctx, &cfg, args.project.get()) {
+        Ok(p) => Some(p),
+        // Nothing registered or nothing chosen is an answer here, not an error; an unknown
+        // alias named explicitly still is one.
+        Err(_) if args.project.get().is_none() && ctx.env.project.is_none() && pinned.is_none() => {
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let human = match &selected {
+        Some(p) => format!("{} (chosen by {})\n", p.alias, p.source.describe()),
+        None if cfg.projects.is_empty() => "No projects registered.\n".to_owned(),
+        None => "No project chosen: pass --project, set KBAGENT_PROJECT, or run `kbagent project use ALIAS`.\n".to_owned(),
+    };
+    Ok(Output {
+        alias: selected.as_ref().map(|p| p.alias.clone()),
+        source: selected
+            .as_ref()
+            .map_or(Source::Nothing(NoSelection::None), |p| {
+                Source::Chosen(p.source)
+            }),
+        pinned,
+        env_override: ctx.env.project.clone(),
+        project_id: selected.as_ref().and_then(|p| p.entry.project_id),
+        stack_url: selected.as_ref().map(|p| p.entry.stack_url.to_string()),
+        projects_registered: cfg.projects.len(),
+        human,
+    })
+}

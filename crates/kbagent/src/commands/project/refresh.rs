@@ -1,0 +1,499 @@
+//! `project refresh`: mint a new project token through the Manage API, verify it and store
+//! it. Plans first (which projects, why), then mints; one project's failure is reported in
+//! `projects_failed` and never stops the others.
+
+use keboola_api::{CreateTokenRequest, Http, ManageClient, Token};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::authority::{self, Authority, ManageTokenSource, MintPower, planned_authority};
+use crate::commands::shared::yes_no;
+use crate::commands::{CommandOutput, Escalation, Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult, ErrorCode, ItemCode, ItemErrorCode};
+use crate::output::{Printer, Table, Warning, WarningCode, cell};
+use crate::select::{Checked, Project, select_many, verify_all, verify_token};
+
+pub(crate) const META: Meta = Meta {
+    about: "Mint a new project token through the Manage API and store it",
+    examples: "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes\n  kbagent project refresh --all --dry-run",
+    class: OpClass::Admin,
+    escalations: &[
+        Escalation {
+            flag: "--force",
+            class: OpClass::Destructive,
+        },
+        Escalation {
+            flag: "--replace-master",
+            class: OpClass::Destructive,
+        },
+    ],
+    network: true,
+    partial: true,
+};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Project to refresh (repeatable)
+    #[arg(
+        short = 'p',
+        long = "project",
+        value_name = "ALIAS",
+        conflicts_with = "all"
+    )]
+    pub aliases: Vec<String>,
+    /// Every registered project whose token is invalid (all of them with --force)
+    #[arg(long)]
+    pub all: bool,
+    /// With --all, also refresh projects whose token still works
+    #[arg(long)]
+    pub force: bool,
+    /// Ask for the broadest privileges, including canManageTokens (default)
+    #[arg(long, overrides_with = "no_master")]
+    pub master: bool,
+    /// Ask for a regular token without canManageTokens
+    #[arg(long)]
+    pub no_master: bool,
+    /// Replace a working master token with the new (non-master) token
+    #[arg(long)]
+    pub replace_master: bool,
+    /// Show what would be done; mint nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Description of the new token (the Manage user's email is appended when known)
+    #[arg(long, value_name = "TEXT", default_value = "kbagent")]
+    pub token_description: String,
+    /// Expire the new token after this many seconds (default: never)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
+    pub token_expires_in: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Action {
+    Refreshed,
+    WouldRefresh,
+}
+
+/// Why a project's token is (or would be) replaced.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub(crate) enum Reason {
+    #[serde(rename = "token invalid")]
+    TokenInvalid,
+    #[serde(rename = "forced")]
+    Forced,
+    #[serde(rename = "requested")]
+    Requested,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct RefreshedRow {
+    pub alias: String,
+    pub project_id: Option<u64>,
+    pub project_name: Option<String>,
+    /// The new token, masked.
+    pub token: String,
+    pub token_id: String,
+    pub action: Action,
+    pub is_master_token: bool,
+    pub can_manage_tokens: bool,
+    pub expires: Option<String>,
+    pub child_token_authority: Option<Authority>,
+    pub child_token_note: &'static str,
+    pub reason: Reason,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PlannedRow {
+    pub alias: String,
+    pub project_id: Option<u64>,
+    pub project_name: Option<String>,
+    /// Always `***`: nothing was minted.
+    pub token: &'static str,
+    pub action: Action,
+    pub reason: Reason,
+    pub old_token_valid: bool,
+}
+
+/// `refreshed` rows after a real run, `would_refresh` rows after `--dry-run`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum Row {
+    Refreshed(RefreshedRow),
+    Planned(PlannedRow),
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct KeptRow {
+    pub alias: String,
+    pub project_id: Option<u64>,
+    pub project_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct FailedRow {
+    pub alias: String,
+    pub project_name: Option<String>,
+    pub error: String,
+    pub error_code: ItemErrorCode,
+    /// Absent for `MASTER_TOKEN_KEPT` (a decision, not a failure to retry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub dry_run: bool,
+    pub aborted: bool,
+    pub master: bool,
+    pub projects_checked: usize,
+    pub projects_refreshed: Vec<Row>,
+    /// With `--all`: projects whose token works and was kept.
+    pub projects_valid: Vec<KeptRow>,
+    /// Always empty; kept for scripts written for the Python kbagent.
+    pub projects_skipped: Vec<KeptRow>,
+    pub projects_failed: Vec<FailedRow>,
+    pub token_expires_in: Option<u64>,
+}
+
+enum Plan {
+    Refresh { reason: Reason },
+    Valid,
+    Refuse { reason: String },
+    Unchecked,
+}
+
+pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    if !args.all && args.aliases.is_empty() {
+        return Err(CliError::usage("Choose the projects to refresh")
+            .hint("Pass --project ALIAS (repeatable) or --all."));
+    }
+    let master = !args.no_master;
+    let cfg = ctx.store()?.load()?;
+    let projects = select_many(ctx, &cfg, if args.all { &[] } else { &args.aliases })?;
+    // Fail fast, before any request, when no Manage token can be had.
+    let source = if args.dry_run {
+        None
+    } else {
+        Some(ManageTokenSource::detect(ctx)?)
+    };
+    if let Some(ManageTokenSource::Unavailable { env_ignored }) = &source {
+        return Err(authority::manage_token_missing(*env_ignored));
+    }
+    if let Some(ManageTokenSource::Prompt) = &source
+        && ctx.env.manage_api_token().is_some_and(|v| !v.is_empty())
+    {
+        ctx.printer.warn(Warning::new(
+            WarningCode::ManageTokenEnvIgnored,
+            "KBC_MANAGE_API_TOKEN is set but ignored without --allow-env-manage-token.",
+        ));
+    }
+    let workers = ctx.parallelism(&cfg)?;
+    let http = ctx.http()?.clone();
+    let checked = verify_all(ctx, &http, &projects, workers);
+    let plans: Vec<Plan> = projects
+        .iter()
+        .zip(&checked)
+        .map(|(p, c)| plan(args, p, c))
+        .collect();
+    let to_refresh = plans
+        .iter()
+        .filter(|p| matches!(p, Plan::Refresh { .. }))
+        .count();
+
+    let mut out = Output {
+        dry_run: args.dry_run,
+        aborted: false,
+        master,
+        projects_checked: projects.len(),
+        projects_refreshed: vec![],
+        projects_valid: vec![],
+        projects_skipped: vec![],
+        projects_failed: vec![],
+        token_expires_in: args.token_expires_in,
+    };
+    if !args.dry_run && to_refresh > 0 && !args.yes && ctx.printer.interactive() {
+        ctx.printer.note(&preview(&projects, &plans));
+        if !ctx.confirm(&format!(
+            "Mint {to_refresh} new project token(s) through the Manage API?"
+        ))? {
+            out.aborted = true;
+            return Ok(out);
+        }
+    }
+    let manage = match (&source, to_refresh) {
+        (Some(s), n) if n > 0 => {
+            let token = s.token()?;
+            let first = &projects[0];
+            let client = ManageClient::new(&http, &first.entry.stack_url, &token);
+            let who = client
+                .verify()
+                .map_err(|e| CliError::from_api(&e, None, Some("Manage API token")))?;
+            Some((
+                token,
+                who.user
+                    .map(|u| if u.email.is_empty() { u.name } else { u.email }),
+            ))
+        }
+        _ => None,
+    };
+    for ((p, c), plan) in projects.iter().zip(&checked).zip(plans) {
+        let failed =
+            |error: String, error_code: ItemErrorCode, retryable: Option<bool>| FailedRow {
+                alias: p.alias.clone(),
+                project_name: p.entry.project_name.clone(),
+                error,
+                error_code,
+                retryable,
+            };
+        match plan {
+            Plan::Valid => out.projects_valid.push(KeptRow {
+                alias: p.alias.clone(),
+                project_id: p.entry.project_id,
+                project_name: p.entry.project_name.clone(),
+            }),
+            Plan::Refuse { reason } => {
+                out.projects_failed
+                    .push(failed(reason, ItemCode::MasterTokenKept.into(), None));
+            }
+            Plan::Unchecked => {
+                if let Err(e) = &c.result {
+                    out.projects_failed.push(failed(
+                        format!("{} (the stored token could not be checked, so no new token was minted)", e.message),
+                        e.code.into(),
+                        Some(e.retryable),
+                    ));
+                }
+            }
+            Plan::Refresh { reason } if args.dry_run => {
+                out.projects_refreshed.push(Row::Planned(PlannedRow {
+                    alias: p.alias.clone(),
+                    project_id: p.entry.project_id,
+                    project_name: p.entry.project_name.clone(),
+                    token: "***",
+                    action: Action::WouldRefresh,
+                    reason,
+                    old_token_valid: c.result.is_ok(),
+                }));
+            }
+            Plan::Refresh { reason } => {
+                let (token, owner) = manage
+                    .as_ref()
+                    .ok_or_else(|| CliError::unexpected("Manage API token missing"))?;
+                match refresh_one(ctx, &http, p, token, owner.as_deref(), args, master, reason) {
+                    Ok(row) => out.projects_refreshed.push(Row::Refreshed(row)),
+                    Err(e) => out.projects_failed.push(failed(
+                        e.message,
+                        e.code.into(),
+                        Some(e.retryable),
+                    )),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn plan(args: &Args, p: &Project, c: &Checked) -> Plan {
+    match &c.result {
+        Err(e) if e.code == ErrorCode::InvalidToken => Plan::Refresh {
+            reason: Reason::TokenInvalid,
+        },
+        // Network trouble or a server error says nothing about the token; minting on a
+        // guess could replace a working master token.
+        Err(_) => Plan::Unchecked,
+        Ok(_) if args.all && !args.force => Plan::Valid,
+        Ok(info) if MintPower::of(info) == MintPower::Full && !args.replace_master => {
+            Plan::Refuse {
+                reason: format!(
+                    "'{}' holds a working master token, and a Manage API token can only mint non-master tokens; \
+                 pass --replace-master to replace it anyway",
+                    p.alias
+                ),
+            }
+        }
+        Ok(_) => Plan::Refresh {
+            reason: if args.all {
+                Reason::Forced
+            } else {
+                Reason::Requested
+            },
+        },
+    }
+}
+
+fn preview(projects: &[Project], plans: &[Plan]) -> String {
+    let mut t = Table::new(["ALIAS", "PROJECT", "PLAN"]);
+    for (p, plan) in projects.iter().zip(plans) {
+        let what = match plan {
+            Plan::Refresh { reason } => format!("mint a new token ({})", reason_text(*reason)),
+            Plan::Valid => "keep (token works)".to_owned(),
+            Plan::Refuse { .. } => "keep (working master token)".to_owned(),
+            Plan::Unchecked => "keep (the token could not be checked)".to_owned(),
+        };
+        t.row([p.alias.clone(), cell(p.entry.project_name.as_deref()), what]);
+    }
+    t.render(true)
+}
+
+fn reason_text(reason: Reason) -> &'static str {
+    match reason {
+        Reason::TokenInvalid => "token invalid",
+        Reason::Forced => "forced",
+        Reason::Requested => "requested",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn refresh_one(
+    ctx: &Ctx<'_>,
+    http: &Http,
+    project: &Project,
+    manage_token: &Token,
+    owner: Option<&str>,
+    args: &Args,
+    master: bool,
+    reason: Reason,
+) -> CliResult<RefreshedRow> {
+    let project_id = project.entry.project_id.ok_or_else(|| {
+        CliError::config(format!(
+            "The project id of '{}' is unknown; re-add the project",
+            project.alias
+        ))
+    })?;
+    let description = match owner {
+        Some(o) if !o.is_empty() => format!("{} [{o}]", args.token_description),
+        _ => args.token_description.clone(),
+    };
+    let request = CreateTokenRequest {
+        description: Some(description),
+        expires_in: args.token_expires_in,
+        can_manage_buckets: true,
+        can_read_all_file_uploads: true,
+        can_purge_trash: true,
+        can_manage_tokens: master,
+        can_read_all_project_events: true,
+        can_manage_dev_branches: true,
+        ..CreateTokenRequest::default()
+    };
+    let client = ManageClient::new(http, &project.entry.stack_url, manage_token);
+    let minted = client
+        .create_project_token(project_id, &request)
+        .map_err(|e| CliError::from_api(&e, Some(&project.alias), Some("Manage API token")))?;
+    let new_id = minted.info.id.clone();
+    let info = verify_token(ctx, &project.alias, &project.entry.stack_url, &minted.secret)
+        .map_err(|e| {
+            e.reworded(|m| format!(
+                "{m} (the new token id {new_id} was minted but could not be verified, so it was not stored; delete it with `kbagent token delete --project {} --token-id {new_id}`)",
+                project.alias
+            ))
+        })?;
+    let alias = project.alias.clone();
+    let secret = minted.secret.clone();
+    let verified = info.clone();
+    ctx.store()?
+        .update(move |cfg| {
+            let entry = cfg.projects.get_mut(&alias).ok_or_else(|| {
+                CliError::config(format!(
+                    "Project '{alias}' was removed while its token was being refreshed"
+                ))
+            })?;
+            entry.token = secret;
+            if let Some(owner) = &verified.owner {
+                entry.project_name = Some(owner.name.clone());
+                entry.project_id = Some(owner.id);
+            }
+            Ok(())
+        })
+        .map_err(|e| {
+            e.reworded(|m| format!("{m} (the new token id {new_id} is live but was not stored)"))
+        })?;
+    let plan = planned_authority(MintPower::of(&info), true);
+    Ok(RefreshedRow {
+        alias: project.alias.clone(),
+        project_id: info.owner.as_ref().map(|o| o.id).or(Some(project_id)),
+        project_name: info.owner.as_ref().map(|o| o.name.clone()),
+        token: minted.secret.masked(),
+        token_id: info.id,
+        action: Action::Refreshed,
+        is_master_token: info.is_master_token,
+        can_manage_tokens: info.can_manage_tokens,
+        expires: info.expires,
+        child_token_authority: plan,
+        child_token_note: match plan {
+            Some(Authority::StorageMaster) => "the stored token mints child tokens itself",
+            _ => {
+                "child-token commands (config oauth-url, token create) need a Manage API token for this project; the stored token is not a master token"
+            }
+        },
+        reason,
+    })
+}
+
+impl CommandOutput for Output {
+    fn partial_failure(&self) -> bool {
+        !self.projects_failed.is_empty()
+    }
+
+    fn human(&self, p: &Printer) -> String {
+        if self.aborted {
+            return "Aborted; nothing was minted.\n".to_owned();
+        }
+        let mut human = String::new();
+        let mut t = Table::new([
+            "ALIAS",
+            "RESULT",
+            "TOKEN",
+            "MASTER",
+            "MANAGE TOKENS",
+            "EXPIRES",
+        ]);
+        for r in &self.projects_refreshed {
+            match r {
+                Row::Refreshed(r) => t.row([
+                    r.alias.clone(),
+                    "refreshed".to_owned(),
+                    r.token.clone(),
+                    yes_no(r.is_master_token).to_owned(),
+                    yes_no(r.can_manage_tokens).to_owned(),
+                    r.expires.clone().unwrap_or_else(|| "never".to_owned()),
+                ]),
+                Row::Planned(r) => t.row([
+                    r.alias.clone(),
+                    "would refresh".to_owned(),
+                    r.token.to_owned(),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                ]),
+            };
+        }
+        for r in &self.projects_valid {
+            t.row([r.alias.as_str(), "valid, kept", "", "", "", ""]);
+        }
+        for r in &self.projects_failed {
+            t.row([r.alias.as_str(), "failed", "", "", "", ""]);
+        }
+        if t.is_empty() {
+            human.push_str("No projects to refresh.\n");
+        } else {
+            human.push_str(&t.render(p.stdout_is_terminal()));
+        }
+        for r in &self.projects_failed {
+            human.push_str(&format!("{}: {}\n", r.alias, r.error));
+        }
+        let via_manage = self.projects_refreshed.iter().any(|r| {
+            matches!(r, Row::Refreshed(r) if r.child_token_authority == Some(Authority::ManageApi))
+        });
+        if via_manage {
+            human.push_str(
+                "Refreshed tokens are not master tokens (the Manage API never mints one): commands that mint child \
+                 tokens will use a Manage API token for these projects.\n",
+            );
+        }
+        human
+    }
+}

@@ -1,0 +1,116 @@
+//! What every command gets: global options, environment, printer, and lazily the config
+//! store and the shared HTTP agent (one connection pool for the whole run).
+
+use std::cell::OnceCell;
+use std::time::Duration;
+
+use keboola_api::{Http, HttpConfig, StorageClient};
+
+use crate::cli::GlobalArgs;
+use crate::env::Env;
+use crate::error::{CliError, CliResult};
+use crate::output::Printer;
+use crate::select::Project;
+use crate::store::{ConfigFile, ConfigStore};
+
+/// Fan-out workers spend nearly all their time waiting on the network, so far more of them
+/// than cores pay off: 32 covers a typical account's projects in one or two round trips while
+/// keeping the number of simultaneous connections to one stack modest.
+const DEFAULT_PARALLELISM: usize = 32;
+
+pub(crate) struct Ctx<'a> {
+    pub global: &'a GlobalArgs,
+    pub env: &'a Env,
+    pub printer: &'a Printer,
+    store: OnceCell<ConfigStore>,
+    http: OnceCell<Http>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(global: &'a GlobalArgs, env: &'a Env, printer: &'a Printer) -> Self {
+        Self {
+            global,
+            env,
+            printer,
+            store: OnceCell::new(),
+            http: OnceCell::new(),
+        }
+    }
+
+    pub fn store(&self) -> CliResult<&ConfigStore> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let store = ConfigStore::resolve(self.global.config_dir.as_deref(), self.env)?;
+        Ok(self.store.get_or_init(|| store))
+    }
+
+    pub fn http(&self) -> CliResult<&Http> {
+        if let Some(h) = self.http.get() {
+            return Ok(h);
+        }
+        let mut cfg = HttpConfig {
+            user_agent: format!("kbagent/{}", env!("CARGO_PKG_VERSION")),
+            extra_ca_file: self.env.ca_file.clone(),
+            ..HttpConfig::default()
+        };
+        if let Some(t) = self.env.timeout {
+            cfg.read_timeout = t;
+            cfg.connect_timeout = cfg.connect_timeout.min(t);
+        }
+        if let Some(base) = self.env.retry_base {
+            cfg.backoff_base = base;
+            // Tests shrink the backoff; keep Retry-After within the same scale.
+            cfg.max_retry_after = cfg
+                .max_retry_after
+                .min(base * 10)
+                .max(Duration::from_millis(1));
+        }
+        let http = Http::new(cfg).map_err(|e| CliError::from_api(&e, None, None))?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
+    /// Number of parallel workers for fan-out: `--parallel` > env > config > the default.
+    pub fn parallelism(&self, config: &ConfigFile) -> CliResult<usize> {
+        if let Some(n) = self.global.parallel {
+            return Ok(n as usize);
+        }
+        if let Some(raw) = self.env.max_parallel.as_deref() {
+            return match raw.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => Ok(n),
+                _ => Err(CliError::config(format!(
+                    "KBAGENT_MAX_PARALLEL_WORKERS must be a number from 1 to 100, got '{raw}'"
+                ))),
+            };
+        }
+        Ok(config
+            .max_parallel_workers
+            .map_or(DEFAULT_PARALLELISM, |n| n.clamp(1, 100) as usize))
+    }
+
+    pub fn storage(&self, project: &Project) -> CliResult<StorageClient> {
+        Ok(StorageClient::new(
+            self.http()?,
+            &project.entry.stack_url,
+            &project.entry.token,
+        ))
+    }
+
+    /// Asks the user to confirm on a terminal. Without a terminal the caller must have been
+    /// told to go ahead (`--yes`), so this is only reached interactively.
+    pub fn confirm(&self, question: &str) -> CliResult<bool> {
+        use std::io::{BufRead, Write};
+        let mut err = self.printer.stderr();
+        let _ = write!(err, "{question} [y/N] ");
+        let _ = err.flush();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::unexpected(format!("Cannot read the answer: {e}")))?;
+        Ok(matches!(
+            line.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+}

@@ -1,0 +1,228 @@
+//! Which registered projects a command acts on, and the parallel token check that
+//! multi-project commands share.
+
+use std::time::Instant;
+
+use keboola_api::{ApiError, Http, StackUrl, StorageClient, Token, TokenInfo};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::fanout;
+use crate::store::{ConfigFile, ConfigStore, ProjectEntry};
+
+/// A registered project picked for a command, and why it was picked.
+#[derive(Debug, Clone)]
+pub(crate) struct Project {
+    pub alias: String,
+    pub entry: ProjectEntry,
+    pub source: Selection,
+}
+
+impl Project {
+    pub fn api_error(&self, err: &ApiError) -> CliError {
+        CliError::from_api(err, Some(&self.alias), Some(&self.entry.token.masked()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Selection {
+    /// `--project` on the command line.
+    Flag,
+    /// `KBAGENT_PROJECT`.
+    Env,
+    /// The default pinned with `project use` (or the first project added).
+    Pin,
+    /// The only registered project.
+    Sole,
+}
+
+impl Selection {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Flag => "--project",
+            Self::Env => "KBAGENT_PROJECT",
+            Self::Pin => "the default project (kbagent project use)",
+            Self::Sole => "the only registered project",
+        }
+    }
+}
+
+/// Finds a project by alias, or by project id when no alias matches.
+pub(crate) fn find_project<'c>(
+    config: &'c ConfigFile,
+    key: &str,
+) -> Option<(&'c String, &'c ProjectEntry)> {
+    config.projects.get_key_value(key).or_else(|| {
+        let id: u64 = key.parse().ok()?;
+        let mut hits = config
+            .projects
+            .iter()
+            .filter(|(_, p)| p.project_id == Some(id));
+        let hit = hits.next()?;
+        hits.next().is_none().then_some(hit)
+    })
+}
+
+pub(crate) fn unknown_project(config: &ConfigFile, store: &ConfigStore, key: &str) -> CliError {
+    let known: Vec<&str> = config.projects.keys().map(String::as_str).collect();
+    let mut err = CliError::config(format!(
+        "Project '{key}' is not registered in {}",
+        store.file().display()
+    ));
+    err = if known.is_empty() {
+        err.hint("No projects are registered yet. Add one with `kbagent project add`.")
+    } else {
+        err.hint(format!("Registered projects: {}.", known.join(", ")))
+    };
+    err.detail("config_path", store.file().display().to_string())
+}
+
+/// Which project a single-project command uses: `--project` > `KBAGENT_PROJECT` > the pinned
+/// default > the only registered project.
+pub(crate) fn select_project(
+    ctx: &Ctx<'_>,
+    config: &ConfigFile,
+    flag: Option<&str>,
+) -> CliResult<Project> {
+    let store = ctx.store()?;
+    let (key, source) = if let Some(p) = flag {
+        (p.to_owned(), Selection::Flag)
+    } else if let Some(p) = ctx.env.project.as_deref() {
+        (p.to_owned(), Selection::Env)
+    } else if let Some(p) = config.pinned() {
+        (p.to_owned(), Selection::Pin)
+    } else if config.projects.len() == 1 {
+        let only = config.projects.keys().next().cloned().unwrap_or_default();
+        (only, Selection::Sole)
+    } else if config.projects.is_empty() {
+        return Err(CliError::config(format!(
+            "No projects are registered in {}",
+            store.file().display()
+        ))
+        .hint("Add one with `kbagent project add --project ALIAS --url URL --token-stdin`."));
+    } else {
+        return Err(CliError::config("Several projects are registered and none was chosen")
+            .hint("Pass --project ALIAS, set KBAGENT_PROJECT, or pin one with `kbagent project use ALIAS`."));
+    };
+    let (alias, entry) =
+        find_project(config, &key).ok_or_else(|| unknown_project(config, store, &key))?;
+    Ok(Project {
+        alias: alias.clone(),
+        entry: entry.clone(),
+        source,
+    })
+}
+
+/// Loads the config and selects one project (the usual start of a single-project command).
+pub(crate) fn load_and_select(ctx: &Ctx<'_>, flag: Option<&str>) -> CliResult<Project> {
+    let cfg = ctx.store()?.load()?;
+    select_project(ctx, &cfg, flag)
+}
+
+/// Projects named with repeatable `--project`, or all registered ones.
+pub(crate) fn select_many(
+    ctx: &Ctx<'_>,
+    cfg: &ConfigFile,
+    keys: &[String],
+) -> CliResult<Vec<Project>> {
+    let store = ctx.store()?;
+    if keys.is_empty() {
+        return Ok(cfg
+            .projects
+            .iter()
+            .map(|(a, e)| Project {
+                alias: a.clone(),
+                entry: e.clone(),
+                source: Selection::Sole,
+            })
+            .collect());
+    }
+    let mut out: Vec<Project> = Vec::new();
+    for key in keys {
+        let (alias, entry) =
+            find_project(cfg, key).ok_or_else(|| unknown_project(cfg, store, key))?;
+        if !out.iter().any(|p| &p.alias == alias) {
+            out.push(Project {
+                alias: alias.clone(),
+                entry: entry.clone(),
+                source: Selection::Flag,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Verifies the stored token of a selected project.
+pub(crate) fn verify_project(ctx: &Ctx<'_>, project: &Project) -> CliResult<TokenInfo> {
+    verify_token(
+        ctx,
+        &project.alias,
+        &project.entry.stack_url,
+        &project.entry.token,
+    )
+}
+
+/// Verifies a token, mapping failures to CLI errors that name the project and masked token.
+pub(crate) fn verify_token(
+    ctx: &Ctx<'_>,
+    alias: &str,
+    stack: &StackUrl,
+    token: &Token,
+) -> CliResult<TokenInfo> {
+    StorageClient::new(ctx.http()?, stack, token)
+        .verify()
+        .map_err(|e| CliError::from_api(&e, Some(alias), Some(&token.masked())))
+}
+
+/// One project's token check: the verify result and how long the request took.
+pub(crate) type Checked = Timed<TokenInfo>;
+
+/// Verifies every project's token in parallel, results in the order of `projects`.
+pub(crate) fn verify_all(
+    ctx: &Ctx<'_>,
+    http: &Http,
+    projects: &[Project],
+    workers: usize,
+) -> Vec<Checked> {
+    fan_out(
+        ctx,
+        http,
+        "Verifying tokens",
+        projects,
+        workers,
+        |client, _| client.verify(),
+    )
+}
+
+/// Runs one API call per project in parallel, timing each; errors name the project.
+pub(crate) fn fan_out<R, F>(
+    ctx: &Ctx<'_>,
+    http: &Http,
+    label: &str,
+    projects: &[Project],
+    workers: usize,
+    call: F,
+) -> Vec<Timed<R>>
+where
+    R: Send,
+    F: Fn(&StorageClient, &Project) -> Result<R, ApiError> + Sync,
+{
+    fanout::map(ctx.printer, label, projects, workers, |p| {
+        let start = Instant::now();
+        let client = StorageClient::new(http, &p.entry.stack_url, &p.entry.token);
+        let result = call(&client, p).map_err(|e| p.api_error(&e));
+        Timed {
+            elapsed_ms: start.elapsed().as_millis() as u64,
+            result,
+        }
+    })
+}
+
+/// A fanned-out call's result and how long it took.
+pub(crate) struct Timed<R> {
+    pub elapsed_ms: u64,
+    pub result: CliResult<R>,
+}
