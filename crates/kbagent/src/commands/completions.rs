@@ -12,14 +12,11 @@ use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::Printer;
 
-pub(crate) const META: Meta = Meta {
-    about: "Print a shell completion script",
-    examples: "Examples:\n  kbagent completions bash > ~/.local/share/bash-completion/completions/kbagent\n  kbagent completions zsh > \"${fpath[1]}/_kbagent\"",
-    class: OpClass::Read,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Print a shell completion script",
+    "Examples:\n  kbagent completions bash > ~/.local/share/bash-completion/completions/kbagent\n  kbagent completions zsh > \"${fpath[1]}/_kbagent\"",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -12,14 +12,11 @@ use crate::env::VARIABLES;
 use crate::error::{CliResult, ErrorCode, ItemCode};
 use crate::output::{Printer, WarningCode};
 
-pub(crate) const META: Meta = Meta {
-    about: "Print the manual for AI agents: workflows, JSON envelope, exit codes, token rules",
-    examples: "Examples:\n  kbagent context\n  kbagent --json context",
-    class: OpClass::Read,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Print the manual for AI agents: workflows, JSON envelope, exit codes, token rules",
+    "Examples:\n  kbagent context\n  kbagent --json context",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}
@@ -221,33 +218,28 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(_ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
+    let described = |code: &'static str, meaning: &str| Code {
+        code,
+        meaning: meaning.to_owned(),
+        exit_code: None,
+        error_type: None,
+    };
     let codes = Codes {
         errors: ErrorCode::ALL
             .iter()
             .map(|c| Code {
-                code: c.as_str(),
-                meaning: c.error_type().to_owned(),
                 exit_code: Some(c.exit_code()),
                 error_type: Some(c.error_type()),
+                ..described(c.as_str(), c.error_type())
             })
             .collect(),
         items: ItemCode::ALL
             .iter()
-            .map(|c| Code {
-                code: c.as_str(),
-                meaning: c.meaning().to_owned(),
-                exit_code: None,
-                error_type: None,
-            })
+            .map(|c| described(c.as_str(), c.meaning()))
             .collect(),
         warnings: WarningCode::ALL
             .iter()
-            .map(|c| Code {
-                code: c.as_str(),
-                meaning: c.meaning().to_owned(),
-                exit_code: None,
-                error_type: None,
-            })
+            .map(|c| described(c.as_str(), c.meaning()))
             .collect(),
     };
     Ok(Output {

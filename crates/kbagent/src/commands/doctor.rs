@@ -12,14 +12,12 @@ use crate::output::{GREEN, Printer, RED, YELLOW};
 use crate::select::{Checked, select_many, verify_all};
 use crate::store::file_mode;
 
-pub(crate) const META: Meta = Meta {
-    about: "Check the config file and every project's connectivity and token powers",
-    examples: "Examples:\n  kbagent doctor\n  kbagent --json doctor",
-    class: OpClass::Read,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Check the config file and every project's connectivity and token powers",
+    "Examples:\n  kbagent doctor\n  kbagent --json doctor",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}

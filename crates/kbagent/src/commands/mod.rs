@@ -46,7 +46,8 @@ pub(crate) struct Escalation {
     pub class: OpClass,
 }
 
-/// Everything about a command that is not its arguments, declared next to its `run`.
+/// Everything about a command that is not its arguments, declared next to its `run`:
+/// `Meta::new(OpClass::Read, ABOUT, EXAMPLES).network()`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Meta {
     pub about: &'static str,
@@ -57,6 +58,36 @@ pub(crate) struct Meta {
     pub network: bool,
     /// Acts on several items and exits 1 when some of them failed.
     pub partial: bool,
+}
+
+impl Meta {
+    pub const fn new(class: OpClass, about: &'static str, examples: &'static str) -> Self {
+        Self {
+            about,
+            examples,
+            class,
+            escalations: &[],
+            network: false,
+            partial: false,
+        }
+    }
+
+    /// The command calls Keboola's APIs.
+    pub const fn network(mut self) -> Self {
+        self.network = true;
+        self
+    }
+
+    /// The command acts on several items and exits 1 when some failed.
+    pub const fn partial(mut self) -> Self {
+        self.partial = true;
+        self
+    }
+
+    pub const fn escalations(mut self, escalations: &'static [Escalation]) -> Self {
+        self.escalations = escalations;
+        self
+    }
 }
 
 /// A command's typed result: serialized as the envelope's `data`, rendered for people by

@@ -8,14 +8,11 @@ use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::Printer;
 
-pub(crate) const META: Meta = Meta {
-    about: "Print the kbagent version",
-    examples: "Examples:\n  kbagent version\n  kbagent --json version",
-    class: OpClass::Read,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Print the kbagent version",
+    "Examples:\n  kbagent version\n  kbagent --json version",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}

@@ -11,14 +11,12 @@ use crate::error::CliResult;
 use crate::output::Printer;
 use crate::select::load_and_select;
 
-pub(crate) const META: Meta = Meta {
-    about: "Show one configuration as the API returns it (secrets stay encrypted)",
-    examples: "Examples:\n  kbagent config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123",
-    class: OpClass::Read,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Show one configuration as the API returns it (secrets stay encrypted)",
+    "Examples:\n  kbagent config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

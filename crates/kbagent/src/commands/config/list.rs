@@ -13,14 +13,12 @@ use crate::error::{CliResult, ErrorCode};
 use crate::output::{Printer, Table, Warning, WarningCode, cell};
 use crate::select::{fan_out, select_many};
 
-pub(crate) const META: Meta = Meta {
-    about: "List configurations across projects (in parallel)",
-    examples: "Examples:\n  kbagent config list\n  kbagent --json config list --project prod --component-id keboola.ex-google-drive",
-    class: OpClass::Read,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "List configurations across projects (in parallel)",
+    "Examples:\n  kbagent config list\n  kbagent --json config list --project prod --component-id keboola.ex-google-drive",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

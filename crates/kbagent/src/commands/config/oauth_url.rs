@@ -14,14 +14,12 @@ use crate::error::{CliError, CliResult};
 use crate::output::{Printer, Warning, WarningCode};
 use crate::select::{load_and_select, verify_project};
 
-pub(crate) const META: Meta = Meta {
-    about: "Build the OAuth authorization URL for a configuration (mints a 1-hour child token)",
-    examples: "Examples:\n  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456\n  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456 --no-open",
-    class: OpClass::Admin,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Admin,
+    "Build the OAuth authorization URL for a configuration (mints a 1-hour child token)",
+    "Examples:\n  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456\n  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456 --no-open",
+)
+.network();
 
 pub(crate) const DEFAULT_OAUTH_WIZARD: &str = "https://external.keboola.com/oauth/index.html";
 const OAUTH_TOKEN_TTL_SECONDS: u64 = 3600;

@@ -13,14 +13,12 @@ use crate::select::verify_token;
 use crate::store::ProjectEntry;
 use crate::token_input::{TokenSourceArgs, missing_token_error};
 
-pub(crate) const META: Meta = Meta {
-    about: "Register a project: verify its Storage API token and store it",
-    examples: "Examples:\n  kbagent project add --project prod --url https://connection.eu-central-1.keboola.com --token-stdin < token.txt\n  KBC_TOKEN=... kbagent project add --project dev",
-    class: OpClass::Write,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Write,
+    "Register a project: verify its Storage API token and store it",
+    "Examples:\n  kbagent project add --project prod --url https://connection.eu-central-1.keboola.com --token-stdin < token.txt\n  KBC_TOKEN=... kbagent project add --project dev",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -10,14 +10,11 @@ use crate::error::CliResult;
 use crate::output::Printer;
 use crate::select::{Selection, select_project};
 
-pub(crate) const META: Meta = Meta {
-    about: "Show which project a command would use, and why",
-    examples: "Examples:\n  kbagent project current\n  KBAGENT_PROJECT=dev kbagent --json project current",
-    class: OpClass::Read,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Show which project a command would use, and why",
+    "Examples:\n  kbagent project current\n  KBAGENT_PROJECT=dev kbagent --json project current",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

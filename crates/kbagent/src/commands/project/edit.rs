@@ -13,14 +13,12 @@ use crate::output::{GREEN, Printer};
 use crate::select::{find_project, unknown_project, verify_token};
 use crate::token_input::TokenSourceArgs;
 
-pub(crate) const META: Meta = Meta {
-    about: "Change a project's URL, token or alias (a new token or URL is verified first)",
-    examples: "Examples:\n  kbagent project edit --project prod --token-stdin < master-token.txt\n  kbagent project edit --project prod --new-alias production",
-    class: OpClass::Write,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Write,
+    "Change a project's URL, token or alias (a new token or URL is verified first)",
+    "Examples:\n  kbagent project edit --project prod --token-stdin < master-token.txt\n  kbagent project edit --project prod --new-alias production",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

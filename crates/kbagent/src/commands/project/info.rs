@@ -15,14 +15,12 @@ use crate::error::CliResult;
 use crate::output::{BOLD, Printer, cell};
 use crate::select::{load_and_select, verify_project};
 
-pub(crate) const META: Meta = Meta {
-    about: "Show a project's metadata and what its token can do",
-    examples: "Examples:\n  kbagent project info --project prod",
-    class: OpClass::Read,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Show a project's metadata and what its token can do",
+    "Examples:\n  kbagent project info --project prod",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -9,14 +9,11 @@ use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::{Printer, Table, cell};
 
-pub(crate) const META: Meta = Meta {
-    about: "List registered projects (no API call; tokens masked)",
-    examples: "Examples:\n  kbagent project list\n  kbagent --json project list",
-    class: OpClass::Read,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "List registered projects (no API call; tokens masked)",
+    "Examples:\n  kbagent project list\n  kbagent --json project list",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}

@@ -14,23 +14,24 @@ use crate::error::{CliError, CliResult, ErrorCode, ItemCode, ItemErrorCode};
 use crate::output::{Printer, Table, Warning, WarningCode, cell};
 use crate::select::{Checked, Project, select_many, verify_all, verify_token};
 
-pub(crate) const META: Meta = Meta {
-    about: "Mint a new project token through the Manage API and store it",
-    examples: "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes\n  kbagent project refresh --all --dry-run",
-    class: OpClass::Admin,
-    escalations: &[
-        Escalation {
-            flag: "--force",
-            class: OpClass::Destructive,
-        },
-        Escalation {
-            flag: "--replace-master",
-            class: OpClass::Destructive,
-        },
-    ],
-    network: true,
-    partial: true,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Admin,
+    "Mint a new project token through the Manage API and store it",
+    "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes\n  kbagent project refresh --all --dry-run",
+)
+.network()
+.partial()
+// Both replace working tokens in the config.
+.escalations(&[
+    Escalation {
+        flag: "--force",
+        class: OpClass::Destructive,
+    },
+    Escalation {
+        flag: "--replace-master",
+        class: OpClass::Destructive,
+    },
+]);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -9,14 +9,11 @@ use crate::error::CliResult;
 use crate::output::Printer;
 use crate::select::{find_project, unknown_project};
 
-pub(crate) const META: Meta = Meta {
-    about: "Forget a registered project",
-    examples: "Examples:\n  kbagent project remove --project old",
-    class: OpClass::Destructive,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Destructive,
+    "Forget a registered project",
+    "Examples:\n  kbagent project remove --project old",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

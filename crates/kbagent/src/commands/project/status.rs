@@ -11,14 +11,12 @@ use crate::error::{CliResult, ErrorCode};
 use crate::output::{Printer, Table, cell};
 use crate::select::{select_many, verify_all};
 
-pub(crate) const META: Meta = Meta {
-    about: "Verify every project's token in parallel (response time, master flag, expiry)",
-    examples: "Examples:\n  kbagent project status\n  kbagent --json project status --project prod --project dev",
-    class: OpClass::Read,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "Verify every project's token in parallel (response time, master flag, expiry)",
+    "Examples:\n  kbagent project status\n  kbagent --json project status --project prod --project dev",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

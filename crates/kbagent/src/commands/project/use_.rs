@@ -9,14 +9,11 @@ use crate::error::CliResult;
 use crate::output::{Printer, Warning, WarningCode};
 use crate::select::{Selection, find_project, unknown_project};
 
-pub(crate) const META: Meta = Meta {
-    about: "Pin the default project used when --project is not given",
-    examples: "Examples:\n  kbagent project use prod",
-    class: OpClass::Write,
-    escalations: &[],
-    network: false,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Write,
+    "Pin the default project used when --project is not given",
+    "Examples:\n  kbagent project use prod",
+);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -15,14 +15,12 @@ use crate::error::{CliError, CliResult};
 use crate::output::{BOLD, Printer, YELLOW};
 use crate::select::{load_and_select, verify_project};
 
-pub(crate) const META: Meta = Meta {
-    about: "Mint a new token; its secret is shown once",
-    examples: "Examples:\n  kbagent token create --project prod --description reader --bucket-read in.c-crm --expires-in 3600\n  kbagent --allow-env-manage-token --json token create --project prod --description ci --component-access keboola.ex-db-snowflake",
-    class: OpClass::Admin,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Admin,
+    "Mint a new token; its secret is shown once",
+    "Examples:\n  kbagent token create --project prod --description reader --bucket-read in.c-crm --expires-in 3600\n  kbagent --allow-env-manage-token --json token create --project prod --description ci --component-access keboola.ex-db-snowflake",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

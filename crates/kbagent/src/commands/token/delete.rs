@@ -8,14 +8,12 @@ use crate::select::load_and_select;
 
 use super::{Outcome, TokenOutcome, id_from_secret};
 
-pub(crate) const META: Meta = Meta {
-    about: "Delete a (non-master) token",
-    examples: "Examples:\n  kbagent token delete --project prod --token-id 1234 --yes",
-    class: OpClass::Destructive,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Destructive,
+    "Delete a (non-master) token",
+    "Examples:\n  kbagent token delete --project prod --token-id 1234 --yes",
+)
+.network();
 
 pub(crate) type Args = super::IdArgs;
 

@@ -12,14 +12,12 @@ use crate::error::CliResult;
 use crate::output::{Printer, Table, cell};
 use crate::select::load_and_select;
 
-pub(crate) const META: Meta = Meta {
-    about: "List the project's tokens (never their secrets)",
-    examples: "Examples:\n  kbagent token list --project prod\n  kbagent --json token list --project prod",
-    class: OpClass::Read,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Read,
+    "List the project's tokens (never their secrets)",
+    "Examples:\n  kbagent token list --project prod\n  kbagent --json token list --project prod",
+)
+.network();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

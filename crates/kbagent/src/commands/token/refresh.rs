@@ -13,14 +13,12 @@ use crate::error::CliResult;
 use crate::output::Printer;
 use crate::select::load_and_select;
 
-pub(crate) const META: Meta = Meta {
-    about: "Rotate a token's secret; the new secret is shown once",
-    examples: "Examples:\n  kbagent token refresh --project prod --token-id 1234 --yes",
-    class: OpClass::Destructive,
-    escalations: &[],
-    network: true,
-    partial: false,
-};
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Destructive,
+    "Rotate a token's secret; the new secret is shown once",
+    "Examples:\n  kbagent token refresh --project prod --token-id 1234 --yes",
+)
+.network();
 
 pub(crate) type Args = super::IdArgs;
 
