@@ -105,10 +105,12 @@ pub(crate) fn report<O: CommandOutput>(printer: &Printer, out: &O) -> Report {
     Report::new(out, out.human(printer)).partial_failure(out.partial_failure())
 }
 
-/// Declares a noun's verbs: the clap subcommand enum, its dispatch and its catalogue
-/// entries, from one line per verb (`"name" => Variant(module)`).
+/// Declares a noun's verbs: the verb modules, the clap subcommand enum, its dispatch and
+/// its catalogue entries, from one line per verb (`"name" => Variant(module)`).
 macro_rules! verbs {
     ($(#[$attr:meta])* $enum:ident { $($name:literal => $variant:ident($module:ident)),* $(,)? }) => {
+        $(mod $module;)*
+
         $(#[$attr])*
         #[derive(Debug, clap::Subcommand)]
         pub(crate) enum $enum {

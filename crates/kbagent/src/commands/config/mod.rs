@@ -1,10 +1,6 @@
 //! `kbagent config ...`: browse component configurations across projects and build the
 //! OAuth authorization URL for a configuration. One line per verb below.
 
-mod detail;
-mod list;
-mod oauth_url;
-
 use clap::Args;
 use serde_json::Value;
 

@@ -1,16 +1,7 @@
 //! `kbagent project ...`: register projects, inspect them, switch between them, and mint
 //! fresh project tokens through the Manage API. One line per verb below.
 
-mod add;
-mod current;
-mod edit;
-mod info;
-mod list;
-mod refresh;
-mod remove;
 mod rows;
-mod status;
-mod use_;
 
 use clap::Args;
 

@@ -3,11 +3,6 @@
 //! Minting goes through the token authority ladder (`crate::authority`). The secret of a
 //! newly minted or rotated token is shown once, in this command's result, and nowhere else.
 
-mod create;
-mod delete;
-mod list;
-mod refresh;
-
 use clap::Args;
 use schemars::JsonSchema;
 use serde::Serialize;
