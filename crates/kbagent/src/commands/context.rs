@@ -260,3 +260,23 @@ pub(crate) fn run(_ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README documents every code the code can produce.
+    #[test]
+    fn readme_lists_every_code() {
+        let readme = include_str!("../../../../README.md");
+        let codes = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(ItemCode::ALL.iter().map(|c| c.as_str()))
+            .chain(WarningCode::ALL.iter().map(|c| c.as_str()));
+        for code in codes {
+            assert!(readme.contains(&format!("`{code}`")), "README does not list {code}");
+            assert!(manual().contains(code), "the manual does not list {code}");
+        }
+    }
+}
