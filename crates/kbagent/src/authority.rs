@@ -147,7 +147,7 @@ impl ManageTokenSource {
     pub fn detect(ctx: &Ctx<'_>) -> CliResult<Self> {
         let env_value = ctx.env.manage_api_token().filter(|v| !v.is_empty());
         if let Some(raw) = env_value
-            && ctx.global.allow_env_manage_token
+            && ctx.settings.allow_env_manage_token
         {
             let token = Token::new(raw.trim_end_matches(['\r', '\n'])).map_err(|e| {
                 CliError::invalid_argument(format!(

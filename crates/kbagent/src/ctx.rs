@@ -2,11 +2,11 @@
 //! store and the shared HTTP agent (one connection pool for the whole run).
 
 use std::cell::OnceCell;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use keboola_api::{Http, HttpConfig, StorageClient};
 
-use crate::cli::GlobalArgs;
 use crate::env::Env;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
@@ -18,8 +18,17 @@ use crate::store::{ConfigFile, ConfigStore};
 /// keeping the number of simultaneous connections to one stack modest.
 const DEFAULT_PARALLELISM: usize = 32;
 
+/// The global options that commands and domain logic act on, taken from the command line
+/// (so that nothing below the command layer depends on clap's definitions).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    pub config_dir: Option<PathBuf>,
+    pub parallel: Option<u32>,
+    pub allow_env_manage_token: bool,
+}
+
 pub(crate) struct Ctx<'a> {
-    pub global: &'a GlobalArgs,
+    pub settings: Settings,
     pub env: &'a Env,
     pub printer: &'a Printer,
     store: OnceCell<ConfigStore>,
@@ -27,9 +36,9 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(global: &'a GlobalArgs, env: &'a Env, printer: &'a Printer) -> Self {
+    pub fn new(settings: Settings, env: &'a Env, printer: &'a Printer) -> Self {
         Self {
-            global,
+            settings,
             env,
             printer,
             store: OnceCell::new(),
@@ -41,7 +50,7 @@ impl<'a> Ctx<'a> {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
-        let store = ConfigStore::resolve(self.global.config_dir.as_deref(), self.env)?;
+        let store = ConfigStore::resolve(self.settings.config_dir.as_deref(), self.env)?;
         Ok(self.store.get_or_init(|| store))
     }
 
@@ -72,7 +81,7 @@ impl<'a> Ctx<'a> {
 
     /// Number of parallel workers for fan-out: `--parallel` > env > config > the default.
     pub fn parallelism(&self, config: &ConfigFile) -> CliResult<usize> {
-        if let Some(n) = self.global.parallel {
+        if let Some(n) = self.settings.parallel {
             return Ok(n as usize);
         }
         if let Some(raw) = self.env.max_parallel.as_deref() {

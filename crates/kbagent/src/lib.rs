@@ -29,7 +29,7 @@ use clap::error::ErrorKind as ClapErrorKind;
 use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Settings};
 use crate::env::Env;
 use crate::error::{CliError, ErrorCode};
 use crate::output::{Printer, Report};
@@ -50,7 +50,12 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
     };
     printer.configure(cli.global.json, cli.global.no_color);
     init_logging(cli.global.verbose, env.log.as_deref());
-    let ctx = Ctx::new(&cli.global, env, &printer);
+    let settings = Settings {
+        config_dir: cli.global.config_dir.clone(),
+        parallel: cli.global.parallel,
+        allow_env_manage_token: cli.global.allow_env_manage_token,
+    };
+    let ctx = Ctx::new(settings, env, &printer);
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| commands::dispatch(&ctx, cli.command)))
         .unwrap_or_else(|_| {
             Err(CliError::unexpected(
@@ -214,5 +219,22 @@ mod tests {
         assert!(!wants_json(&v(&["kbagent", "project", "list"])));
         assert!(!wants_json(&v(&["kbagent", "--", "--json"])));
         assert!(!wants_json(&v(&["kbagent", "--project", "j"])));
+    }
+
+    /// Domain modules (selection, the authority ladder, the run context) stand below the
+    /// command layer: they never import `commands` or the clap definitions.
+    #[test]
+    fn domain_does_not_import_the_command_layer() {
+        let domain = [
+            ("authority.rs", include_str!("authority.rs")),
+            ("select.rs", include_str!("select.rs")),
+            ("ctx.rs", include_str!("ctx.rs")),
+            ("fanout.rs", include_str!("fanout.rs")),
+        ];
+        for (file, source) in domain {
+            for layer in ["crate::commands", "crate::cli", "super::commands"] {
+                assert!(!source.contains(layer), "{file} imports {layer}");
+            }
+        }
     }
 }

@@ -275,7 +275,10 @@ mod tests {
             .chain(ItemCode::ALL.iter().map(|c| c.as_str()))
             .chain(WarningCode::ALL.iter().map(|c| c.as_str()));
         for code in codes {
-            assert!(readme.contains(&format!("`{code}`")), "README does not list {code}");
+            assert!(
+                readme.contains(&format!("`{code}`")),
+                "README does not list {code}"
+            );
             assert!(manual().contains(code), "the manual does not list {code}");
         }
     }
