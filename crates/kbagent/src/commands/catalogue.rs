@@ -145,10 +145,12 @@ pub(crate) fn exit_codes(meta: &Meta) -> Vec<ExitInfo> {
             meaning: "network",
         });
     }
-    codes.push(ExitInfo {
-        code: 5,
-        meaning: "configuration",
-    });
+    if meta.config {
+        codes.push(ExitInfo {
+            code: 5,
+            meaning: "configuration",
+        });
+    }
     let documented: Vec<u8> = ErrorCode::ALL.iter().map(|c| c.exit_code()).collect();
     codes.retain(|c| c.code == 0 || documented.contains(&c.code));
     codes

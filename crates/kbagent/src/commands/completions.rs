@@ -16,7 +16,8 @@ pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
     "Print a shell completion script",
     "Examples:\n  kbagent completions bash > ~/.local/share/bash-completion/completions/kbagent\n  kbagent completions zsh > \"${fpath[1]}/_kbagent\"",
-);
+)
+.no_config();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -16,7 +16,8 @@ pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
     "Print the manual for AI agents: workflows, JSON envelope, exit codes, token rules",
     "Examples:\n  kbagent context\n  kbagent --json context",
-);
+)
+.no_config();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}

@@ -58,6 +58,8 @@ pub(crate) struct Meta {
     pub network: bool,
     /// Acts on several items and exits 1 when some of them failed.
     pub partial: bool,
+    /// Reads the config file (so a configuration error, exit 5, is possible).
+    pub config: bool,
 }
 
 impl Meta {
@@ -69,7 +71,14 @@ impl Meta {
             escalations: &[],
             network: false,
             partial: false,
+            config: true,
         }
+    }
+
+    /// The command never reads the config file.
+    pub const fn no_config(mut self) -> Self {
+        self.config = false;
+        self
     }
 
     /// The command calls Keboola's APIs.

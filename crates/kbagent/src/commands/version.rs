@@ -12,7 +12,8 @@ pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
     "Print the kbagent version",
     "Examples:\n  kbagent version\n  kbagent --json version",
-);
+)
+.no_config();
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}
