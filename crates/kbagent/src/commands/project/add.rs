@@ -35,6 +35,7 @@ pub(crate) struct Args {
     pub no_warn_non_master: bool,
 }
 
+/// The project as registered, and what its token verified as.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Output {
     #[serde(flatten)]

@@ -45,6 +45,7 @@ pub(crate) struct Changed {
     pub token: bool,
 }
 
+/// The project after the change, and what changed.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Output {
     #[serde(flatten)]

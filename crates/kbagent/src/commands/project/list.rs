@@ -18,6 +18,7 @@ pub(crate) const META: Meta = Meta::new(
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}
 
+/// A registered project and whether it is the pinned default.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Row {
     #[serde(flatten)]

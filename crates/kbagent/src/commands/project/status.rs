@@ -46,6 +46,7 @@ pub(crate) enum Verdict {
     },
 }
 
+/// One project's token check: the registry fields, then the verdict.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Row {
     /// `project_name` and `project_id` as the token verified, else as stored.

@@ -30,6 +30,7 @@ pub(crate) enum Output {
     Aborted(TokenOutcome),
 }
 
+/// Keboola's token object after rotation, with the new secret.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Rotated {
     #[serde(flatten)]
