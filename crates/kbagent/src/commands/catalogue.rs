@@ -24,7 +24,12 @@ impl Entry {
         Self {
             name,
             meta,
-            schema: schemars::schema_for!(O),
+            // The serialize contract: a field is required unless it may be skipped, so
+            // always-present nullable fields are required (and nullable).
+            schema: schemars::generate::SchemaSettings::default()
+                .for_serialize()
+                .into_generator()
+                .into_root_schema_for::<O>(),
         }
     }
 }
