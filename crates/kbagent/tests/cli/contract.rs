@@ -1,7 +1,11 @@
 //! Contract snapshots: the `--json` output of every command on a seeded emulator, so any
 //! change to a key, a type or the nesting of `data` is a reviewed diff. Values that differ
 //! from run to run (stack URL and port, secrets, times, response times, minted ids) are
-//! replaced by markers that keep their JSON type visible.
+//! replaced by markers that keep their JSON type visible. Each successful `data` is also
+//! validated against the output schema `kbagent --json context` publishes for its command.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keboola_emulator::{EmulatorOptions, Fault};
 use serde_json::{Map, Value, json};
@@ -105,8 +109,14 @@ impl Redactor {
     }
 }
 
-/// A run as the contract sees it: exit code, status, and the redacted data or error.
-fn contract(env: &TestEnv, r: &Run, extra_secrets: &[&str]) -> Value {
+/// A run as the contract sees it: exit code, status, and the redacted data or error; and
+/// the envelope as printed, for schema validation.
+struct Contract {
+    redacted: Value,
+    envelope: Value,
+}
+
+fn contract(env: &TestEnv, r: &Run, extra_secrets: &[&str]) -> Contract {
     let envelope: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", r.stdout, r.stderr));
     let mut secrets = all_secrets(env);
@@ -119,7 +129,63 @@ fn contract(env: &TestEnv, r: &Run, extra_secrets: &[&str]) -> Value {
         home: env.home.path().display().to_string(),
         secrets,
     };
-    json!({"exit": r.code, "envelope": redactor.value(None, &envelope)})
+    Contract {
+        redacted: json!({"exit": r.code, "envelope": redactor.value(None, &envelope)}),
+        envelope,
+    }
+}
+
+/// `(command, output schema)` of every command, from the catalogue.
+fn schemas(env: &TestEnv) -> &'static [(String, Value)] {
+    static SCHEMAS: OnceLock<Vec<(String, Value)>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let (out, code) = env.json(&["context"]);
+        assert_eq!(code, 0);
+        out.data()["catalogue"]
+            .as_array()
+            .expect("context lists a catalogue")
+            .iter()
+            .map(|c| {
+                (
+                    c["command"].as_str().unwrap().to_owned(),
+                    c["output_schema"].clone(),
+                )
+            })
+            .collect()
+    })
+}
+
+static VALIDATED: AtomicUsize = AtomicUsize::new(0);
+
+/// Checks a successful `data` against the schema of the command the snapshot is named
+/// after (`project_refresh_dry_run` is `project refresh`).
+fn validate(env: &TestEnv, name: &str, c: &Contract) {
+    if c.envelope["status"] != "ok" {
+        return;
+    }
+    let key = |command: &str| command.replace([' ', '-'], "_");
+    let Some((command, schema)) = schemas(env)
+        .iter()
+        .filter(|(command, _)| {
+            let k = key(command);
+            name == k || name.starts_with(&format!("{k}_"))
+        })
+        .max_by_key(|(command, _)| command.len())
+    else {
+        return;
+    };
+    let validator = jsonschema::validator_for(schema)
+        .unwrap_or_else(|e| panic!("`{command}` has an invalid output schema: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&c.envelope["data"])
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "`{command}` output does not match its schema ({name}):\n{}",
+        errors.join("\n")
+    );
+    VALIDATED.fetch_add(1, Ordering::Relaxed);
 }
 
 fn collect_secrets(v: &Value, out: &mut Vec<String>) {
@@ -162,9 +228,10 @@ fn json_run(env: &TestEnv, args: &[&str]) -> Run {
     env.run(&all)
 }
 
-fn snap(name: &str, value: &Value) {
+fn snap(env: &TestEnv, name: &str, c: &Contract) {
+    validate(env, name, c);
     insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
-        insta::assert_json_snapshot!(name, value);
+        insta::assert_json_snapshot!(name, c.redacted);
     });
 }
 
@@ -178,22 +245,27 @@ fn every_command_json_contract() {
     let oauth = env.emu.projects()[0].oauth_config.clone();
 
     snap(
+        &env,
         "version",
         &contract(&env, &json_run(&env, &["version"]), &[]),
     );
     snap(
+        &env,
         "context",
         &contract(&env, &json_run(&env, &["context"]), &[]),
     );
     snap(
+        &env,
         "completions",
         &contract(&env, &json_run(&env, &["completions", "bash"]), &[]),
     );
     snap(
+        &env,
         "project_current_empty",
         &contract(&env, &json_run(&env, &["project", "current"]), &[]),
     );
     snap(
+        &env,
         "doctor_no_config",
         &contract(&env, &json_run(&env, &["doctor"]), &[]),
     );
@@ -211,23 +283,27 @@ fn every_command_json_contract() {
         ],
         &env.token(0, "storage"),
     );
-    snap("project_add_non_master", &contract(&env, &add, &[]));
+    snap(&env, "project_add_non_master", &contract(&env, &add, &[]));
     env.add("dev", 1, "admin");
     env.add("other", 2, "guest");
 
     snap(
+        &env,
         "project_list",
         &contract(&env, &json_run(&env, &["project", "list"]), &[]),
     );
     snap(
+        &env,
         "project_use",
         &contract(&env, &json_run(&env, &["project", "use", "dev"]), &[]),
     );
     snap(
+        &env,
         "project_current",
         &contract(&env, &json_run(&env, &["project", "current"]), &[]),
     );
     snap(
+        &env,
         "project_info",
         &contract(
             &env,
@@ -236,6 +312,7 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "project_edit",
         &contract(
             &env,
@@ -257,10 +334,12 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "config_list",
         &contract(&env, &json_run(&env, &["config", "list"]), &[]),
     );
     snap(
+        &env,
         "config_detail",
         &contract(
             &env,
@@ -281,6 +360,7 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "config_oauth_url_storage_master",
         &contract(
             &env,
@@ -304,6 +384,7 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "config_oauth_url_manage_api",
         &contract(
             &env,
@@ -325,6 +406,7 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "config_oauth_url_missing_master",
         &contract(
             &env,
@@ -346,6 +428,7 @@ fn every_command_json_contract() {
     );
 
     snap(
+        &env,
         "token_list",
         &contract(
             &env,
@@ -368,12 +451,13 @@ fn every_command_json_contract() {
             "keboola.ex-db-snowflake",
         ],
     );
-    snap("token_create", &contract(&env, &created, &[]));
+    snap(&env, "token_create", &contract(&env, &created, &[]));
     let new_id = serde_json::from_str::<Value>(&created.stdout).unwrap()["data"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     snap(
+        &env,
         "token_refresh",
         &contract(
             &env,
@@ -393,6 +477,7 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "token_delete",
         &contract(
             &env,
@@ -413,6 +498,7 @@ fn every_command_json_contract() {
     );
 
     snap(
+        &env,
         "project_refresh_dry_run",
         &contract(
             &env,
@@ -424,6 +510,7 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "project_refresh",
         &contract(
             &env,
@@ -451,15 +538,22 @@ fn every_command_json_contract() {
         .unwrap(),
     );
     snap(
+        &env,
         "project_status",
         &contract(&env, &json_run(&env, &["project", "status"]), &[]),
     );
     snap(
+        &env,
         "config_list_with_errors",
         &contract(&env, &json_run(&env, &["config", "list"]), &[]),
     );
-    snap("doctor", &contract(&env, &json_run(&env, &["doctor"]), &[]));
     snap(
+        &env,
+        "doctor",
+        &contract(&env, &json_run(&env, &["doctor"]), &[]),
+    );
+    snap(
+        &env,
         "project_refresh_all_unchecked",
         &contract(
             &env,
@@ -470,6 +564,7 @@ fn every_command_json_contract() {
     env.emu.clear_faults();
 
     snap(
+        &env,
         "project_remove",
         &contract(
             &env,
@@ -478,11 +573,16 @@ fn every_command_json_contract() {
         ),
     );
     snap(
+        &env,
         "usage_error",
         &contract(&env, &json_run(&env, &["project", "nope"]), &[]),
     );
     snap(
+        &env,
         "help",
         &contract(&env, &json_run(&env, &["project", "--help"]), &[]),
     );
+    // Every successful run above was checked against its schema (all but the two errors
+    // and `--help`).
+    assert_eq!(VALIDATED.load(Ordering::Relaxed), 26);
 }
