@@ -287,4 +287,16 @@ mod tests {
         }
         assert_eq!(catalogue().len(), leaves.len());
     }
+
+    /// The README's command table has a row for every command.
+    #[test]
+    fn readme_lists_every_command() {
+        let readme = include_str!("../../../../README.md");
+        for (name, _) in leaf_commands() {
+            assert!(
+                readme.contains(&format!("| `{name}")),
+                "README's command table has no row for `{name}`"
+            );
+        }
+    }
 }
