@@ -13,10 +13,10 @@ use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 pub use table::{Table, cell};
 
-use crate::error::CliError;
+use crate::error::{CliError, ErrorCode};
 
 /// What a command produced: the JSON `data`, the human rendering, and whether some items
 /// of a multi-item command failed (the run then exits 1 with the full result printed).
@@ -236,14 +236,12 @@ impl Printer {
 
     pub fn emit_ok(&self, report: &Report) -> io::Result<()> {
         if self.json() {
-            let mut doc = Map::new();
-            doc.insert("status".into(), "ok".into());
-            doc.insert("data".into(), report.data.clone());
             let warnings = self.warnings.borrow();
-            if !warnings.is_empty() {
-                doc.insert("warnings".into(), json!(*warnings));
-            }
-            self.write_json(&Value::Object(doc))
+            self.write_json(&OkEnvelope {
+                status: "ok",
+                data: &report.data,
+                warnings: &warnings,
+            })
         } else {
             let mut out = self.stdout();
             out.write_all(report.human.as_bytes())?;
@@ -267,7 +265,7 @@ impl Printer {
         }
     }
 
-    fn write_json(&self, doc: &Value) -> io::Result<()> {
+    fn write_json(&self, doc: &impl Serialize) -> io::Result<()> {
         let mut out = io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, doc)?;
         out.write_all(b"\n")?;
@@ -281,24 +279,48 @@ pub fn masked(text: &str) -> String {
     keboola_api::mask_secrets_in(text, None)
 }
 
-/// The error envelope.
-fn error_document(err: &CliError) -> Value {
-    let mut error = Map::new();
-    error.insert("code".into(), err.code.as_str().into());
-    error.insert("error_type".into(), err.code.error_type().into());
-    error.insert("message".into(), masked(&err.message).into());
-    error.insert(
-        "project".into(),
-        err.project.clone().unwrap_or_default().into(),
-    );
-    error.insert("retryable".into(), err.retryable.into());
+#[derive(Serialize)]
+struct OkEnvelope<'a> {
+    status: &'static str,
+    data: &'a Value,
+    #[serde(skip_serializing_if = "<[Warning]>::is_empty")]
+    warnings: &'a [Warning],
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope {
+    status: &'static str,
+    error: ErrorBody,
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    code: ErrorCode,
+    error_type: &'static str,
+    message: String,
+    /// The alias the error is about, or "" (kept a string for the Python kbagent's scripts).
+    project: String,
+    retryable: bool,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    details: Map<String, Value>,
+}
+
+/// The error envelope; `details.hints` carries the hints.
+fn error_document(err: &CliError) -> ErrorEnvelope {
     let mut details = err.details.clone();
     if !err.hints.is_empty() {
-        let hints: Vec<String> = err.hints.iter().map(|h| masked(h)).collect();
-        details.insert("hints".into(), json!(hints));
+        let hints: Vec<Value> = err.hints.iter().map(|h| masked(h).into()).collect();
+        details.insert("hints".into(), Value::Array(hints));
     }
-    if !details.is_empty() {
-        error.insert("details".into(), Value::Object(details));
+    ErrorEnvelope {
+        status: "error",
+        error: ErrorBody {
+            code: err.code,
+            error_type: err.code.error_type(),
+            message: masked(&err.message),
+            project: err.project.clone().unwrap_or_default(),
+            retryable: err.retryable,
+            details,
+        },
     }
-    json!({"status": "error", "error": error})
 }
