@@ -43,7 +43,7 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
     install_panic_hook();
     // Created first so that everything on stdout, clap's help and errors included, goes
     // through it. `--json` is looked for by hand until clap has parsed the arguments.
-    let printer = Printer::new(wants_json(args), env.no_color);
+    let printer = Printer::new(wants_json(args), env.no_color || wants_no_color(args));
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return argument_error(&printer, &e),
@@ -95,6 +95,14 @@ struct HelpText {
 #[derive(Serialize)]
 struct VersionText {
     version: String,
+}
+
+/// `--no-color` for the help text, which clap prints before it has parsed the rest.
+fn wants_no_color(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--no-color")
 }
 
 fn argument_error(printer: &Printer, e: &clap::Error) -> ExitCode {
@@ -219,6 +227,8 @@ mod tests {
         assert!(!wants_json(&v(&["kbagent", "project", "list"])));
         assert!(!wants_json(&v(&["kbagent", "--", "--json"])));
         assert!(!wants_json(&v(&["kbagent", "--project", "j"])));
+        assert!(wants_no_color(&v(&["kbagent", "--no-color", "--help"])));
+        assert!(!wants_no_color(&v(&["kbagent", "--", "--no-color"])));
     }
 
     /// Domain modules (selection, the authority ladder, the run context) stand below the
