@@ -21,6 +21,8 @@ pub struct Env {
     pub oauth_wizard_url: Option<String>,
     pub timeout: Option<Duration>,
     pub retry_base: Option<Duration>,
+    /// Bound on waiting for the config lock or for token input (default 30 s).
+    pub wait_timeout: Option<Duration>,
     pub ca_file: Option<PathBuf>,
     pub no_color: bool,
     pub log: Option<String>,
@@ -64,6 +66,7 @@ impl Env {
             oauth_wizard_url: var("KBAGENT_OAUTH_WIZARD_URL"),
             timeout: ms("KBAGENT_HTTP_TIMEOUT_MS"),
             retry_base: ms("KBAGENT_RETRY_BASE_MS"),
+            wait_timeout: ms("KBAGENT_WAIT_TIMEOUT_MS"),
             ca_file: var("KBAGENT_CA_FILE")
                 .or_else(|| var("SSL_CERT_FILE"))
                 .map(PathBuf::from),

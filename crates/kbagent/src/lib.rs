@@ -10,6 +10,7 @@ pub mod env;
 pub mod error;
 pub mod fanout;
 pub mod output;
+pub mod signals;
 pub mod store;
 pub mod token_input;
 

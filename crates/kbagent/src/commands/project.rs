@@ -199,6 +199,9 @@ pub fn run(ctx: &Ctx<'_>, args: ProjectArgs) -> CliResult<Report> {
 }
 
 pub fn validate_alias(alias: &str) -> CliResult<()> {
+    if crate::token_input::looks_like_token(alias) {
+        return Err(CliError::usage("The project alias looks like an API token (not shown); refusing to store a token as a name").hint("Choose a short name such as 'prod' for --project and pass the token with --token-stdin, --token-file FILE or --token-env VAR."));
+    }
     let ok = !alias.is_empty()
         && alias.len() <= 64
         && alias
@@ -276,7 +279,7 @@ fn add(ctx: &Ctx<'_>, args: &AddArgs) -> CliResult<Report> {
     }
     let token = args
         .token
-        .read(ctx.printer, ctx.env.kbc_token(), true)?
+        .read(ctx.printer, ctx.env.kbc_token(), true, ctx.env.wait_timeout)?
         .ok_or_else(missing_token_error)?;
     let info = verify_token(ctx, &args.alias, &stack, &token)?;
     let entry = ProjectEntry {
@@ -405,7 +408,9 @@ fn edit(ctx: &Ctx<'_>, args: &EditArgs) -> CliResult<Report> {
     let (alias, current) = find_project(&before, &args.alias)
         .map(|(a, p)| (a.clone(), p.clone()))
         .ok_or_else(|| unknown_project(&before, store, &args.alias))?;
-    let new_token = args.token.read(ctx.printer, None, false)?;
+    let new_token = args
+        .token
+        .read(ctx.printer, None, false, ctx.env.wait_timeout)?;
     let stack = new_url.clone().unwrap_or_else(|| current.stack_url.clone());
     let token = new_token.clone().unwrap_or_else(|| current.token.clone());
     let verified = if new_token.is_some() || new_url.is_some() {
