@@ -3,6 +3,7 @@
 mod bad_input;
 mod browse;
 mod common;
+mod config_safety;
 mod durability;
 mod faults;
 mod project;
