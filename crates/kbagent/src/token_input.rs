@@ -198,3 +198,30 @@ pub fn missing_token_error() -> CliError {
     CliError::usage("No Storage API token was given")
         .hint("Use --token-stdin, --token-file FILE, --token-env VAR or --token, set KBC_TOKEN, or run in a terminal to be prompted.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_token;
+
+    #[test]
+    fn token_shapes_are_recognised_and_names_are_not() {
+        for token in [
+            "578-67319-460300c259ec3fcba4b95d1d5c14a8419268bc2b",
+            "12-0123456789abcdef0123",
+            "kbc_at_0123456789",
+        ] {
+            assert!(looks_like_token(token), "{token}");
+        }
+        for name in [
+            "prod",
+            "2024-quarterly-reports",
+            "2024-quarterlyreportsarchive",
+            "901-prod",
+            "a-1-0123456789abcdef0123",
+            "1-2-3-0123456789abcdef0123",
+            "kbc_short",
+        ] {
+            assert!(!looks_like_token(name), "{name}");
+        }
+    }
+}
