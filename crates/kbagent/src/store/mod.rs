@@ -596,6 +596,18 @@ mod tests {
         (root, store)
     }
 
+    /// A store holding project "a" with token `1-1-aaaaaaaaaaaaaaaa`.
+    fn seeded_store() -> (tempfile::TempDir, ConfigStore) {
+        let (root, store) = private_store();
+        store
+            .update(|c| {
+                c.projects.insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
+                Ok(())
+            })
+            .unwrap();
+        (root, store)
+    }
+
     fn stored_token(store: &ConfigStore, alias: &str) -> String {
         store.load().unwrap().projects[alias]
             .token
@@ -605,13 +617,7 @@ mod tests {
 
     #[test]
     fn swap_token_writes_only_over_the_expected_token() {
-        let (_root, store) = private_store();
-        store
-            .update(|c| {
-                c.projects.insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
-                Ok(())
-            })
-            .unwrap();
+        let (_root, store) = seeded_store();
         // Read by the refresh before minting.
         let read = store.load().unwrap().projects["a"].token.clone();
         let new = Token::new("1-2-bbbbbbbbbbbbbbbb").unwrap();
@@ -637,13 +643,7 @@ mod tests {
 
     #[test]
     fn swap_token_loses_to_an_edit_made_between_read_and_write() {
-        let (_root, store) = private_store();
-        store
-            .update(|c| {
-                c.projects.insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
-                Ok(())
-            })
-            .unwrap();
+        let (_root, store) = seeded_store();
         let read = store.load().unwrap().projects["a"].token.clone();
         // Another process (its own store handle, its own lock handle) edits the token while
         // this one is minting.
@@ -665,13 +665,7 @@ mod tests {
 
     #[test]
     fn concurrent_swaps_from_the_same_token_let_exactly_one_win() {
-        let (_root, store) = private_store();
-        store
-            .update(|c| {
-                c.projects.insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
-                Ok(())
-            })
-            .unwrap();
+        let (_root, store) = seeded_store();
         let read = store.load().unwrap().projects["a"].token.clone();
         let outcomes: Vec<(TokenSwap, String)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
@@ -744,13 +738,7 @@ mod tests {
     #[test]
     fn group_writable_config_is_refused_and_left_alone() {
         use std::os::unix::fs::PermissionsExt;
-        let (_root, store) = private_store();
-        store
-            .update(|c| {
-                c.projects.insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
-                Ok(())
-            })
-            .unwrap();
+        let (_root, store) = seeded_store();
         let before = fs::read(store.file()).unwrap();
         fs::set_permissions(store.file(), fs::Permissions::from_mode(0o620)).unwrap();
         let err = store.load().unwrap_err();
