@@ -106,6 +106,20 @@ fn local_config_search_never_leaves_home() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(aliases(r.envelope().data()).is_empty(), "{}", r.stdout);
 
+    // The global config (the platform directory under $HOME) is checked the same way.
+    let global = home.join(".config/keboola-agent-cli");
+    fs::create_dir_all(&global).unwrap();
+    fs::write(global.join("config.json"), config_with(&env, "global")).unwrap();
+    chmod(&global.join("config.json"), 0o664);
+    assert_refused(
+        &list(&outside),
+        &global.join("config.json"),
+        "writable by its group",
+        &env,
+    );
+    chmod(&global.join("config.json"), 0o600);
+    assert_eq!(aliases(list(&outside).envelope().data()), ["global"]);
+
     // Inside $HOME the nearest .kbagent/ is still found, and the walk ends at $HOME.
     let repo = home.join("repo/src");
     fs::create_dir_all(&repo).unwrap();
