@@ -28,6 +28,7 @@ pub fn config() -> HttpConfig {
         max_retry_after: Duration::from_millis(5),
         user_agent: USER_AGENT.to_owned(),
         extra_ca_file: None,
+        proxy: None,
     }
 }
 
