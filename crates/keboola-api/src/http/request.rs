@@ -272,10 +272,7 @@ impl<'a> RequestBuilder<'a> {
         if let Some(err) = self.invalid.take() {
             return Err(err);
         }
-        let url = match std::mem::replace(&mut self.url, Err(ApiError::config(""))) {
-            Ok(url) => url,
-            Err(err) => return Err(err),
-        };
+        let url = std::mem::replace(&mut self.url, Err(ApiError::config("")))?;
         let max_attempts = if self.retryable() {
             self.http.config().max_attempts.max(1)
         } else {

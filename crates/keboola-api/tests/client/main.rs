@@ -2,8 +2,11 @@
 
 mod errors;
 mod manage;
+mod proxy;
+mod requests;
 mod retry;
 mod server;
+mod services;
 mod storage;
 mod tls;
 
