@@ -5,6 +5,7 @@ mod browse;
 mod common;
 mod durability;
 mod faults;
+mod net_safety;
 mod project;
 mod reference;
 mod secrets;
