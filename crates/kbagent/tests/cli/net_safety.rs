@@ -48,39 +48,50 @@ impl Tripwire {
     }
 }
 
+/// `kbagent --json project add --project <alias> [--url <url>] --token-stdin` with the
+/// token on stdin and extra environment variables.
+fn add_project(
+    env: &TestEnv,
+    vars: &[(&str, &str)],
+    alias: &str,
+    url: Option<&str>,
+    token: &str,
+) -> Run {
+    let mut cmd = env.cmd();
+    for (name, value) in vars {
+        cmd.env(name, value);
+    }
+    cmd.args([
+        "--json",
+        "project",
+        "add",
+        "--project",
+        alias,
+        "--token-stdin",
+    ]);
+    if let Some(url) = url {
+        cmd.args(["--url", url]);
+    }
+    Run::from(cmd.write_stdin(token.to_owned()).output().unwrap())
+}
+
 #[test]
 fn proxy_variables_do_not_tunnel_loopback_traffic() {
     let env = TestEnv::new();
     let proxy = Tripwire::start();
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
     let token = env.token(0, "admin");
-    let with_proxy = |args: &[&str], stdin: &str| {
-        let mut cmd = env.cmd();
-        for var in PROXY_VARS {
-            cmd.env(var, &proxy_url);
-        }
-        Run::from(
-            cmd.args(args)
-                .write_stdin(stdin.to_owned())
-                .output()
-                .unwrap(),
-        )
-    };
-    let add = with_proxy(
-        &[
-            "--json",
-            "project",
-            "add",
-            "--project",
-            "p",
-            "--url",
-            env.emu.url(),
-            "--token-stdin",
-        ],
-        &token,
-    );
+    let vars: Vec<(&str, &str)> = PROXY_VARS
+        .iter()
+        .map(|v| (*v, proxy_url.as_str()))
+        .collect();
+    let add = add_project(&env, &vars, "p", Some(env.emu.url()), &token);
     assert_eq!(add.code, 0, "{}{}", add.stdout, add.stderr);
-    let status = with_proxy(&["--json", "project", "status"], "");
+    let mut cmd = env.cmd();
+    for (name, value) in &vars {
+        cmd.env(name, value);
+    }
+    let status = Run::from(cmd.args(["--json", "project", "status"]).output().unwrap());
     assert_eq!(status.code, 0, "{}{}", status.stdout, status.stderr);
     assert_eq!(status.envelope().status, "ok");
     assert_eq!(
@@ -101,34 +112,8 @@ fn a_token_given_as_the_url_is_refused_before_any_request() {
     let env = TestEnv::new();
     let token = env.token(0, "admin");
     let secrets = all_secrets(&env);
-    let by_flag = env.run_stdin(
-        &[
-            "--json",
-            "project",
-            "add",
-            "--project",
-            "p",
-            "--url",
-            &token,
-            "--token-stdin",
-        ],
-        &token,
-    );
-    let mut cmd = env.cmd();
-    cmd.env("KBC_STORAGE_API_URL", &token);
-    let by_env = Run::from(
-        cmd.args([
-            "--json",
-            "project",
-            "add",
-            "--project",
-            "p",
-            "--token-stdin",
-        ])
-        .write_stdin(token.clone())
-        .output()
-        .unwrap(),
-    );
+    let by_flag = add_project(&env, &[], "p", Some(&token), &token);
+    let by_env = add_project(&env, &[("KBC_STORAGE_API_URL", &token)], "p", None, &token);
     for run in [by_flag, by_env] {
         assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
         let envelope = run.envelope();
@@ -148,22 +133,13 @@ fn an_oversized_ca_file_is_refused_with_a_clear_error() {
     let file = std::fs::File::create(&huge).unwrap();
     // Sparse: takes no disk space, but reads as 5 MiB.
     file.set_len(5 * 1024 * 1024).unwrap();
-    let mut cmd = env.cmd();
-    cmd.env("KBAGENT_CA_FILE", &huge);
-    let run = Run::from(
-        cmd.args([
-            "--json",
-            "project",
-            "add",
-            "--project",
-            "p",
-            "--url",
-            env.emu.url(),
-            "--token-stdin",
-        ])
-        .write_stdin(env.token(0, "admin"))
-        .output()
-        .unwrap(),
+    let huge = huge.to_str().unwrap();
+    let run = add_project(
+        &env,
+        &[("KBAGENT_CA_FILE", huge)],
+        "p",
+        Some(env.emu.url()),
+        &env.token(0, "admin"),
     );
     assert_eq!(run.code, 5, "{}{}", run.stdout, run.stderr);
     let envelope = run.envelope();
@@ -186,19 +162,7 @@ fn a_token_glued_to_other_characters_in_an_argument_is_masked() {
         format!("--{token}!"),
         format!("a={token}"),
     ] {
-        let run = env.run_stdin(
-            &[
-                "--json",
-                "project",
-                "add",
-                "--project",
-                &alias,
-                "--url",
-                env.emu.url(),
-                "--token-stdin",
-            ],
-            &token,
-        );
+        let run = add_project(&env, &[], &alias, Some(env.emu.url()), &token);
         assert_ne!(run.code, 0, "{alias}: {}", run.stdout);
         assert_no_leak(&format!("{}{}", run.stdout, run.stderr), &secrets);
     }
