@@ -4,6 +4,8 @@
 mod classify;
 mod proxy;
 mod request;
+mod response;
+mod target;
 mod tls;
 
 use std::collections::HashMap;
@@ -21,7 +23,8 @@ use crate::services::ServiceCache;
 use crate::stack::StackUrl;
 
 pub use proxy::ProxySettings;
-pub use request::{Method, RequestBuilder, ResponseBody};
+pub use request::{Method, RequestBuilder};
+pub use response::ResponseBody;
 
 /// Largest response body read into memory.
 pub(crate) const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
@@ -134,15 +137,15 @@ impl Http {
         RequestBuilder::new(
             self,
             method,
-            request::build_url(&stack.to_url(), segments, method),
+            target::build_url(&stack.to_url(), segments, method),
         )
     }
 
     /// A request to a service base URL (see [`crate::ServiceDirectory`]) plus path
     /// segments. The URL must be https, or http to a loopback host.
     pub fn request_url(&self, method: Method, base: &Url, segments: &[&str]) -> RequestBuilder<'_> {
-        let url = request::check_scheme(base, method)
-            .and_then(|()| request::build_url(base, segments, method));
+        let url = target::check_scheme(base, method)
+            .and_then(|()| target::build_url(base, segments, method));
         RequestBuilder::new(self, method, url)
     }
 

@@ -2,22 +2,22 @@
 //! and the retry policy.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::Read;
 use std::time::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use ureq::SendBody;
 use ureq::http::{HeaderName, HeaderValue};
-use ureq::{BodyReader, SendBody};
 use url::Url;
 
 use crate::error::{ApiError, ApiErrorKind};
 use crate::http::classify::{
-    classify_body_error, classify_request_error, jitter_seed, parse_retry_after, retry_delay,
-    should_retry,
+    classify_request_error, jitter_seed, parse_retry_after, retry_delay, should_retry,
 };
-use crate::http::{Http, HttpConfig, MAX_BODY_BYTES};
+use crate::http::response::{ResponseBody, parse_json_body, read_bounded};
+use crate::http::{Http, MAX_BODY_BYTES};
 use crate::lenient::{self, ShapeError};
 use crate::manage::MANAGE_TOKEN_HEADER;
 use crate::secret::Token;
@@ -435,125 +435,4 @@ fn run<S: ureq::AsSendBody>(
         config = config.timeout_recv_body(None);
     }
     agent.run(config.build())
-}
-
-/// A streamed 2xx response body.
-pub struct ResponseBody {
-    content_type: Option<String>,
-    content_length: Option<u64>,
-    reader: BodyReader<'static>,
-}
-
-impl ResponseBody {
-    /// The `Content-Type` header, if sent.
-    pub fn content_type(&self) -> Option<&str> {
-        self.content_type.as_deref()
-    }
-
-    /// The `Content-Length` header, if sent.
-    pub fn content_length(&self) -> Option<u64> {
-        self.content_length
-    }
-}
-
-impl fmt::Debug for ResponseBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseBody")
-            .field("content_type", &self.content_type)
-            .field("content_length", &self.content_length)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Read for ResponseBody {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reader.read(buf)
-    }
-}
-
-fn read_bounded(
-    mut response: ureq::http::Response<ureq::Body>,
-    cfg: &HttpConfig,
-    method: &str,
-    path: &str,
-) -> Result<Vec<u8>, ApiError> {
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_BODY_BYTES)
-        .read_to_vec()
-        .map_err(|e| classify_body_error(&e, cfg, method, path))
-}
-
-fn parse_json_body(body: &[u8], method: &str, path: &str) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid_response(
-            method,
-            path,
-            "the response body is empty, JSON was expected",
-        ));
-    }
-    // serde_json's messages give a position, never the content, so nothing leaks.
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid_response(
-            method,
-            path,
-            format!("the response is not valid JSON ({e})"),
-        )
-    })
-}
-
-/// `base` with its path replaced by `segments`, each percent-encoded on its own so an id
-/// can never add segments, a query or a fragment. Empty, `.` and `..` segments are
-/// refused: the URL library drops dot segments, which would silently address another
-/// resource.
-pub(crate) fn build_url(base: &Url, segments: &[&str], method: Method) -> Result<Url, ApiError> {
-    let mut url = base.clone();
-    if let Some(bad) = segments
-        .iter()
-        .find(|s| s.is_empty() || **s == "." || **s == "..")
-    {
-        return Err(ApiError::transport(
-            ApiErrorKind::Config,
-            method.as_str(),
-            &format!("/{}", segments.join("/")),
-            format!("{bad:?} is not a valid identifier"),
-            false,
-        ));
-    }
-    let Ok(mut path) = url.path_segments_mut() else {
-        return Err(ApiError::transport(
-            ApiErrorKind::Config,
-            method.as_str(),
-            "",
-            "the URL cannot take a path",
-            false,
-        ));
-    };
-    path.pop_if_empty().extend(segments);
-    drop(path);
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
-/// A base URL that may carry a token: https, or http only to a loopback host.
-pub(crate) fn check_scheme(base: &Url, method: Method) -> Result<(), ApiError> {
-    let loopback = match base.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match base.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(ApiError::transport(
-            ApiErrorKind::Config,
-            method.as_str(),
-            base.path(),
-            "the service URL must use https (plain http only for a loopback host)",
-            false,
-        )),
-    }
 }
