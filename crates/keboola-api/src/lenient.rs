@@ -196,7 +196,12 @@ pub(crate) fn strip_nested_tokens(value: &mut Value) {
 
 /// Implements `Deserialize` for a model whose derive uses `#[serde(remote = "Self")]`:
 /// the object is decoded through `serde_json::Value`, the derived field decoding runs on
-/// it, and the object itself (after `$strip` removed secrets) is kept in the `raw` field.
+/// it, and the object itself (after `$strip` removed secrets) is kept in the `raw` field;
+/// `$trim`, when given, then removes parts kept elsewhere (a component's configurations).
+///
+/// A new model is the derive, `#[serde(remote = "Self")]`, a `#[serde(skip)] raw: Value`
+/// field, `deserialize_with` helpers from this module, and one `keep_raw!` line. (The
+/// derive also leaves an inherent `deserialize` that fills every field but `raw`.)
 macro_rules! keep_raw {
     ($ty:ty, $strip:path) => {
         $crate::lenient::keep_raw!($ty, $strip, |_: &mut serde_json::Value| {});

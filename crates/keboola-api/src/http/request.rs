@@ -130,10 +130,8 @@ impl<'a> RequestBuilder<'a> {
         ) {
             (Ok(name), Ok(value)) => self.headers.push((name, value)),
             _ => {
-                let message = format!(
-                    "the header {:?} is not valid",
-                    name.escape_debug().to_string()
-                );
+                // The value is not repeated: it may be sensitive.
+                let message = format!("the header {name:?} is not valid");
                 self.invalid = Some(self.config_error(&message));
             }
         }
