@@ -6,6 +6,7 @@ mod common;
 mod config_safety;
 mod durability;
 mod faults;
+mod net_safety;
 mod project;
 mod reference;
 mod secrets;
