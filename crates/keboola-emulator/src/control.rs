@@ -6,9 +6,9 @@ use axum::http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::http::time;
 use crate::http::{ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json};
-use crate::render::time;
-use crate::{Shared, lock};
+use crate::state::{Shared, lock};
 
 /// A misbehaviour to inject into matching requests. The same structure is the JSON body
 /// of `POST /_emulator/faults`.

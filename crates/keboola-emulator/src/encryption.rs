@@ -4,8 +4,8 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use serde_json::{Value, json};
 
+use crate::crypto::cipher;
 use crate::http::{ApiError, ApiRequest, ApiResult, exception_id, ok_json};
-use crate::model::cipher;
 
 /// The shared Keboola service error envelope (`code` is the HTTP status here).
 fn service_error(status: StatusCode, message: &str) -> ApiError {

@@ -3,6 +3,8 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use bytes::Bytes;
+use jiff::Timestamp;
+use jiff::tz::{self, TimeZone};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
@@ -326,6 +328,14 @@ pub(crate) fn exception_id() -> String {
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect();
     format!("keboola-emulator-{hex}")
+}
+
+/// `2026-11-29T19:14:34+0100`: Connection formats dates in Central European time.
+/// A fixed +01:00 offset keeps the output deterministic.
+pub(crate) fn time(ts: Timestamp) -> String {
+    ts.to_zoned_datetime(TimeZone::fixed(tz::offset(1)))
+        .strftime("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
 }
 
 /// The project-wide masking rule for secrets shown to people or written to logs.

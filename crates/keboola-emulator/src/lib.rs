@@ -14,31 +14,34 @@
 //! ```
 
 mod control;
+mod crypto;
 mod encryption;
 mod http;
 mod manage;
-mod model;
 mod oauth;
-mod render;
+mod seed;
 mod server;
+mod state;
 mod storage;
 mod tls;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub use control::{Fault, FaultBody, LoggedRequest};
 pub use http::mask_token;
-pub use model::{Seed, SeedProject, SeedTokens, load_seed};
+pub use seed::{Seed, SeedProject, SeedTokens, load_seed};
 
-use model::{OAUTH_COMPONENT, Store, TokenOrigin};
+use manage::projects::Role;
+use state::{Shared, Store, lock};
+use storage::components::OAUTH_COMPONENT;
+use storage::tokens::TokenOrigin;
 
 /// How to start an emulator.
 #[derive(Clone, Debug)]
@@ -150,61 +153,6 @@ impl fmt::Debug for Ready {
     }
 }
 
-/// State shared by every connection of one emulator.
-pub(crate) struct Shared {
-    pub base_url: String,
-    store: Mutex<Store>,
-    seeded: Store,
-    clock_offset_ms: AtomicI64,
-    latency_ms: AtomicU64,
-    pub faults: Mutex<Vec<(u64, Fault)>>,
-    pub next_fault_id: AtomicU64,
-    pub log: Mutex<Vec<LoggedRequest>>,
-    pub echo_to_stderr: AtomicBool,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking handler must not take the whole emulator down with a poisoned lock.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    /// The emulator's "now": real time plus whatever the tests advanced the clock by.
-    pub fn now(&self) -> Timestamp {
-        let offset = SignedDuration::from_millis(self.clock_offset_ms.load(Ordering::SeqCst));
-        Timestamp::now()
-            .saturating_add(offset)
-            .unwrap_or_else(|_| Timestamp::now())
-    }
-
-    /// The store with expired tokens already purged.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        let now = self.now();
-        let mut guard = lock(&self.store);
-        guard.purge_expired(now);
-        guard
-    }
-
-    pub fn advance_clock_ms(&self, ms: i64) {
-        self.clock_offset_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-
-    pub fn clock_offset_ms(&self) -> i64 {
-        self.clock_offset_ms.load(Ordering::SeqCst)
-    }
-
-    pub fn latency_ms(&self) -> u64 {
-        self.latency_ms.load(Ordering::SeqCst)
-    }
-
-    pub fn reset(&self) {
-        *lock(&self.store) = self.seeded.clone();
-        lock(&self.faults).clear();
-        lock(&self.log).clear();
-        self.clock_offset_ms.store(0, Ordering::SeqCst);
-    }
-}
-
 /// A running emulator. Dropping it stops the server and frees the port.
 pub struct Emulator {
     shared: Arc<Shared>,
@@ -234,7 +182,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         seed,
         cert_dir,
     } = opts;
-    let store = model::build_store(projects, seed.as_ref())?;
+    let store = seed::build_store(projects, seed.as_ref())?;
     let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -262,17 +210,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     };
 
     let ready = ready_line(&store, &base_url, ca_cert);
-    let shared = Arc::new(Shared {
-        base_url,
-        seeded: store.clone(),
-        store: Mutex::new(store),
-        clock_offset_ms: AtomicI64::new(0),
-        latency_ms: AtomicU64::new(latency_ms),
-        faults: Mutex::new(Vec::new()),
-        next_fault_id: AtomicU64::new(1),
-        log: Mutex::new(Vec::new()),
-        echo_to_stderr: AtomicBool::new(false),
-    });
+    let shared = Arc::new(Shared::new(base_url, store, latency_ms));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -310,7 +248,7 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
                 .values()
                 .filter(|t| t.project_id == p.id)
                 .collect();
-            let master = |role: model::Role| {
+            let master = |role: Role| {
                 project_tokens
                     .iter()
                     .find(|t| matches!(t.origin, TokenOrigin::Master { role: r, .. } if r == role))
@@ -331,9 +269,9 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
                 id: p.id,
                 name: p.name.clone(),
                 tokens: ProjectTokens {
-                    admin: master(model::Role::Admin),
-                    guest: master(model::Role::Guest),
-                    read_only: master(model::Role::ReadOnly),
+                    admin: master(Role::Admin),
+                    guest: master(Role::Guest),
+                    read_only: master(Role::ReadOnly),
                     storage,
                 },
                 oauth_config: OauthConfig {

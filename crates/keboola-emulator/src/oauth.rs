@@ -4,10 +4,11 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, header};
 use serde_json::{Value, json};
 
-use crate::Shared;
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
-use crate::model::{ComponentDef, Role, component_def};
-use crate::storage::authenticate;
+use crate::manage::projects::Role;
+use crate::state::Shared;
+use crate::storage::components::{ComponentDef, component_def};
+use crate::storage::tokens::authenticate;
 
 const WIZARD_HTML: &str = include_str!("wizard.html");
 

@@ -23,7 +23,8 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::control::{self, FaultBody, LoggedRequest};
 use crate::http::{ApiError, ApiRequest, masked_path, masked_query};
-use crate::{Shared, encryption, lock, manage, oauth, storage};
+use crate::state::{Shared, lock};
+use crate::{encryption, manage, oauth, storage};
 
 pub(crate) async fn accept_loop(
     listener: TcpListener,

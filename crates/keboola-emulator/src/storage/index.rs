@@ -1,0 +1,59 @@
+//! The Storage API index, `GET /v2/storage`: stack facts, components and services.
+
+use serde_json::{Map, Value, json};
+
+use crate::http::{ApiRequest, ApiResult, ok_json};
+use crate::state::Shared;
+use crate::storage::components::index_components;
+
+pub(crate) fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
+    let base = &shared.base_url;
+    let excluded: Vec<&str> = req
+        .query_param("exclude")
+        .map(|e| e.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let stack = base.split("://").nth(1).unwrap_or(base);
+    let mut o = Map::new();
+    o.insert("api".into(), json!("storage"));
+    o.insert("version".into(), json!("v2"));
+    o.insert(
+        "revision".into(),
+        json!(concat!("keboola-emulator-", env!("CARGO_PKG_VERSION"))),
+    );
+    o.insert("stack".into(), json!(stack));
+    o.insert(
+        "documentation".into(),
+        json!("https://keboola.docs.apiary.io/"),
+    );
+    if !excluded.contains(&"components") {
+        o.insert(
+            "components".into(),
+            index_components(base, !excluded.contains(&"componentDetails")),
+        );
+    }
+    o.insert(
+        "services".into(),
+        json!([
+            {"id": "manage", "url": base},
+            {"id": "encryption", "url": base},
+            {"id": "oauth", "url": format!("{base}/oauth")},
+            {"id": "queue", "url": base}
+        ]),
+    );
+    o.insert(
+        "features".into(),
+        json!([
+            "dev-branches",
+            "queuev2",
+            "workspace-snowflake-dynamic-backend-size"
+        ]),
+    );
+    o.insert(
+        "urlTemplates".into(),
+        json!({
+            "orchestrationJob": "/admin/projects/&&projectId&&/orchestrations/&&orchestrationId&&/jobs/&&jobId&&",
+            "project": "/admin/projects/&&projectId&&"
+        }),
+    );
+    ok_json(&Value::Object(o))
+}
