@@ -16,6 +16,8 @@ pub(crate) struct ApiRequest {
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
     pub raw_query: Option<String>,
+    /// The `Host` the client addressed (header, else the absolute-form URI's authority).
+    pub host: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -46,6 +48,7 @@ impl ApiRequest {
             segments,
             query,
             raw_query: raw_query.map(str::to_owned),
+            host: None,
             headers,
             body,
         }
@@ -268,6 +271,16 @@ impl ApiError {
             "Method not allowed",
             "methodNotAllowed",
         )
+    }
+
+    /// The envelope of Keboola's other services (Queue, Encryption, ...):
+    /// `{"error","code":<status>,"exceptionId","status":"error","context"}`.
+    pub fn service(status: StatusCode, message: &str) -> Self {
+        Self {
+            status,
+            body: json!({"error": message, "code": status.as_u16(), "exceptionId": exception_id(), "status": "error", "context": {}}),
+            retry_after: None,
+        }
     }
 
     /// Manage API error: `{"error","code","status":"error","exceptionId"}`, with

@@ -21,12 +21,13 @@ mod manage;
 mod oauth;
 mod seed;
 mod server;
+mod services;
 mod state;
 mod storage;
 mod tls;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -60,6 +61,11 @@ pub struct EmulatorOptions {
     pub seed: Option<Seed>,
     /// Where `tls` writes `ca.pem`; a temporary directory removed on drop when `None`.
     pub cert_dir: Option<PathBuf>,
+    /// The host name the emulator is reached under, e.g. `keboola.local`: then
+    /// `connection.keboola.local` is the stack URL, `queue.keboola.local` the Job Queue and
+    /// so on (the `Host` header picks the service). `None`: services by path on the
+    /// listener's own address.
+    pub hostname: Option<String>,
 }
 
 impl Default for EmulatorOptions {
@@ -72,6 +78,7 @@ impl Default for EmulatorOptions {
             latency_ms: 0,
             seed: None,
             cert_dir: None,
+            hostname: None,
         }
     }
 }
@@ -156,6 +163,7 @@ impl fmt::Debug for Ready {
 /// A running emulator. Dropping it stops the server and frees the port.
 pub struct Emulator {
     shared: Arc<Shared>,
+    addr: SocketAddr,
     ready: Ready,
     runtime: Option<tokio::runtime::Runtime>,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -181,17 +189,23 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         latency_ms,
         seed,
         cert_dir,
+        hostname,
     } = opts;
+    let hostname = hostname
+        .as_deref()
+        .map(services::check_hostname)
+        .transpose()?;
     let store = seed::build_store(projects, seed.as_ref())?;
     let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let scheme = if tls { "https" } else { "http" };
-    let host = match addr.ip() {
+    let ip = match addr.ip() {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    let base_url = format!("{scheme}://{host}:{}", addr.port());
+    let urls = services::Urls::new(scheme, &ip, addr.port(), hostname.clone());
+    let base_url = urls.connection();
 
     let mut temp_cert_dir = None;
     let (acceptor, ca_cert) = if tls {
@@ -203,14 +217,14 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
                 dir
             }
         };
-        let (acceptor, ca) = tls::setup(&dir)?;
+        let (acceptor, ca) = tls::setup(&dir, hostname.as_deref())?;
         (Some(acceptor), Some(ca))
     } else {
         (None, None)
     };
 
     let ready = ready_line(&store, &base_url, ca_cert);
-    let shared = Arc::new(Shared::new(base_url, store, latency_ms));
+    let shared = Arc::new(Shared::new(urls, hostname, store, latency_ms));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -231,6 +245,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
 
     Ok(Emulator {
         shared,
+        addr,
         ready,
         runtime: Some(runtime),
         shutdown,
@@ -301,9 +316,15 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
 }
 
 impl Emulator {
-    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, without a trailing slash; with a
+    /// host name, Connection's URL (`http://connection.<hostname>:PORT`).
     pub fn url(&self) -> &str {
         &self.ready.url
+    }
+
+    /// The socket the emulator listens on, whatever host name it answers under.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The ready line the binary prints.

@@ -62,7 +62,10 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
             "oauth.invalidRequest",
         ));
     };
-    if normalize(sapi_url) != normalize(&shared.base_url) {
+    // The stack URL, or the listener's own address when the stack has a host name.
+    if normalize(sapi_url) != normalize(&shared.base_url)
+        && normalize(sapi_url) != normalize(&shared.urls.origin)
+    {
         return Err(ApiError::bad_request(
             &format!(
                 "The sapiUrl \"{sapi_url}\" does not match this stack ({}).",

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use hyper::body::{Frame, Incoming};
@@ -23,8 +23,8 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::control::{self, FaultBody, LoggedRequest};
 use crate::http::{ApiError, ApiRequest, masked_path, masked_query};
+use crate::services::dispatch;
 use crate::state::{Shared, lock};
-use crate::{encryption, manage, oauth, storage};
 
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -131,13 +131,25 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    let req = ApiRequest::new(
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| {
+            parts
+                .uri
+                .authority()
+                .map(hyper::http::uri::Authority::as_str)
+        })
+        .map(str::to_owned);
+    let mut req = ApiRequest::new(
         parts.method,
         parts.uri.path(),
         parts.uri.query(),
         parts.headers,
         body,
     );
+    req.host = host;
 
     if req.segments.first().is_some_and(|s| s == "_emulator") {
         return control::handle(&shared, &req).unwrap_or_else(ApiError::into_response);
@@ -265,18 +277,4 @@ fn record(
         );
     }
     lock(&shared.log).push(entry);
-}
-
-/// Routes an API request to the service that owns its path.
-fn dispatch(shared: &Shared, req: &ApiRequest) -> Response<Body> {
-    let segs = req.segs();
-    let result = match segs.as_slice() {
-        ["v2", "storage", rest @ ..] => storage::handle(shared, req, rest),
-        ["manage", rest @ ..] => manage::handle(shared, req, rest),
-        ["encrypt"] if req.method == Method::POST => encryption::handle(req),
-        ["encrypt"] => Err(ApiError::method_not_allowed()),
-        ["oauth", rest @ ..] => oauth::handle(shared, req, rest),
-        _ => Err(ApiError::route_not_found()),
-    };
-    result.unwrap_or_else(ApiError::into_response)
 }

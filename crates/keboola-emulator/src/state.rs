@@ -10,6 +10,7 @@ use crate::control::{Fault, LoggedRequest};
 use crate::manage::organizations::User;
 use crate::manage::projects::Project;
 use crate::manage::tokens::ManageToken;
+use crate::services::Urls;
 use crate::storage::tokens::StorageToken;
 
 /// Seconds an expired token keeps answering `storage.tokenExpired` before it is purged
@@ -66,7 +67,11 @@ impl Store {
 
 /// State shared by every connection of one emulator.
 pub(crate) struct Shared {
+    /// The stack URL clients use: Connection's URL.
     pub base_url: String,
+    pub urls: Urls,
+    /// The host name sibling services are addressed under, when set.
+    pub hostname: Option<String>,
     pub store: Mutex<Store>,
     pub seeded: Store,
     pub clock_offset_ms: AtomicI64,
@@ -83,9 +88,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(base_url: String, store: Store, latency_ms: u64) -> Self {
+    pub fn new(urls: Urls, hostname: Option<String>, store: Store, latency_ms: u64) -> Self {
         Self {
-            base_url,
+            base_url: urls.connection(),
+            urls,
+            hostname,
             seeded: store.clone(),
             store: Mutex::new(store),
             clock_offset_ms: AtomicI64::new(0),

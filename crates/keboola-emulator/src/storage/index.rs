@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::http::{ApiRequest, ApiResult, ok_json};
+use crate::services::SIBLINGS;
 use crate::state::Shared;
 use crate::storage::components::index_components;
 
@@ -31,15 +32,7 @@ pub(crate) fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
             index_components(base, !excluded.contains(&"componentDetails")),
         );
     }
-    o.insert(
-        "services".into(),
-        json!([
-            {"id": "manage", "url": base},
-            {"id": "encryption", "url": base},
-            {"id": "oauth", "url": format!("{base}/oauth")},
-            {"id": "queue", "url": base}
-        ]),
-    );
+    o.insert("services".into(), services(shared));
     o.insert(
         "features".into(),
         json!([
@@ -56,4 +49,17 @@ pub(crate) fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
         }),
     );
     ok_json(&Value::Object(o))
+}
+
+/// Every service the emulator serves, each at a URL that answers. The Manage API is not a
+/// service on real stacks (it lives on Connection's host); it is listed for clients that
+/// look it up anyway.
+fn services(shared: &Shared) -> Value {
+    let mut list = vec![json!({"id": "manage", "url": shared.base_url})];
+    list.extend(
+        SIBLINGS
+            .iter()
+            .map(|s| json!({"id": s.id, "url": shared.urls.service(s.id)})),
+    );
+    Value::Array(list)
 }

@@ -9,6 +9,7 @@ mod faults;
 mod manage;
 mod request_log;
 mod seed_reset;
+mod services;
 mod tls;
 mod tokens;
 mod wizard;

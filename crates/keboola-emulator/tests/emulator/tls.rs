@@ -31,7 +31,7 @@ fn https_with_the_written_ca() {
         .iter()
         .find(|s| s["id"] == "encryption")
         .unwrap();
-    assert_eq!(encryption["url"], emu.url());
+    assert_eq!(encryption["url"], format!("{}/encryption", emu.url()));
     assert_eq!(
         c.manage_get("/manage/tokens/verify", emu.manage_token())
             .status,
