@@ -15,6 +15,7 @@
 
 mod control;
 mod crypto;
+mod db;
 mod encryption;
 mod http;
 mod manage;
@@ -40,7 +41,7 @@ pub use http::mask_token;
 pub use seed::{Seed, SeedProject, SeedTokens, load_seed};
 
 use manage::projects::Role;
-use state::{Shared, Store, lock};
+use state::{Seeded, Shared, lock};
 use storage::components::OAUTH_COMPONENT;
 use storage::tokens::TokenOrigin;
 
@@ -66,6 +67,9 @@ pub struct EmulatorOptions {
     /// so on (the `Host` header picks the service). `None`: services by path on the
     /// listener's own address.
     pub hostname: Option<String>,
+    /// Where the SQLite databases live (`emulator.sqlite`, `project_<id>.sqlite`); in
+    /// memory when `None`. Re-seeded at every start.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorOptions {
@@ -79,6 +83,7 @@ impl Default for EmulatorOptions {
             seed: None,
             cert_dir: None,
             hostname: None,
+            data_dir: None,
         }
     }
 }
@@ -190,12 +195,14 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         seed,
         cert_dir,
         hostname,
+        data_dir,
     } = opts;
     let hostname = hostname
         .as_deref()
         .map(services::check_hostname)
         .transpose()?;
-    let store = seed::build_store(projects, seed.as_ref())?;
+    let seeded = seed::build_store(projects, seed.as_ref())?;
+    let location = db::Location::new(data_dir)?;
     let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -223,8 +230,8 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         (None, None)
     };
 
-    let ready = ready_line(&store, &base_url, ca_cert);
-    let shared = Arc::new(Shared::new(urls, hostname, store, latency_ms));
+    let ready = ready_line(&seeded, &base_url, ca_cert);
+    let shared = Arc::new(Shared::new(urls, hostname, location, seeded, latency_ms)?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -253,12 +260,13 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     })
 }
 
-fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
+fn ready_line(seeded: &Seeded, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
+    let store = &seeded.mem;
     let projects = store
         .projects
         .values()
         .map(|p| {
-            let project_tokens: Vec<_> = store
+            let project_tokens: Vec<_> = seeded
                 .tokens
                 .values()
                 .filter(|t| t.project_id == p.id)
@@ -382,12 +390,7 @@ impl Emulator {
 
     /// Live Storage tokens of a project, master tokens included.
     pub fn token_count(&self, project_id: u64) -> usize {
-        self.shared
-            .store()
-            .tokens
-            .values()
-            .filter(|t| t.project_id == project_id)
-            .count()
+        storage::tokens::count_of_project(&self.shared.store().db, project_id).unwrap_or(0)
     }
 
     pub fn set_latency_ms(&self, ms: u64) {

@@ -40,6 +40,10 @@ struct Args {
     /// encryption.NAME, query.NAME, ... (each must resolve here, e.g. via /etc/hosts).
     #[arg(long, value_name = "NAME")]
     hostname: Option<String>,
+    /// Keep the SQLite databases in DIR (emulator.sqlite, project_<id>.sqlite) instead
+    /// of memory; they are re-seeded at every start.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// JSON seed file fixing the seeded secrets.
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
@@ -66,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         seed,
         cert_dir: args.cert_dir,
         hostname: args.hostname,
+        data_dir: args.data_dir,
     })?;
     emulator.log_requests_to_stderr(!args.quiet);
 

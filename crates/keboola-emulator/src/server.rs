@@ -25,6 +25,7 @@ use crate::control::{self, FaultBody, LoggedRequest};
 use crate::http::{ApiError, ApiRequest, masked_path, masked_query};
 use crate::services::dispatch;
 use crate::state::{Shared, lock};
+use crate::storage;
 
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -112,7 +113,7 @@ impl hyper::body::Body for CutBody {
 fn identify(shared: &Shared, req: &ApiRequest) -> (Option<u64>, Option<String>) {
     if let Some(secret) = req.header("x-storageapi-token").filter(|s| !s.is_empty()) {
         let store = shared.store();
-        if let Some(t) = store.token_by_secret(secret) {
+        if let Ok(Some(t)) = storage::tokens::by_secret(&store.db, secret) {
             return (Some(t.project_id), Some(t.id.to_string()));
         }
     }

@@ -1,25 +1,26 @@
 //! The state container shared by every connection of one emulator.
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use jiff::{SignedDuration, Timestamp};
+use rusqlite::Connection;
 
 use crate::control::{Fault, LoggedRequest};
+use crate::db::{self, Location};
 use crate::manage::organizations::User;
 use crate::manage::projects::Project;
 use crate::manage::tokens::ManageToken;
 use crate::services::Urls;
-use crate::storage::tokens::StorageToken;
+use crate::storage::buckets;
+use crate::storage::tokens::{self, StorageToken};
 
-/// Seconds an expired token keeps answering `storage.tokenExpired` before it is purged
-/// (Connection deletes expired tokens from a cron that runs every minute).
-pub(crate) const EXPIRED_GRACE_SECONDS: i64 = 60;
-
-/// Everything a client can read or change, one value so a reset is a plain copy.
+/// The part of the state still held in plain values: what no resource has moved into the
+/// database yet. Cloned from the seed on start and on every reset.
 #[derive(Clone)]
-pub(crate) struct Store {
+pub(crate) struct Mem {
     pub org_id: u64,
     pub org_name: String,
     pub org_created: Timestamp,
@@ -28,39 +29,107 @@ pub(crate) struct Store {
     pub outsider_user_id: u64,
     pub manage_tokens: Vec<ManageToken>,
     pub projects: BTreeMap<u64, Project>,
-    pub tokens: BTreeMap<u64, StorageToken>,
-    pub next_token_id: u64,
     pub next_config_id: u64,
     pub next_event_id: u64,
 }
 
-impl Store {
+impl Mem {
     pub fn user(&self, id: u64) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
     }
+}
 
-    pub fn token_by_secret(&self, secret: &str) -> Option<&StorageToken> {
-        self.tokens.values().find(|t| t.secret == secret)
-    }
+/// The seeded state as plain values: what a start and a reset load into the databases.
+#[derive(Clone)]
+pub(crate) struct Seeded {
+    pub mem: Mem,
+    pub tokens: BTreeMap<u64, StorageToken>,
+    /// Bucket ids per project.
+    pub buckets: BTreeMap<u64, Vec<String>>,
+    pub next_token_id: u64,
+}
 
-    /// Deletes tokens whose grace period after expiry is over, as Connection's cron does.
-    pub fn purge_expired(&mut self, now: Timestamp) {
-        let grace = SignedDuration::from_secs(EXPIRED_GRACE_SECONDS);
-        self.tokens.retain(|_, t| {
-            t.expires
-                .is_none_or(|e| now < e.saturating_add(grace).unwrap_or(e))
-        });
-    }
-
+impl Seeded {
     pub fn allocate_token_id(&mut self) -> u64 {
         let id = self.next_token_id;
         self.next_token_id += 1;
         id
     }
+}
+
+/// The live state: the databases plus what still lives in `Mem`.
+pub(crate) struct Store {
+    pub db: Connection,
+    project_dbs: BTreeMap<u64, Connection>,
+    location: Location,
+    mem: Mem,
+}
+
+// Handlers read the not-yet-moved resources as plain fields (`store.projects`); this goes
+// away with the last of them.
+impl Deref for Store {
+    type Target = Mem;
+    fn deref(&self) -> &Mem {
+        &self.mem
+    }
+}
+
+impl DerefMut for Store {
+    fn deref_mut(&mut self) -> &mut Mem {
+        &mut self.mem
+    }
+}
+
+impl Store {
+    /// Opens the databases and loads the seeded state into them, replacing whatever an
+    /// existing data directory held (the seed decides the secrets of this run).
+    pub fn open(location: Location, seeded: &Seeded) -> anyhow::Result<Self> {
+        let db = location.open_metadata()?;
+        let mut store = Self {
+            db,
+            project_dbs: BTreeMap::new(),
+            location,
+            mem: seeded.mem.clone(),
+        };
+        store.load(seeded)?;
+        Ok(store)
+    }
+
+    /// Back to `seeded`, in one transaction per database.
+    pub fn load(&mut self, seeded: &Seeded) -> anyhow::Result<()> {
+        let tx = self.db.transaction()?;
+        db::clear(&tx)?;
+        for token in seeded.tokens.values() {
+            tokens::save(&tx, token)?;
+        }
+        db::set_next_id(&tx, tokens::SEQUENCE, seeded.next_token_id)?;
+        tx.commit()?;
+        for &project_id in seeded.mem.projects.keys() {
+            if !self.project_dbs.contains_key(&project_id) {
+                let conn = self.location.open_project(project_id)?;
+                self.project_dbs.insert(project_id, conn);
+            }
+        }
+        for (project_id, conn) in &mut self.project_dbs {
+            let tx = conn.transaction()?;
+            db::clear(&tx)?;
+            for bucket in seeded.buckets.get(project_id).into_iter().flatten() {
+                buckets::insert(&tx, bucket)?;
+            }
+            tx.commit()?;
+        }
+        self.mem = seeded.mem.clone();
+        Ok(())
+    }
+
+    /// The database of a project's storage data.
+    pub fn project_db(&self, project_id: u64) -> Option<&Connection> {
+        self.project_dbs.get(&project_id)
+    }
 
     pub fn allocate_event_id(&mut self) -> u64 {
-        let id = self.next_event_id;
-        self.next_event_id += 1;
+        let id = self.mem.next_event_id;
+        self.mem.next_event_id += 1;
         id
     }
 }
@@ -73,7 +142,7 @@ pub(crate) struct Shared {
     /// The host name sibling services are addressed under, when set.
     pub hostname: Option<String>,
     pub store: Mutex<Store>,
-    pub seeded: Store,
+    pub seeded: Seeded,
     pub clock_offset_ms: AtomicI64,
     pub latency_ms: AtomicU64,
     pub faults: Mutex<Vec<(u64, Fault)>>,
@@ -88,12 +157,19 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(urls: Urls, hostname: Option<String>, store: Store, latency_ms: u64) -> Self {
-        Self {
+    pub fn new(
+        urls: Urls,
+        hostname: Option<String>,
+        location: Location,
+        seeded: Seeded,
+        latency_ms: u64,
+    ) -> anyhow::Result<Self> {
+        let store = Store::open(location, &seeded)?;
+        Ok(Self {
             base_url: urls.connection(),
             urls,
             hostname,
-            seeded: store.clone(),
+            seeded,
             store: Mutex::new(store),
             clock_offset_ms: AtomicI64::new(0),
             latency_ms: AtomicU64::new(latency_ms),
@@ -101,7 +177,7 @@ impl Shared {
             next_fault_id: AtomicU64::new(1),
             log: Mutex::new(Vec::new()),
             echo_to_stderr: AtomicBool::new(false),
-        }
+        })
     }
 
     /// The emulator's "now": real time plus whatever the tests advanced the clock by.
@@ -115,8 +191,9 @@ impl Shared {
     /// The store with expired tokens already purged.
     pub fn store(&self) -> MutexGuard<'_, Store> {
         let now = self.now();
-        let mut guard = lock(&self.store);
-        guard.purge_expired(now);
+        let guard = lock(&self.store);
+        // Purging is housekeeping: a failure shows up on the query that follows.
+        let _ = tokens::purge_expired(&guard.db, now);
         guard
     }
 
@@ -133,7 +210,9 @@ impl Shared {
     }
 
     pub fn reset(&self) {
-        *lock(&self.store) = self.seeded.clone();
+        // Loading plain rows into tables that exist does not fail short of a full disk; the
+        // controls answer 204 either way and the next request reports the database error.
+        let _ = lock(&self.store).load(&self.seeded);
         lock(&self.faults).clear();
         lock(&self.log).clear();
         self.clock_offset_ms.store(0, Ordering::SeqCst);

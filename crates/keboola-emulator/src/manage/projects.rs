@@ -33,7 +33,6 @@ pub(crate) struct Project {
     pub id: u64,
     pub name: String,
     pub created: Timestamp,
-    pub buckets: Vec<String>,
     pub branches: Vec<Branch>,
     pub members: Vec<(u64, Role)>,
 }

@@ -98,7 +98,7 @@ pub(crate) fn create_storage_token(
         description.to_owned(),
         TokenOrigin::Manage,
         now,
-    );
+    )?;
     child.can_manage_buckets = flag("canManageBuckets")?;
     child.can_read_all_file_uploads = flag("canReadAllFileUploads")?;
     child.can_purge_trash = flag("canPurgeTrash")?;
@@ -112,7 +112,7 @@ pub(crate) fn create_storage_token(
         .unwrap_or_default();
     child.component_access = parse_component_access(&params).map_err(manage_error)?;
     child.expires = parse_expires_in(&params, now).map_err(manage_error)?;
-    let body = tokens::render(store, &child, TokenView::WithSecret, base_url, now);
-    store.tokens.insert(child.id, child);
+    let body = tokens::render(store, &child, TokenView::WithSecret, base_url, now)?;
+    tokens::save(&store.db, &child)?;
     Ok(json_response(StatusCode::CREATED, &body))
 }

@@ -5,21 +5,21 @@ use serde_json::{Value, json};
 
 use super::{CONFIGS_CREATED, PROJECT_CREATED, at};
 use crate::crypto::cipher;
-use crate::state::Store;
+use crate::state::Seeded;
 use crate::storage::branches::Branch;
 use crate::storage::components::OAUTH_COMPONENT;
 use crate::storage::configurations::{Config, Row};
 use crate::storage::tokens::Creator;
 
-fn next_config_id(store: &mut Store) -> String {
-    let id = store.next_config_id;
-    store.next_config_id += 1;
+fn next_config_id(store: &mut Seeded) -> String {
+    let id = store.mem.next_config_id;
+    store.mem.next_config_id += 1;
     id.to_string()
 }
 
 #[allow(clippy::too_many_lines)]
 pub(super) fn seed_branches(
-    store: &mut Store,
+    store: &mut Seeded,
     rng: &mut StdRng,
     project_id: u64,
     admin: &Creator,

@@ -17,7 +17,7 @@ use crate::http::mask_token;
 use crate::manage::organizations::User;
 use crate::manage::projects::{Project, Role};
 use crate::manage::tokens::ManageToken;
-use crate::state::Store;
+use crate::state::{Mem, Seeded};
 use crate::storage::tokens::{StorageToken, TokenOrigin};
 
 /// A seed file: fixes the secrets of the seeded state so the ready line is reproducible.
@@ -150,7 +150,7 @@ fn check_seed_token(value: &str, project_id: u64, token_id: u64, role: &str) -> 
 }
 
 /// Builds the seeded stack. Structure and ids are fixed; secrets come from the seed.
-pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::Result<Store> {
+pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::Result<Seeded> {
     let mut rng = match seed.and_then(|s| s.random_seed) {
         Some(n) => StdRng::seed_from_u64(n),
         None => StdRng::from_os_rng(),
@@ -228,19 +228,22 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         },
     ];
 
-    let mut store = Store {
-        org_id: 1,
-        org_name: "Emulated Organization".into(),
-        org_created: at(ORG_CREATED),
-        users,
-        admin_user_id: 1,
-        outsider_user_id: 4,
-        manage_tokens,
-        projects: BTreeMap::new(),
+    let mut store = Seeded {
+        mem: Mem {
+            org_id: 1,
+            org_name: "Emulated Organization".into(),
+            org_created: at(ORG_CREATED),
+            users,
+            admin_user_id: 1,
+            outsider_user_id: 4,
+            manage_tokens,
+            projects: BTreeMap::new(),
+            next_config_id: FIRST_CONFIG_ID,
+            next_event_id: 1,
+        },
         tokens: BTreeMap::new(),
+        buckets: BTreeMap::new(),
         next_token_id: FIRST_STORAGE_TOKEN_ID,
-        next_config_id: FIRST_CONFIG_ID,
-        next_event_id: 1,
     };
 
     for (index, &project_id) in project_ids.iter().enumerate() {
@@ -274,6 +277,7 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
                 None => new_storage_secret(&mut rng, project_id, id),
             };
             let email = store
+                .mem
                 .user(user_id)
                 .map(|u| u.email.clone())
                 .unwrap_or_default();
@@ -337,17 +341,20 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         );
 
         let branches = configs::seed_branches(&mut store, &mut rng, project_id, &admin_token);
-        store.projects.insert(
+        store.buckets.insert(
+            project_id,
+            vec![
+                "in.c-crm".into(),
+                "in.c-budget".into(),
+                "out.c-reports".into(),
+            ],
+        );
+        store.mem.projects.insert(
             project_id,
             Project {
                 id: project_id,
                 name,
                 created: at(PROJECT_CREATED + index as i64 * 86_400),
-                buckets: vec![
-                    "in.c-crm".into(),
-                    "in.c-budget".into(),
-                    "out.c-reports".into(),
-                ],
                 branches,
                 members: members.clone(),
             },
@@ -368,14 +375,14 @@ mod tests {
         };
         let a = build_store(2, Some(&seed)).unwrap();
         let b = build_store(2, Some(&seed)).unwrap();
-        let secrets = |s: &Store| {
+        let secrets = |s: &Seeded| {
             s.tokens
                 .values()
                 .map(|t| t.secret.clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(secrets(&a), secrets(&b));
-        assert_eq!(a.manage_tokens[0].secret, b.manage_tokens[0].secret);
+        assert_eq!(a.mem.manage_tokens[0].secret, b.mem.manage_tokens[0].secret);
         let c = build_store(2, None).unwrap();
         assert_ne!(secrets(&a), secrets(&c));
     }

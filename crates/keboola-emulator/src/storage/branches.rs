@@ -7,7 +7,7 @@ use crate::http::{ApiError, ApiResult, ok_json, time};
 use crate::state::Store;
 use crate::storage::Ctx;
 use crate::storage::configurations::Config;
-use crate::storage::tokens::Creator;
+use crate::storage::tokens::{self, Creator};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Branch {
@@ -20,26 +20,24 @@ pub(crate) struct Branch {
     pub configs: Vec<Config>,
 }
 
-pub(crate) fn render(b: &Branch, store: &Store) -> Value {
+pub(crate) fn render(b: &Branch, store: &Store) -> Result<Value, ApiError> {
     let creator = match &b.creator {
         // Main has no creator and PHP renders the empty value as a list.
         None => json!([]),
         Some(c) => {
-            let name = store
-                .tokens
-                .get(&c.id)
-                .map_or_else(|| c.description.clone(), |t| t.description.clone());
+            let name = tokens::by_id(&store.db, c.id)?
+                .map_or_else(|| c.description.clone(), |t| t.description);
             json!({"id": c.id, "name": name})
         }
     };
-    json!({
+    Ok(json!({
         "id": b.id,
         "name": b.name,
         "description": b.description,
         "created": time(b.created),
         "isDefault": b.is_default,
         "creatorToken": creator
-    })
+    }))
 }
 pub(crate) fn branch_not_found(id: &str) -> ApiError {
     ApiError::not_found(
@@ -81,7 +79,11 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>) -> ApiResult {
         .get(&ctx.me.project_id)
         .ok_or_else(ApiError::application_error)?;
     ok_json(&Value::Array(
-        project.branches.iter().map(|b| render(b, store)).collect(),
+        project
+            .branches
+            .iter()
+            .map(|b| render(b, store))
+            .collect::<Result<_, _>>()?,
     ))
 }
 
@@ -95,5 +97,5 @@ pub(crate) fn get(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
         .ok()
         .and_then(|n| project.branches.iter().find(|b| b.id == n))
         .ok_or_else(|| branch_not_found(id))?;
-    ok_json(&render(branch, store))
+    ok_json(&render(branch, store)?)
 }

@@ -1,6 +1,7 @@
 //! Storage API (`/v2/storage`): one module per resource.
 
 pub(crate) mod branches;
+pub(crate) mod buckets;
 pub(crate) mod components;
 pub(crate) mod configurations;
 mod events;
@@ -44,20 +45,18 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             TokenView::WithSecret,
             ctx.base_url,
             now,
-        )),
+        )?),
         ["tokens"] if m == Method::GET => tokens::list(&store, &ctx),
-        ["tokens"] if m == Method::POST && branch.is_none() => {
-            tokens::create(&mut store, &ctx, req)
-        }
+        ["tokens"] if m == Method::POST && branch.is_none() => tokens::create(&store, &ctx, req),
         ["tokens", id] if m == Method::GET => tokens::get(&store, &ctx, id),
         ["tokens", id] if m == Method::PUT && branch.is_none() => {
-            tokens::update(&mut store, &ctx, id, req)
+            tokens::update(&store, &ctx, id, req)
         }
         ["tokens", id] if m == Method::DELETE && branch.is_none() => {
-            tokens::delete(&mut store, &ctx, id)
+            tokens::delete(&store, &ctx, id)
         }
         ["tokens", id, "refresh"] if m == Method::POST && branch.is_none() => {
-            tokens::refresh(&mut store, &ctx, id)
+            tokens::refresh(&store, &ctx, id)
         }
         ["components"] if m == Method::GET => components::list(&store, &ctx, req),
         ["components", component, "configs"] if m == Method::GET => {

@@ -6,17 +6,18 @@ use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
 
-use super::{StorageToken, TokenOrigin, TokenView, render};
+use super::{SEQUENCE, StorageToken, TokenOrigin, TokenView, by_id, by_secret, render, save};
 use crate::crypto::new_storage_secret;
+use crate::db;
 use crate::http::{
     ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json, param_bool, param_i64,
     param_str, param_str_list,
 };
 use crate::manage::projects::Role;
 use crate::state::Store;
-use crate::storage::Ctx;
+use crate::storage::{Ctx, buckets};
 
-/// Resolves `X-StorageApi-Token` to a live token (a clone; handlers mutate the store).
+/// Resolves `X-StorageApi-Token` to a live token.
 pub(crate) fn authenticate(
     store: &Store,
     req: &ApiRequest,
@@ -33,7 +34,7 @@ pub(crate) fn authenticate(
             "",
         ));
     }
-    match store.token_by_secret(secret) {
+    match by_secret(&store.db, secret)? {
         None => Err(ApiError::storage(
             StatusCode::UNAUTHORIZED,
             "Invalid access token",
@@ -45,31 +46,28 @@ pub(crate) fn authenticate(
             "Your access token has expired.",
             "storage.tokenExpired",
         )),
-        Some(t) => Ok(t.clone()),
+        Some(t) => Ok(t),
     }
 }
 
 pub(crate) fn list(store: &Store, ctx: &Ctx<'_>) -> ApiResult {
     let me = ctx.me;
     // A token without canManageTokens sees only itself (first-party E2E test behaviour).
-    let tokens: Vec<Value> = store
-        .tokens
-        .values()
-        .filter(|t| t.project_id == me.project_id && (me.can_manage_tokens || t.id == me.id))
+    let tokens = super::of_project(&store.db, me.project_id)?
+        .iter()
+        .filter(|t| me.can_manage_tokens || t.id == me.id)
         .map(|t| render(store, t, TokenView::List, ctx.base_url, ctx.now))
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     ok_json(&Value::Array(tokens))
 }
 
 /// Finds a token of the caller's project by its path id.
-fn find<'s>(store: &'s Store, ctx: &Ctx<'_>, id: &str) -> Result<&'s StorageToken, ApiError> {
+fn find(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<StorageToken, ApiError> {
     let Ok(n) = id.parse::<u64>() else {
         // UNCERTAIN: status of the "resource not found" answer for non-numeric ids (404 likely).
         return Err(ApiError::not_found("resource not found", "notFound"));
     };
-    store
-        .tokens
-        .get(&n)
+    by_id(&store.db, n)?
         .filter(|t| t.project_id == ctx.me.project_id)
         .ok_or_else(|| {
             ApiError::not_found(&format!("Token {n} not found"), "storage.tokens.notFound")
@@ -83,11 +81,11 @@ pub(crate) fn get(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     }
     ok_json(&render(
         store,
-        target,
+        &target,
         TokenView::Detail,
         ctx.base_url,
         ctx.now,
-    ))
+    )?)
 }
 
 fn invalid_permissions(message: &str) -> ApiError {
@@ -112,11 +110,6 @@ pub(crate) fn parse_bucket_permissions(
             ));
         }
     };
-    let buckets = store
-        .projects
-        .get(&project_id)
-        .map(|p| p.buckets.clone())
-        .unwrap_or_default();
     let mut out = BTreeMap::new();
     for (bucket, perm) in raw {
         let perm = perm.as_str().unwrap_or_default().to_owned();
@@ -125,7 +118,7 @@ pub(crate) fn parse_bucket_permissions(
                 "Invalid permission \"{perm}\" for bucket \"{bucket}\". Allowed permissions are: read, write"
             )));
         }
-        if !buckets.contains(&bucket) {
+        if !buckets::exists(store, project_id, &bucket)? {
             return Err(invalid_permissions(&format!(
                 "Bucket \"{bucket}\" was not found in the project"
             )));
@@ -160,15 +153,16 @@ pub(crate) fn parse_component_access(
     Ok(param_str_list(params, "componentAccess")?.filter(|l| !l.is_empty()))
 }
 
+/// A token with no privileges and a fresh id; the caller grants and saves it.
 pub(crate) fn new_child(
-    store: &mut Store,
+    store: &Store,
     project_id: u64,
     description: String,
     origin: TokenOrigin,
     now: Timestamp,
-) -> StorageToken {
-    let id = store.allocate_token_id();
-    StorageToken {
+) -> Result<StorageToken, ApiError> {
+    let id = db::next_id(&store.db, SEQUENCE)?;
+    Ok(StorageToken {
         id,
         project_id,
         secret: new_storage_secret(&mut rand::rng(), project_id, id),
@@ -185,10 +179,10 @@ pub(crate) fn new_child(
         can_manage_dev_branches: false,
         bucket_permissions: BTreeMap::new(),
         component_access: None,
-    }
+    })
 }
 
-pub(crate) fn create(store: &mut Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult {
+pub(crate) fn create(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult {
     let me = ctx.me;
     let params = req.params()?;
     match me.role() {
@@ -204,6 +198,7 @@ pub(crate) fn create(store: &mut Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiR
         TokenOrigin::Master { user_id, .. } => Some(user_id),
         _ => None,
     };
+    let tx = store.db.unchecked_transaction()?;
     let mut child = new_child(
         store,
         me.project_id,
@@ -213,7 +208,7 @@ pub(crate) fn create(store: &mut Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiR
             admin_owner,
         },
         ctx.now,
-    );
+    )?;
     child.expires = expires;
     // A guest master (no canManageTokens) gets a minimal token: every privilege parameter
     // except description and expiresIn is dropped silently. canManageTokens is never granted.
@@ -230,8 +225,9 @@ pub(crate) fn create(store: &mut Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiR
             parse_bucket_permissions(store, me.project_id, &params)?.unwrap_or_default();
         child.component_access = parse_component_access(&params)?;
     }
-    let body = render(store, &child, TokenView::WithSecret, ctx.base_url, ctx.now);
-    store.tokens.insert(child.id, child);
+    let body = render(store, &child, TokenView::WithSecret, ctx.base_url, ctx.now)?;
+    save(&tx, &child)?;
+    tx.commit()?;
     if !me.is_master() {
         // Connection's create voter throws for a non-admin token holding canManageTokens
         // (a Manage-API-minted token), after the new row was already written: the caller
@@ -241,8 +237,8 @@ pub(crate) fn create(store: &mut Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiR
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
-pub(crate) fn update(store: &mut Store, ctx: &Ctx<'_>, id: &str, req: &ApiRequest) -> ApiResult {
-    let target = find(store, ctx, id)?.clone();
+pub(crate) fn update(store: &Store, ctx: &Ctx<'_>, id: &str, req: &ApiRequest) -> ApiResult {
+    let target = find(store, ctx, id)?;
     if !ctx.me.can_manage_tokens {
         return Err(ApiError::access_denied());
     }
@@ -270,12 +266,12 @@ pub(crate) fn update(store: &mut Store, ctx: &Ctx<'_>, id: &str, req: &ApiReques
     if let Some(b) = param_bool(&params, "canPurgeTrash")? {
         updated.can_purge_trash = b;
     }
-    let body = render(store, &updated, TokenView::Detail, ctx.base_url, ctx.now);
-    store.tokens.insert(updated.id, updated);
+    let body = render(store, &updated, TokenView::Detail, ctx.base_url, ctx.now)?;
+    save(&store.db, &updated)?;
     ok_json(&body)
 }
 
-pub(crate) fn delete(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
+pub(crate) fn delete(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let target = find(store, ctx, id)?;
     if target.id != ctx.me.id && !ctx.me.can_manage_tokens {
         return Err(ApiError::access_denied());
@@ -287,12 +283,11 @@ pub(crate) fn delete(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
             "storage.tokens.cannotDeleteMasterToken",
         ));
     }
-    let id = target.id;
-    store.tokens.remove(&id);
+    super::delete_row(&store.db, target.id)?;
     no_content()
 }
 
-pub(crate) fn refresh(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
+pub(crate) fn refresh(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     let target = find(store, ctx, id)?;
     let own = target.id == ctx.me.id;
     // Any token may refresh itself; others need canManageTokens.
@@ -300,20 +295,15 @@ pub(crate) fn refresh(store: &mut Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
     if !own && (!ctx.me.can_manage_tokens || target.is_master()) {
         return Err(ApiError::access_denied());
     }
-    let id = target.id;
-    let project_id = target.project_id;
-    let secret = new_storage_secret(&mut rand::rng(), project_id, id);
-    let Some(t) = store.tokens.get_mut(&id) else {
-        return Err(ApiError::application_error());
-    };
-    t.secret = secret;
+    let mut t = target;
+    t.secret = new_storage_secret(&mut rand::rng(), t.project_id, t.id);
     t.refreshed = ctx.now;
-    let t = t.clone();
+    save(&store.db, &t)?;
     ok_json(&render(
         store,
         &t,
         TokenView::WithSecret,
         ctx.base_url,
         ctx.now,
-    ))
+    )?)
 }

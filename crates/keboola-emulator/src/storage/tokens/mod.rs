@@ -1,6 +1,7 @@
 //! Storage tokens: state, the Keboola JSON shape, and (in `handlers`) the endpoints.
 
 mod handlers;
+mod table;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,13 +9,18 @@ use std::fmt;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use crate::http::{mask_token, time};
+use crate::http::{ApiError, mask_token, time};
 use crate::manage::projects::{Role, owner};
 use crate::state::Store;
+use crate::storage::buckets;
 
 pub(crate) use handlers::{
     authenticate, create, delete, get, list, new_child, parse_bucket_permissions,
     parse_component_access, parse_expires_in, refresh, update,
+};
+pub(crate) use table::{
+    SCHEMA, SEQUENCE, by_id, by_secret, count_of_project, delete as delete_row, of_project,
+    purge_expired, save,
 };
 
 /// The token that created another token or a configuration version.
@@ -138,12 +144,8 @@ pub(crate) enum TokenView {
     List,
 }
 
-pub(crate) fn bucket_permissions(store: &Store, token: &StorageToken) -> Value {
-    let buckets = store
-        .projects
-        .get(&token.project_id)
-        .map(|p| p.buckets.clone())
-        .unwrap_or_default();
+fn bucket_permissions(store: &Store, token: &StorageToken) -> Result<Value, ApiError> {
+    let buckets = buckets::ids(store, token.project_id)?;
     let mut map = Map::new();
     if token.can_manage_buckets {
         for b in buckets {
@@ -159,11 +161,11 @@ pub(crate) fn bucket_permissions(store: &Store, token: &StorageToken) -> Value {
         }
     }
     // PHP serializes an empty associative array as a JSON list.
-    if map.is_empty() {
+    Ok(if map.is_empty() {
         json!([])
     } else {
         Value::Object(map)
-    }
+    })
 }
 
 pub(crate) fn render(
@@ -172,7 +174,7 @@ pub(crate) fn render(
     view: TokenView,
     base_url: &str,
     now: Timestamp,
-) -> Value {
+) -> Result<Value, ApiError> {
     let mut o = Map::new();
     o.insert("id".into(), json!(t.id.to_string()));
     if view == TokenView::WithSecret {
@@ -211,7 +213,7 @@ pub(crate) fn render(
     o.insert("isDisabled".into(), json!(false));
     o.insert("isBYODB".into(), json!(false));
     o.insert("dailyCapacity".into(), json!(0));
-    o.insert("bucketPermissions".into(), bucket_permissions(store, t));
+    o.insert("bucketPermissions".into(), bucket_permissions(store, t)?);
     if let Some(list) = &t.component_access
         && (!list.is_empty() || t.is_master())
     {
@@ -266,5 +268,5 @@ pub(crate) fn render(
             o.insert("owner".into(), owner(p));
         }
     }
-    Value::Object(o)
+    Ok(Value::Object(o))
 }
