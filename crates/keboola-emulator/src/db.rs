@@ -17,10 +17,17 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::http::ApiError;
+use crate::manage;
 use crate::storage::{buckets, tokens};
 
 /// Schemas of the metadata database, one per resource.
-const METADATA_SCHEMAS: &[&str] = &[SEQUENCES_SCHEMA, tokens::SCHEMA];
+const METADATA_SCHEMAS: &[&str] = &[
+    SEQUENCES_SCHEMA,
+    manage::users::SCHEMA,
+    manage::organizations::SCHEMA,
+    manage::tokens::SCHEMA,
+    tokens::SCHEMA,
+];
 
 /// Schemas of each project's database.
 const PROJECT_SCHEMAS: &[&str] = &[buckets::SCHEMA];
@@ -79,6 +86,8 @@ impl Location {
 
 /// Deletes every row of every table, for a reset or a fresh start over an old data dir.
 pub(crate) fn clear(conn: &Connection) -> rusqlite::Result<()> {
+    // Rows go in any order; references are checked when the transaction commits.
+    conn.pragma_update(None, "defer_foreign_keys", true)?;
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",

@@ -305,7 +305,7 @@ fn ready_line(seeded: &Seeded, base_url: &str, ca_cert: Option<PathBuf>) -> Read
         })
         .collect();
     let manage = |user_id: u64| {
-        store
+        seeded
             .manage_tokens
             .iter()
             .find(|t| t.user_id == user_id)
@@ -315,10 +315,10 @@ fn ready_line(seeded: &Seeded, base_url: &str, ca_cert: Option<PathBuf>) -> Read
     Ready {
         url: base_url.to_owned(),
         ca_cert,
-        manage_token: manage(store.admin_user_id),
-        organization_id: store.org_id,
+        manage_token: manage(seeded.admin_user_id),
+        organization_id: seeded.organization.id,
         projects,
-        outsider_manage_token: manage(store.outsider_user_id),
+        outsider_manage_token: manage(seeded.outsider_user_id),
         oauth_wizard_url: format!("{base_url}/oauth/index.html"),
     }
 }

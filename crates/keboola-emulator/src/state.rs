@@ -10,9 +10,11 @@ use rusqlite::Connection;
 
 use crate::control::{Fault, LoggedRequest};
 use crate::db::{self, Location};
-use crate::manage::organizations::User;
+use crate::manage;
+use crate::manage::organizations::{self, Organization};
 use crate::manage::projects::Project;
 use crate::manage::tokens::ManageToken;
+use crate::manage::users::{self, User};
 use crate::services::Urls;
 use crate::storage::buckets;
 use crate::storage::tokens::{self, StorageToken};
@@ -21,28 +23,22 @@ use crate::storage::tokens::{self, StorageToken};
 /// database yet. Cloned from the seed on start and on every reset.
 #[derive(Clone)]
 pub(crate) struct Mem {
-    pub org_id: u64,
-    pub org_name: String,
-    pub org_created: Timestamp,
-    pub users: Vec<User>,
-    pub admin_user_id: u64,
-    pub outsider_user_id: u64,
-    pub manage_tokens: Vec<ManageToken>,
     pub projects: BTreeMap<u64, Project>,
     pub next_config_id: u64,
     pub next_event_id: u64,
-}
-
-impl Mem {
-    pub fn user(&self, id: u64) -> Option<&User> {
-        self.users.iter().find(|u| u.id == id)
-    }
 }
 
 /// The seeded state as plain values: what a start and a reset load into the databases.
 #[derive(Clone)]
 pub(crate) struct Seeded {
     pub mem: Mem,
+    pub organization: Organization,
+    pub users: Vec<User>,
+    pub manage_tokens: Vec<ManageToken>,
+    /// The organization member whose Manage token the ready line announces.
+    pub admin_user_id: u64,
+    /// A user in no project, for access-denied tests.
+    pub outsider_user_id: u64,
     pub tokens: BTreeMap<u64, StorageToken>,
     /// Bucket ids per project.
     pub buckets: BTreeMap<u64, Vec<String>>,
@@ -50,6 +46,10 @@ pub(crate) struct Seeded {
 }
 
 impl Seeded {
+    pub fn user(&self, id: u64) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
     pub fn allocate_token_id(&mut self) -> u64 {
         let id = self.next_token_id;
         self.next_token_id += 1;
@@ -99,6 +99,13 @@ impl Store {
     pub fn load(&mut self, seeded: &Seeded) -> anyhow::Result<()> {
         let tx = self.db.transaction()?;
         db::clear(&tx)?;
+        for user in &seeded.users {
+            users::save(&tx, user)?;
+        }
+        organizations::save(&tx, &seeded.organization)?;
+        for token in &seeded.manage_tokens {
+            manage::tokens::save(&tx, token)?;
+        }
         for token in seeded.tokens.values() {
             tokens::save(&tx, token)?;
         }

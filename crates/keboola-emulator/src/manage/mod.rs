@@ -3,6 +3,7 @@
 pub(crate) mod organizations;
 pub(crate) mod projects;
 pub(crate) mod tokens;
+pub(crate) mod users;
 
 use axum::http::{Method, StatusCode};
 use jiff::Timestamp;
@@ -10,7 +11,7 @@ use serde_json::Value;
 
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
 use crate::state::{Shared, Store};
-use organizations::{check_org, is_org_member};
+use organizations::check_org;
 use projects::member_project;
 use tokens::ManageToken;
 
@@ -20,10 +21,10 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
     let token = authenticate(&mut store, req, now)?;
     let m = &req.method;
     match rest {
-        ["tokens", "verify"] if m == Method::GET => ok_json(&tokens::verify(&store, &token)),
+        ["tokens", "verify"] if m == Method::GET => ok_json(&tokens::verify(&store, &token)?),
         ["organizations"] if m == Method::GET => {
-            let orgs = if is_org_member(&store, &token) {
-                vec![organizations::render(&store)]
+            let orgs = if organizations::is_member(&store.db, token.user_id)? {
+                vec![organizations::render(&store)?]
             } else {
                 Vec::new()
             };
@@ -31,7 +32,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         ["organizations", id] if m == Method::GET => {
             check_org(&store, &token, id)?;
-            ok_json(&organizations::render(&store))
+            ok_json(&organizations::render(&store)?)
         }
         ["organizations", id, "projects"] if m == Method::GET => {
             check_org(&store, &token, id)?;
@@ -39,12 +40,12 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
                 .projects
                 .values()
                 .map(|p| projects::render(&store, p))
-                .collect();
+                .collect::<Result<_, _>>()?;
             ok_json(&Value::Array(list))
         }
         ["projects", id] if m == Method::GET => {
             let project_id = member_project(&store, &token, id)?;
-            ok_json(&projects::render(&store, &store.projects[&project_id]))
+            ok_json(&projects::render(&store, &store.projects[&project_id])?)
         }
         ["projects", id, "tokens"] if m == Method::POST => {
             let project_id = member_project(&store, &token, id)?;
@@ -84,11 +85,9 @@ fn authenticate(
         ));
     }
     // UNCERTAIN: the Manage API's answer to an unknown token is not documented anywhere.
-    let token = store
-        .manage_tokens
-        .iter_mut()
-        .find(|t| t.secret == secret)
+    let mut token = tokens::by_secret(&store.db, secret)?
         .ok_or_else(|| ApiError::manage(StatusCode::UNAUTHORIZED, "Invalid access token"))?;
     token.last_used = Some(now);
-    Ok(token.clone())
+    tokens::save(&store.db, &token)?;
+    Ok(token)
 }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::organizations::organization_brief;
+use super::organizations::{self, organization_brief};
 use super::tokens::ManageToken;
 use crate::http::{ApiError, time};
 use crate::state::Store;
@@ -118,9 +118,12 @@ pub(crate) fn owner(p: &Project) -> Value {
 }
 
 /// Manage API `ProjectModel`.
-pub(crate) fn render(store: &Store, p: &Project) -> Value {
+pub(crate) fn render(store: &Store, p: &Project) -> Result<Value, ApiError> {
     let mut o = project_common(p);
-    o.insert("organization".into(), organization_brief(store));
+    o.insert(
+        "organization".into(),
+        organization_brief(&organizations::the(&store.db)?),
+    );
     o.insert(
         "fileStorage".into(),
         json!({"id": 1, "provider": "aws", "region": "us-east-1", "awsKey": "AKIAEMULATOR", "filesBucket": "kbc-emulator-files"}),
@@ -130,7 +133,7 @@ pub(crate) fn render(store: &Store, p: &Project) -> Value {
         json!({"snowflake": {"id": 1, "host": "emulator.snowflakecomputing.com", "region": "us-east-1", "owner": "keboola"}}),
     );
     o.insert("timezone".into(), json!("Europe/Prague"));
-    Value::Object(o)
+    Ok(Value::Object(o))
 }
 
 /// The project id from the path, if it exists and the token's user is a member.

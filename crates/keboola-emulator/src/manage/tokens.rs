@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::manage_error;
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use super::{manage_error, users};
+use crate::db::{from_sql, to_sql};
 use crate::http::{ApiError, ApiRequest, ApiResult, json_response, param_bool, param_str, time};
 use crate::state::Store;
 use crate::storage::tokens::{
@@ -23,11 +26,56 @@ pub(crate) struct ManageToken {
     pub last_used: Option<Timestamp>,
 }
 
-pub(crate) fn verify(store: &Store, token: &ManageToken) -> Value {
-    let user = store.user(token.user_id);
-    let name = user.map(|u| u.name.clone()).unwrap_or_default();
-    let email = user.map(|u| u.email.clone()).unwrap_or_default();
-    json!({
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS manage_tokens (
+    id INTEGER PRIMARY KEY,
+    secret TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    created INTEGER NOT NULL,
+    last_used INTEGER
+);";
+
+pub(crate) fn save(conn: &Connection, t: &ManageToken) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO manage_tokens (id, secret, description, user_id, created, last_used)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            t.id,
+            t.secret,
+            t.description,
+            t.user_id,
+            to_sql(t.created),
+            t.last_used.map(to_sql)
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn by_secret(conn: &Connection, secret: &str) -> rusqlite::Result<Option<ManageToken>> {
+    conn.query_row(
+        "SELECT id, secret, description, user_id, created, last_used FROM manage_tokens
+         WHERE secret = ?1",
+        [secret],
+        |r| {
+            Ok(ManageToken {
+                id: r.get(0)?,
+                secret: r.get(1)?,
+                description: r.get(2)?,
+                user_id: r.get(3)?,
+                created: from_sql(r.get(4)?),
+                last_used: r.get::<_, Option<i64>>(5)?.map(from_sql),
+            })
+        },
+    )
+    .optional()
+}
+
+pub(crate) fn verify(store: &Store, token: &ManageToken) -> Result<Value, ApiError> {
+    let user = users::by_id(&store.db, token.user_id)?;
+    let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+    let email = user.map(|u| u.email).unwrap_or_default();
+    Ok(json!({
         "id": token.id,
         "description": token.description,
         "created": time(token.created),
@@ -48,7 +96,7 @@ pub(crate) fn verify(store: &Store, token: &ManageToken) -> Value {
             "canAccessLogs": true,
             "isSuperAdmin": false
         }
-    })
+    }))
 }
 
 pub(crate) fn create_storage_token(

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{new_storage_secret, random_alnum};
 use crate::http::mask_token;
-use crate::manage::organizations::User;
+use crate::manage::organizations::Organization;
 use crate::manage::projects::{Project, Role};
 use crate::manage::tokens::ManageToken;
+use crate::manage::users::User;
 use crate::state::{Mem, Seeded};
 use crate::storage::tokens::{StorageToken, TokenOrigin};
 
@@ -229,14 +230,17 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
     ];
 
     let mut store = Seeded {
+        organization: Organization {
+            id: 1,
+            name: "Emulated Organization".into(),
+            created: at(ORG_CREATED),
+            members: vec![1],
+        },
+        users,
+        manage_tokens,
+        admin_user_id: 1,
+        outsider_user_id: 4,
         mem: Mem {
-            org_id: 1,
-            org_name: "Emulated Organization".into(),
-            org_created: at(ORG_CREATED),
-            users,
-            admin_user_id: 1,
-            outsider_user_id: 4,
-            manage_tokens,
             projects: BTreeMap::new(),
             next_config_id: FIRST_CONFIG_ID,
             next_event_id: 1,
@@ -277,7 +281,6 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
                 None => new_storage_secret(&mut rng, project_id, id),
             };
             let email = store
-                .mem
                 .user(user_id)
                 .map(|u| u.email.clone())
                 .unwrap_or_default();
@@ -382,7 +385,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(secrets(&a), secrets(&b));
-        assert_eq!(a.mem.manage_tokens[0].secret, b.mem.manage_tokens[0].secret);
+        assert_eq!(a.manage_tokens[0].secret, b.manage_tokens[0].secret);
         let c = build_store(2, None).unwrap();
         assert_ne!(secrets(&a), secrets(&c));
     }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::{ApiError, mask_token, time};
 use crate::manage::projects::{Role, owner};
+use crate::manage::{organizations, users};
 use crate::state::Store;
 use crate::storage::buckets;
 
@@ -221,9 +222,10 @@ pub(crate) fn render(
     }
     match &t.origin {
         TokenOrigin::Master { user_id, role } => {
-            let user = store.user(*user_id);
-            let name = user.map(|u| u.name.clone()).unwrap_or_default();
-            let email = user.map(|u| u.email.clone()).unwrap_or_default();
+            let user = users::by_id(&store.db, *user_id)?;
+            let name = user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+            let email = user.map(|u| u.email).unwrap_or_default();
+            let org_member = organizations::is_member(&store.db, *user_id)?;
             if view == TokenView::List {
                 o.insert(
                     "admin".into(),
@@ -232,7 +234,7 @@ pub(crate) fn render(
             } else {
                 o.insert(
                     "admin".into(),
-                    json!({"id": user_id, "name": name, "features": [], "isOrganizationMember": *user_id == store.admin_user_id,
+                    json!({"id": user_id, "name": name, "features": [], "isOrganizationMember": org_member,
                            "role": role.as_str(), "isActivated": true}),
                 );
                 o.insert(
@@ -247,7 +249,8 @@ pub(crate) fn render(
         } => {
             o.insert("creatorToken".into(), creator(c));
             if view == TokenView::Detail
-                && let Some(user) = admin_owner.and_then(|id| store.user(id))
+                && let Some(id) = admin_owner
+                && let Some(user) = users::by_id(&store.db, *id)?
             {
                 o.insert(
                     "adminOwner".into(),
@@ -262,7 +265,7 @@ pub(crate) fn render(
     if view != TokenView::List {
         o.insert(
             "organization".into(),
-            json!({"id": store.org_id.to_string()}),
+            json!({"id": organizations::the(&store.db)?.id.to_string()}),
         );
         if let Some(p) = store.projects.get(&t.project_id) {
             o.insert("owner".into(), owner(p));
