@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::http::ApiError;
 use crate::manage;
-use crate::storage::{buckets, tokens};
+use crate::storage::{branches, buckets, configurations, events, tokens};
 
 /// Schemas of the metadata database, one per resource.
 const METADATA_SCHEMAS: &[&str] = &[
@@ -26,7 +26,11 @@ const METADATA_SCHEMAS: &[&str] = &[
     manage::users::SCHEMA,
     manage::organizations::SCHEMA,
     manage::tokens::SCHEMA,
+    manage::projects::SCHEMA,
     tokens::SCHEMA,
+    branches::SCHEMA,
+    configurations::SCHEMA,
+    events::SCHEMA,
 ];
 
 /// Schemas of each project's database.
@@ -65,6 +69,10 @@ impl Location {
             }
             None => Connection::open_in_memory()?,
         };
+        // Every start is seeded afresh, so tables of an earlier run (maybe of an older
+        // schema) go first.
+        conn.pragma_update(None, "foreign_keys", false)?;
+        drop_tables(&conn)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         for schema in schemas {
             conn.execute_batch(schema)
@@ -84,17 +92,26 @@ impl Location {
     }
 }
 
-/// Deletes every row of every table, for a reset or a fresh start over an old data dir.
+fn tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )?
+    .query_map([], |r| r.get(0))?
+    .collect()
+}
+
+fn drop_tables(conn: &Connection) -> rusqlite::Result<()> {
+    for table in tables(conn)? {
+        conn.execute(&format!("DROP TABLE \"{table}\""), [])?;
+    }
+    Ok(())
+}
+
+/// Deletes every row of every table, for a reset.
 pub(crate) fn clear(conn: &Connection) -> rusqlite::Result<()> {
     // Rows go in any order; references are checked when the transaction commits.
     conn.pragma_update(None, "defer_foreign_keys", true)?;
-    let tables: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for table in tables {
+    for table in tables(conn)? {
         conn.execute(&format!("DELETE FROM \"{table}\""), [])?;
     }
     Ok(())
@@ -172,10 +189,14 @@ mod tests {
         location.open_project(101).unwrap();
         assert!(dir.join("emulator.sqlite").is_file());
         assert!(dir.join("project_101.sqlite").is_file());
+        let conn = Connection::open(dir.join("emulator.sqlite")).unwrap();
+        assert_eq!(next_id(&conn, "x").unwrap(), 7, "the data is in the file");
+        clear(&conn).unwrap();
+        assert_eq!(next_id(&conn, "x").unwrap(), 1);
+        set_next_id(&conn, "x", 7).unwrap();
+        drop(conn);
         let again = location.open_metadata().unwrap();
-        assert_eq!(next_id(&again, "x").unwrap(), 7, "the file keeps its data");
-        clear(&again).unwrap();
-        assert_eq!(next_id(&again, "x").unwrap(), 1);
+        assert_eq!(next_id(&again, "x").unwrap(), 1, "a new start begins empty");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

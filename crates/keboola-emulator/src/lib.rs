@@ -261,8 +261,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
 }
 
 fn ready_line(seeded: &Seeded, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
-    let store = &seeded.mem;
-    let projects = store
+    let projects = seeded
         .projects
         .values()
         .map(|p| {
@@ -283,11 +282,13 @@ fn ready_line(seeded: &Seeded, base_url: &str, ca_cert: Option<PathBuf>) -> Read
                 .find(|t| !t.is_master())
                 .map(|t| t.secret.clone())
                 .unwrap_or_default();
-            let oauth = p
-                .default_branch()
-                .configs
+            let main = seeded
+                .branches
                 .iter()
-                .find(|c| c.component_id == OAUTH_COMPONENT);
+                .find(|b| b.project_id == p.id && b.is_default);
+            let oauth = seeded.configs.iter().find(|c| {
+                Some(c.branch_id) == main.map(|b| b.id) && c.component_id == OAUTH_COMPONENT
+            });
             SeededProject {
                 id: p.id,
                 name: p.name.clone(),

@@ -9,6 +9,7 @@ use crate::manage::projects::Role;
 use crate::state::Shared;
 use crate::storage::components::{ComponentDef, component_def};
 use crate::storage::tokens::authenticate;
+use crate::storage::{branches, configurations};
 
 const WIZARD_HTML: &str = include_str!("wizard.html");
 
@@ -43,7 +44,7 @@ fn normalize(url: &str) -> &str {
 
 fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     let now = shared.now();
-    let mut store = shared.store();
+    let store = shared.store();
     let me = authenticate(&store, req, now)?;
     let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
         ApiError::bad_request("Request body must be a JSON object", "oauth.invalidRequest")
@@ -74,26 +75,10 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
             "oauth.invalidSapiUrl",
         ));
     }
-    let project = store
-        .projects
-        .get_mut(&me.project_id)
-        .ok_or_else(ApiError::application_error)?;
-    let default_branch_id = project.default_branch().id;
-    let branch = project
-        .branches
-        .iter_mut()
-        .find(|b| b.id == default_branch_id)
-        .ok_or_else(ApiError::application_error)?;
-    let config = branch
-        .configs
-        .iter_mut()
-        .find(|c| c.component_id == component_id && c.id == config_id)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                &format!("Configuration {config_id} not found"),
-                "storage.configuration.notFound",
-            )
-        })?;
+    let main = branches::default_of(&store, me.project_id)?;
+    let tx = store.db.unchecked_transaction()?;
+    let mut config = configurations::find(&tx, main.id, component_id, config_id)?
+        .ok_or_else(|| configurations::config_not_found(config_id))?;
     // A read-only user cannot change configurations, master token or not.
     if !me.has_component_access(component_id) || me.role() == Some(Role::ReadOnly) {
         return Err(ApiError::access_denied());
@@ -118,6 +103,8 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     "Authorized through the OAuth wizard".clone_into(&mut config.change_description);
     config.version_created = now;
     config.version_creator = me.creator();
+    configurations::save(&tx, &config)?;
+    tx.commit()?;
     ok_json(&json!({
         "status": "authorized",
         "componentId": component_id,

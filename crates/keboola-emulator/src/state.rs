@@ -1,7 +1,6 @@
 //! The state container shared by every connection of one emulator.
 
 use std::collections::BTreeMap;
-use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -12,26 +11,18 @@ use crate::control::{Fault, LoggedRequest};
 use crate::db::{self, Location};
 use crate::manage;
 use crate::manage::organizations::{self, Organization};
-use crate::manage::projects::Project;
+use crate::manage::projects::{self, Project};
 use crate::manage::tokens::ManageToken;
 use crate::manage::users::{self, User};
 use crate::services::Urls;
-use crate::storage::buckets;
+use crate::storage::branches::{self, Branch};
+use crate::storage::configurations::{self, Config};
 use crate::storage::tokens::{self, StorageToken};
-
-/// The part of the state still held in plain values: what no resource has moved into the
-/// database yet. Cloned from the seed on start and on every reset.
-#[derive(Clone)]
-pub(crate) struct Mem {
-    pub projects: BTreeMap<u64, Project>,
-    pub next_config_id: u64,
-    pub next_event_id: u64,
-}
+use crate::storage::{buckets, events};
 
 /// The seeded state as plain values: what a start and a reset load into the databases.
 #[derive(Clone)]
 pub(crate) struct Seeded {
-    pub mem: Mem,
     pub organization: Organization,
     pub users: Vec<User>,
     pub manage_tokens: Vec<ManageToken>,
@@ -39,10 +30,14 @@ pub(crate) struct Seeded {
     pub admin_user_id: u64,
     /// A user in no project, for access-denied tests.
     pub outsider_user_id: u64,
+    pub projects: BTreeMap<u64, Project>,
     pub tokens: BTreeMap<u64, StorageToken>,
+    pub branches: Vec<Branch>,
+    pub configs: Vec<Config>,
     /// Bucket ids per project.
     pub buckets: BTreeMap<u64, Vec<String>>,
     pub next_token_id: u64,
+    pub next_config_id: u64,
 }
 
 impl Seeded {
@@ -55,29 +50,19 @@ impl Seeded {
         self.next_token_id += 1;
         id
     }
+
+    pub fn allocate_config_id(&mut self) -> String {
+        let id = self.next_config_id;
+        self.next_config_id += 1;
+        id.to_string()
+    }
 }
 
-/// The live state: the databases plus what still lives in `Mem`.
+/// The live state: the metadata database and one database per project.
 pub(crate) struct Store {
     pub db: Connection,
     project_dbs: BTreeMap<u64, Connection>,
     location: Location,
-    mem: Mem,
-}
-
-// Handlers read the not-yet-moved resources as plain fields (`store.projects`); this goes
-// away with the last of them.
-impl Deref for Store {
-    type Target = Mem;
-    fn deref(&self) -> &Mem {
-        &self.mem
-    }
-}
-
-impl DerefMut for Store {
-    fn deref_mut(&mut self) -> &mut Mem {
-        &mut self.mem
-    }
 }
 
 impl Store {
@@ -89,7 +74,6 @@ impl Store {
             db,
             project_dbs: BTreeMap::new(),
             location,
-            mem: seeded.mem.clone(),
         };
         store.load(seeded)?;
         Ok(store)
@@ -106,12 +90,23 @@ impl Store {
         for token in &seeded.manage_tokens {
             manage::tokens::save(&tx, token)?;
         }
+        for project in seeded.projects.values() {
+            projects::save(&tx, seeded.organization.id, project)?;
+        }
         for token in seeded.tokens.values() {
             tokens::save(&tx, token)?;
         }
+        for branch in &seeded.branches {
+            branches::save(&tx, branch)?;
+        }
+        for config in &seeded.configs {
+            configurations::save(&tx, config)?;
+        }
         db::set_next_id(&tx, tokens::SEQUENCE, seeded.next_token_id)?;
+        db::set_next_id(&tx, configurations::SEQUENCE, seeded.next_config_id)?;
+        db::set_next_id(&tx, events::SEQUENCE, 1)?;
         tx.commit()?;
-        for &project_id in seeded.mem.projects.keys() {
+        for &project_id in seeded.projects.keys() {
             if !self.project_dbs.contains_key(&project_id) {
                 let conn = self.location.open_project(project_id)?;
                 self.project_dbs.insert(project_id, conn);
@@ -125,19 +120,12 @@ impl Store {
             }
             tx.commit()?;
         }
-        self.mem = seeded.mem.clone();
         Ok(())
     }
 
     /// The database of a project's storage data.
     pub fn project_db(&self, project_id: u64) -> Option<&Connection> {
         self.project_dbs.get(&project_id)
-    }
-
-    pub fn allocate_event_id(&mut self) -> u64 {
-        let id = self.mem.next_event_id;
-        self.mem.next_event_id += 1;
-        id
     }
 }
 

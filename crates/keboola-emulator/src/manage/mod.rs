@@ -36,19 +36,18 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         ["organizations", id, "projects"] if m == Method::GET => {
             check_org(&store, &token, id)?;
-            let list: Vec<Value> = store
-                .projects
-                .values()
+            let list: Vec<Value> = projects::all(&store.db)?
+                .iter()
                 .map(|p| projects::render(&store, p))
                 .collect::<Result<_, _>>()?;
             ok_json(&Value::Array(list))
         }
         ["projects", id] if m == Method::GET => {
-            let project_id = member_project(&store, &token, id)?;
-            ok_json(&projects::render(&store, &store.projects[&project_id])?)
+            let project = member_project(&store, &token, id)?;
+            ok_json(&projects::render(&store, &project)?)
         }
         ["projects", id, "tokens"] if m == Method::POST => {
-            let project_id = member_project(&store, &token, id)?;
+            let project_id = member_project(&store, &token, id)?.id;
             tokens::create_storage_token(&mut store, &shared.base_url, project_id, req, now)
         }
         ["tokens" | "organizations" | "projects", ..] => {

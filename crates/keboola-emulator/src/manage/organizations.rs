@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde_json::{Value, json};
 
+use super::projects;
 use super::tokens::ManageToken;
 use crate::db::{from_sql, to_sql};
 use crate::http::{ApiError, time};
@@ -94,9 +95,8 @@ pub(crate) fn render(store: &Store) -> Result<Value, ApiError> {
     o.insert(
         "projects".into(),
         json!(
-            store
-                .projects
-                .values()
+            projects::all(&store.db)?
+                .iter()
                 .map(|p| json!({"id": p.id, "name": p.name, "created": time(p.created)}))
                 .collect::<Vec<_>>()
         ),

@@ -11,26 +11,22 @@ use crate::storage::components::OAUTH_COMPONENT;
 use crate::storage::configurations::{Config, Row};
 use crate::storage::tokens::Creator;
 
-fn next_config_id(store: &mut Seeded) -> String {
-    let id = store.mem.next_config_id;
-    store.mem.next_config_id += 1;
-    id.to_string()
-}
-
 #[allow(clippy::too_many_lines)]
 pub(super) fn seed_branches(
     store: &mut Seeded,
     rng: &mut StdRng,
     project_id: u64,
     admin: &Creator,
-) -> Vec<Branch> {
+) {
     let created = at(CONFIGS_CREATED);
+    let main_id = project_id * 100 + 1;
     let config = |component_id: &str,
                   id: String,
                   name: &str,
                   description: &str,
                   configuration: Value,
                   rows: Vec<Row>| Config {
+        branch_id: main_id,
         component_id: component_id.to_owned(),
         id,
         name: name.to_owned(),
@@ -56,16 +52,16 @@ pub(super) fn seed_branches(
         created,
     };
 
-    let db_id = next_config_id(store);
+    let db_id = store.allocate_config_id();
     let password = cipher(rng, "ProjectSecure", "emulated-password");
     let db_rows = vec![
         row(
-            next_config_id(store),
+            store.allocate_config_id(),
             "customers",
             json!({"parameters": {"table": {"schema": "CRM", "tableName": "CUSTOMERS"}, "outputTable": "in.c-crm.customers", "incremental": false, "primaryKey": ["ID"]}}),
         ),
         row(
-            next_config_id(store),
+            store.allocate_config_id(),
             "orders",
             json!({"parameters": {"table": {"schema": "CRM", "tableName": "ORDERS"}, "outputTable": "in.c-crm.orders", "incremental": true, "incrementalFetchingColumn": "UPDATED_AT", "primaryKey": ["ID"]}}),
         ),
@@ -79,15 +75,15 @@ pub(super) fn seed_branches(
         db_rows,
     );
 
-    let drive_id = next_config_id(store);
+    let drive_id = store.allocate_config_id();
     let drive_rows = vec![
         row(
-            next_config_id(store),
+            store.allocate_config_id(),
             "Budget 2026",
             json!({"parameters": {"sheets": [{"fileId": "1aBcD2eFgH3iJkL4mNoP", "fileTitle": "Budget 2026", "sheetId": 0, "sheetTitle": "Summary", "outputTable": "budget-summary", "enabled": true}]}}),
         ),
         row(
-            next_config_id(store),
+            store.allocate_config_id(),
             "Campaign costs",
             json!({"parameters": {"sheets": [{"fileId": "5qRsT6uVwX7yZaB8cDeF", "fileTitle": "Campaign costs", "sheetId": 1532, "sheetTitle": "Costs", "outputTable": "campaign-costs", "enabled": true}]}}),
         ),
@@ -102,7 +98,7 @@ pub(super) fn seed_branches(
         drive_rows,
     );
 
-    let tr_id = next_config_id(store);
+    let tr_id = store.allocate_config_id();
     let transformation = config(
         "keboola.snowflake-transformation",
         tr_id.clone(),
@@ -123,7 +119,7 @@ pub(super) fn seed_branches(
         Vec::new(),
     );
 
-    let flow_id = next_config_id(store);
+    let flow_id = store.allocate_config_id();
     let flow = config(
         "keboola.flow",
         flow_id,
@@ -144,20 +140,23 @@ pub(super) fn seed_branches(
         Vec::new(),
     );
 
-    let dev_copy = transformation.clone();
-    let main_id = project_id * 100 + 1;
-    vec![
+    let dev_copy = Config {
+        branch_id: main_id + 1,
+        ..transformation.clone()
+    };
+    store.branches.extend([
         Branch {
             id: main_id,
+            project_id,
             name: "Main".into(),
             description: String::new(),
             is_default: true,
             created: at(PROJECT_CREATED),
             creator: None,
-            configs: vec![db, drive, transformation, flow],
         },
         Branch {
             id: main_id + 1,
+            project_id,
             name: "Revenue tweaks".into(),
             description: "Trying a different revenue definition".into(),
             is_default: false,
@@ -166,7 +165,9 @@ pub(super) fn seed_branches(
                 id: admin.id,
                 description: admin.description.clone(),
             }),
-            configs: vec![dev_copy],
         },
-    ]
+    ]);
+    store
+        .configs
+        .extend([db, drive, transformation, flow, dev_copy]);
 }

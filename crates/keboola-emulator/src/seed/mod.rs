@@ -18,7 +18,7 @@ use crate::manage::organizations::Organization;
 use crate::manage::projects::{Project, Role};
 use crate::manage::tokens::ManageToken;
 use crate::manage::users::User;
-use crate::state::{Mem, Seeded};
+use crate::state::Seeded;
 use crate::storage::tokens::{StorageToken, TokenOrigin};
 
 /// A seed file: fixes the secrets of the seeded state so the ready line is reproducible.
@@ -240,12 +240,11 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         manage_tokens,
         admin_user_id: 1,
         outsider_user_id: 4,
-        mem: Mem {
-            projects: BTreeMap::new(),
-            next_config_id: FIRST_CONFIG_ID,
-            next_event_id: 1,
-        },
+        projects: BTreeMap::new(),
         tokens: BTreeMap::new(),
+        branches: Vec::new(),
+        configs: Vec::new(),
+        next_config_id: FIRST_CONFIG_ID,
         buckets: BTreeMap::new(),
         next_token_id: FIRST_STORAGE_TOKEN_ID,
     };
@@ -343,7 +342,7 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
             },
         );
 
-        let branches = configs::seed_branches(&mut store, &mut rng, project_id, &admin_token);
+        configs::seed_branches(&mut store, &mut rng, project_id, &admin_token);
         store.buckets.insert(
             project_id,
             vec![
@@ -352,13 +351,12 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
                 "out.c-reports".into(),
             ],
         );
-        store.mem.projects.insert(
+        store.projects.insert(
             project_id,
             Project {
                 id: project_id,
                 name,
                 created: at(PROJECT_CREATED + index as i64 * 86_400),
-                branches,
                 members: members.clone(),
             },
         );

@@ -5,7 +5,6 @@ use serde_json::{Map, Value, json};
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
 use crate::state::Store;
 use crate::storage::Ctx;
-use crate::storage::branches::branch_of;
 use crate::storage::configurations;
 use crate::storage::tokens::StorageToken;
 
@@ -171,7 +170,7 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
     let with_body = include.contains(&"configuration");
     let with_rows = include.contains(&"rows");
     let kind = req.query_param("componentType").filter(|k| !k.is_empty());
-    let branch = branch_of(store, ctx)?;
+    let configs = configurations::of_branch(&store.db, ctx.branch_id, None)?;
     let mut ids: Vec<&str> = COMPONENTS.iter().map(|c| c.id).collect();
     ids.sort_unstable();
     let mut out = Vec::new();
@@ -179,8 +178,7 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
         if kind.is_some_and(|k| k != def.kind) || !ctx.me.can_use_component(def.id) {
             continue;
         }
-        let configs: Vec<Value> = branch
-            .configs
+        let configs: Vec<Value> = configs
             .iter()
             .filter(|c| c.component_id == def.id)
             .map(|c| configurations::render(c, with_body, with_rows))

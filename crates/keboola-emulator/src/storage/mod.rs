@@ -4,7 +4,7 @@ pub(crate) mod branches;
 pub(crate) mod buckets;
 pub(crate) mod components;
 pub(crate) mod configurations;
-mod events;
+pub(crate) mod events;
 mod index;
 pub(crate) mod tokens;
 
@@ -28,7 +28,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         _ => (None, rest),
     };
     let now = shared.now();
-    let mut store = shared.store();
+    let store = shared.store();
     let me = tokens::authenticate(&store, req, now)?;
     let branch_id = branches::resolve_branch(&store, me.project_id, branch)?;
     let ctx = Ctx {
@@ -66,13 +66,13 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             configurations::get(&store, &ctx, component, id)
         }
         ["components", component, "configs", id] if m == Method::PUT => {
-            configurations::update(&mut store, &ctx, component, id, req)
+            configurations::update(&store, &ctx, component, id, req)
         }
         ["dev-branches"] if m == Method::GET && branch.is_none() => branches::list(&store, &ctx),
         ["dev-branches", id] if m == Method::GET && branch.is_none() => {
             branches::get(&store, &ctx, id)
         }
-        ["events"] if m == Method::POST => events::create(&mut store, req),
+        ["events"] if m == Method::POST => events::create(&store, &ctx, req),
         ["tokens" | "components" | "dev-branches" | "events", ..] => {
             Err(ApiError::method_not_allowed())
         }

@@ -1,4 +1,4 @@
-//! State in SQLite: with `data_dir`, the databases are files a client can inspect.
+//! State in SQLite: with `data_dir`, the databases are files one can inspect.
 
 use keboola_emulator::EmulatorOptions;
 use rusqlite::{Connection, OpenFlags};
@@ -42,6 +42,17 @@ fn tokens_and_buckets_live_in_database_files() {
     let admin = &emu.projects()[0].tokens.admin;
     c.mint(admin, &json!({"description": "kept on disk"}));
     assert_eq!(count(&metadata, minted), 1);
+    let renamed = "SELECT COUNT(*) FROM configurations WHERE name = 'Renamed on disk'";
+    let put = c.send_form(
+        "PUT",
+        "/v2/storage/components/keboola.ex-db-snowflake/configs/10001",
+        admin,
+        "name=Renamed+on+disk",
+    );
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(count(&metadata, renamed), 1);
+    let rows = "SELECT COUNT(*) FROM configuration_rows WHERE config_id = '10001'";
+    assert_eq!(count(&metadata, rows), 2, "the rows survive the update");
 
     emu.reset();
     assert_eq!(

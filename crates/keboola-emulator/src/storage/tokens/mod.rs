@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::http::{ApiError, mask_token, time};
-use crate::manage::projects::{Role, owner};
+use crate::manage::projects::{self, Role, owner};
 use crate::manage::{organizations, users};
 use crate::state::Store;
 use crate::storage::buckets;
@@ -267,8 +267,8 @@ pub(crate) fn render(
             "organization".into(),
             json!({"id": organizations::the(&store.db)?.id.to_string()}),
         );
-        if let Some(p) = store.projects.get(&t.project_id) {
-            o.insert("owner".into(), owner(p));
+        if let Some(p) = projects::by_id(&store.db, t.project_id)? {
+            o.insert("owner".into(), owner(store, &p)?);
         }
     }
     Ok(Value::Object(o))

@@ -7,12 +7,11 @@ use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use super::{Creator, StorageToken, TokenOrigin};
 use crate::db::{from_sql, to_sql};
-use crate::manage::projects::Role;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS storage_tokens (
     id INTEGER PRIMARY KEY,
-    project_id INTEGER NOT NULL,
+    project_id INTEGER NOT NULL REFERENCES projects (id),
     secret TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL,
     created INTEGER NOT NULL,
@@ -50,20 +49,12 @@ const COLUMNS: &str = "id, project_id, secret, description, created, refreshed, 
     can_manage_buckets, can_manage_tokens, can_read_all_file_uploads, can_purge_trash,
     can_read_all_project_events, can_manage_dev_branches, bucket_permissions, component_access";
 
-fn role_from(s: &str) -> Role {
-    match s {
-        "admin" => Role::Admin,
-        "guest" => Role::Guest,
-        _ => Role::ReadOnly,
-    }
-}
-
 fn from_row(r: &Row<'_>) -> rusqlite::Result<StorageToken> {
     let origin: String = r.get("origin")?;
     let origin = match origin.as_str() {
         "master" => TokenOrigin::Master {
             user_id: r.get("master_user_id")?,
-            role: role_from(&r.get::<_, String>("master_role")?),
+            role: r.get("master_role")?,
         },
         "storage" => TokenOrigin::Storage {
             creator: Creator {
@@ -101,7 +92,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<StorageToken> {
 pub(crate) fn save(conn: &Connection, t: &StorageToken) -> rusqlite::Result<()> {
     let (user_id, role, creator, admin_owner, origin) = match &t.origin {
         TokenOrigin::Master { user_id, role } => {
-            (Some(*user_id), Some(role.as_str()), None, None, "master")
+            (Some(*user_id), Some(*role), None, None, "master")
         }
         TokenOrigin::Storage {
             creator,

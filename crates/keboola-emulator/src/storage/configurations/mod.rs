@@ -1,5 +1,7 @@
 //! Configurations and their rows: state, JSON shape, list, detail and update.
 
+mod table;
+
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
@@ -7,11 +9,12 @@ use crate::http::{ApiError, ApiRequest, ApiResult, ok_json, param_bool, param_st
 use crate::manage::projects::Role;
 use crate::state::Store;
 use crate::storage::Ctx;
-use crate::storage::branches::{branch_not_found, branch_of};
 use crate::storage::components::{
     component_def, component_not_found, require_component_access, require_some_component_access,
 };
 use crate::storage::tokens::{Creator, creator};
+
+pub(crate) use table::{SCHEMA, SEQUENCE, count_in_branch, get as find, of_branch, save};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
@@ -26,6 +29,7 @@ pub(crate) struct Row {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
+    pub branch_id: u64,
     pub component_id: String,
     pub id: String,
     pub name: String,
@@ -90,7 +94,7 @@ pub(crate) fn render(c: &Config, with_body: bool, with_rows: bool) -> Value {
     Value::Object(o)
 }
 
-fn config_not_found(id: &str) -> ApiError {
+pub(crate) fn config_not_found(id: &str) -> ApiError {
     ApiError::not_found(
         &format!("Configuration {id} not found"),
         "storage.configuration.notFound",
@@ -103,11 +107,8 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, component: &str) -> ApiResult {
     if component_def(component).is_none() {
         return Err(component_not_found(component));
     }
-    let branch = branch_of(store, ctx)?;
-    let list: Vec<Value> = branch
-        .configs
+    let list: Vec<Value> = of_branch(&store.db, ctx.branch_id, Some(component))?
         .iter()
-        .filter(|c| c.component_id == component)
         .map(|c| render(c, true, true))
         .collect();
     ok_json(&Value::Array(list))
@@ -116,17 +117,13 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, component: &str) -> ApiResult {
 pub(crate) fn get(store: &Store, ctx: &Ctx<'_>, component: &str, id: &str) -> ApiResult {
     require_some_component_access(ctx.me)?;
     require_component_access(ctx.me, component)?;
-    let branch = branch_of(store, ctx)?;
-    let config = branch
-        .configs
-        .iter()
-        .find(|c| c.component_id == component && c.id == id)
-        .ok_or_else(|| config_not_found(id))?;
-    ok_json(&render(config, true, true))
+    let config =
+        find(&store.db, ctx.branch_id, component, id)?.ok_or_else(|| config_not_found(id))?;
+    ok_json(&render(&config, true, true))
 }
 
 pub(crate) fn update(
-    store: &mut Store,
+    store: &Store,
     ctx: &Ctx<'_>,
     component: &str,
     id: &str,
@@ -159,21 +156,9 @@ pub(crate) fn update(
     };
     let is_disabled = param_bool(&params, "isDisabled")?;
     let creator = ctx.me.creator();
-    let branch_id = ctx.branch_id;
-    let project = store
-        .projects
-        .get_mut(&ctx.me.project_id)
-        .ok_or_else(ApiError::application_error)?;
-    let branch = project
-        .branches
-        .iter_mut()
-        .find(|b| b.id == branch_id)
-        .ok_or_else(|| branch_not_found(&branch_id.to_string()))?;
-    let config = branch
-        .configs
-        .iter_mut()
-        .find(|c| c.component_id == component && c.id == id)
-        .ok_or_else(|| config_not_found(id))?;
+    let tx = store.db.unchecked_transaction()?;
+    let mut config =
+        find(&tx, ctx.branch_id, component, id)?.ok_or_else(|| config_not_found(id))?;
     if let Some(name) = param_str(&params, "name") {
         name.clone_into(&mut config.name);
     }
@@ -192,7 +177,7 @@ pub(crate) fn update(
         .to_owned();
     config.version_created = ctx.now;
     config.version_creator = creator;
-    ok_json(&render(config, true, true))
+    save(&tx, &config)?;
+    tx.commit()?;
+    ok_json(&render(&config, true, true))
 }
-
-// ---- dev branches and events ---------------------------------------------------------
