@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::http::ApiError;
 use crate::manage;
-use crate::storage::{branches, buckets, configurations, events, tokens};
+use crate::storage::{branches, buckets, components, configurations, events, tokens};
 
 /// Schemas of the metadata database, one per resource.
 const METADATA_SCHEMAS: &[&str] = &[
@@ -28,6 +28,7 @@ const METADATA_SCHEMAS: &[&str] = &[
     manage::tokens::SCHEMA,
     manage::projects::SCHEMA,
     tokens::SCHEMA,
+    components::SCHEMA,
     branches::SCHEMA,
     configurations::SCHEMA,
     events::SCHEMA,

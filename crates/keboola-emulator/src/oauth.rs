@@ -7,9 +7,8 @@ use serde_json::{Value, json};
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
 use crate::manage::projects::Role;
 use crate::state::Shared;
-use crate::storage::components::{ComponentDef, component_def};
 use crate::storage::tokens::authenticate;
-use crate::storage::{branches, configurations};
+use crate::storage::{branches, components, configurations};
 
 const WIZARD_HTML: &str = include_str!("wizard.html");
 
@@ -83,7 +82,7 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     if !me.has_component_access(component_id) || me.role() == Some(Role::ReadOnly) {
         return Err(ApiError::access_denied());
     }
-    if !component_def(component_id).is_some_and(ComponentDef::uses_oauth) {
+    if !components::by_id(&store.db, component_id)?.is_some_and(|c| c.uses_oauth()) {
         return Err(ApiError::bad_request(
             &format!("Component {component_id} does not use OAuth authorization."),
             "oauth.componentNotSupported",

@@ -16,6 +16,7 @@ use crate::manage::tokens::ManageToken;
 use crate::manage::users::{self, User};
 use crate::services::Urls;
 use crate::storage::branches::{self, Branch};
+use crate::storage::components::{self, Component};
 use crate::storage::configurations::{self, Config};
 use crate::storage::tokens::{self, StorageToken};
 use crate::storage::{buckets, events};
@@ -30,6 +31,7 @@ pub(crate) struct Seeded {
     pub admin_user_id: u64,
     /// A user in no project, for access-denied tests.
     pub outsider_user_id: u64,
+    pub components: Vec<Component>,
     pub projects: BTreeMap<u64, Project>,
     pub tokens: BTreeMap<u64, StorageToken>,
     pub branches: Vec<Branch>,
@@ -89,6 +91,9 @@ impl Store {
         organizations::save(&tx, &seeded.organization)?;
         for token in &seeded.manage_tokens {
             manage::tokens::save(&tx, token)?;
+        }
+        for component in &seeded.components {
+            components::save(&tx, component)?;
         }
         for project in seeded.projects.values() {
             projects::save(&tx, seeded.organization.id, project)?;

@@ -1,5 +1,6 @@
 //! The seeded state: structure and ids are fixed, secrets come from an optional seed file.
 
+mod components;
 mod configs;
 
 use std::collections::BTreeMap;
@@ -240,6 +241,7 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         manage_tokens,
         admin_user_id: 1,
         outsider_user_id: 4,
+        components: components::catalogue(),
         projects: BTreeMap::new(),
         tokens: BTreeMap::new(),
         branches: Vec::new(),

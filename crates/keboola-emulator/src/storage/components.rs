@@ -1,5 +1,6 @@
 //! Components: the emulated catalogue, its JSON shape and `GET /components`.
 
+use rusqlite::{Connection, OptionalExtension as _, params};
 use serde_json::{Map, Value, json};
 
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
@@ -10,70 +11,83 @@ use crate::storage::tokens::StorageToken;
 
 pub(crate) const OAUTH_COMPONENT: &str = "keboola.ex-google-drive";
 
+/// A component of the stack's catalogue (what the Developer Portal publishes).
 #[derive(Clone, Debug)]
-pub(crate) struct ComponentDef {
-    pub id: &'static str,
-    pub kind: &'static str,
-    pub name: &'static str,
-    pub description: &'static str,
-    pub flags: &'static [&'static str],
-    pub categories: &'static [&'static str],
+pub(crate) struct Component {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    pub flags: Vec<String>,
+    pub categories: Vec<String>,
 }
 
-impl ComponentDef {
+impl Component {
     pub fn uses_oauth(&self) -> bool {
-        self.flags.contains(&"genericDockerUI-authorization")
+        self.flags
+            .iter()
+            .any(|f| f == "genericDockerUI-authorization")
     }
 }
 
-pub(crate) const COMPONENTS: &[ComponentDef] = &[
-    ComponentDef {
-        id: "keboola.ex-db-snowflake",
-        kind: "extractor",
-        name: "Snowflake",
-        description: "Cloud data warehouse",
-        flags: &["genericDockerUI-tableInput"],
-        categories: &["Database"],
-    },
-    ComponentDef {
-        id: "keboola.ex-google-drive",
-        kind: "extractor",
-        name: "Google Drive",
-        description: "Import spreadsheets from Google Drive",
-        flags: &["genericDockerUI", "genericDockerUI-authorization"],
-        categories: &["Files"],
-    },
-    ComponentDef {
-        id: "keboola.ex-http",
-        kind: "extractor",
-        name: "HTTP",
-        description: "Download CSV files from a URL",
-        flags: &["genericDockerUI"],
-        categories: &["Files"],
-    },
-    ComponentDef {
-        id: "keboola.snowflake-transformation",
-        kind: "transformation",
-        name: "Snowflake SQL",
-        description: "Transform data with Snowflake SQL",
-        flags: &["genericCodeBlocksUI", "genericVariablesUI"],
-        categories: &[],
-    },
-    ComponentDef {
-        id: "keboola.flow",
-        kind: "other",
-        name: "Flow",
-        description: "Run components in phases",
-        flags: &["excludeFromNewList"],
-        categories: &[],
-    },
-];
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS components (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    -- JSON lists of strings
+    flags TEXT NOT NULL,
+    categories TEXT NOT NULL
+);";
 
-pub(crate) fn component_def(id: &str) -> Option<&'static ComponentDef> {
-    COMPONENTS.iter().find(|c| c.id == id)
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-pub(crate) fn component(def: &ComponentDef, base_url: &str) -> Map<String, Value> {
+pub(crate) fn save(conn: &Connection, c: &Component) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO components (id, type, name, description, flags, categories)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            c.id,
+            c.kind,
+            c.name,
+            c.description,
+            json_list(&c.flags),
+            json_list(&c.categories)
+        ],
+    )?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, type, name, description, flags, categories FROM components";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Component> {
+    let list = |text: String| serde_json::from_str(&text).unwrap_or_default();
+    Ok(Component {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        flags: list(r.get(4)?),
+        categories: list(r.get(5)?),
+    })
+}
+
+/// The whole catalogue in id order.
+pub(crate) fn all(conn: &Connection) -> rusqlite::Result<Vec<Component>> {
+    conn.prepare(&format!("{SELECT} ORDER BY id"))?
+        .query_map([], from_row)?
+        .collect()
+}
+
+pub(crate) fn by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<Component>> {
+    conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
+        .optional()
+}
+
+pub(crate) fn component(def: &Component, base_url: &str) -> Map<String, Value> {
     let ico = format!("{base_url}/static/icons/{}.png", def.id);
     let mut o = Map::new();
     o.insert("id".into(), json!(def.id));
@@ -114,8 +128,8 @@ pub(crate) fn component(def: &ComponentDef, base_url: &str) -> Map<String, Value
 }
 
 /// The `components` list of the Storage API index.
-pub(crate) fn index_components(base_url: &str, details: bool) -> Value {
-    let list: Vec<Value> = COMPONENTS
+pub(crate) fn index_components(catalogue: &[Component], base_url: &str, details: bool) -> Value {
+    let list: Vec<Value> = catalogue
         .iter()
         .map(|def| {
             let full = component(def, base_url);
@@ -171,11 +185,9 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
     let with_rows = include.contains(&"rows");
     let kind = req.query_param("componentType").filter(|k| !k.is_empty());
     let configs = configurations::of_branch(&store.db, ctx.branch_id, None)?;
-    let mut ids: Vec<&str> = COMPONENTS.iter().map(|c| c.id).collect();
-    ids.sort_unstable();
     let mut out = Vec::new();
-    for def in ids.into_iter().filter_map(component_def) {
-        if kind.is_some_and(|k| k != def.kind) || !ctx.me.can_use_component(def.id) {
+    for def in all(&store.db)? {
+        if kind.is_some_and(|k| k != def.kind) || !ctx.me.can_use_component(&def.id) {
             continue;
         }
         let configs: Vec<Value> = configs
@@ -187,7 +199,7 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
         if configs.is_empty() {
             continue;
         }
-        let mut o = component(def, ctx.base_url);
+        let mut o = component(&def, ctx.base_url);
         o.insert("configurations".into(), Value::Array(configs));
         out.push(Value::Object(o));
     }

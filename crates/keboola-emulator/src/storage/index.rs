@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::http::{ApiRequest, ApiResult, ok_json};
 use crate::services::SIBLINGS;
 use crate::state::Shared;
-use crate::storage::components::index_components;
+use crate::storage::components::{self, index_components};
 
 pub(crate) fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
     let base = &shared.base_url;
@@ -29,7 +29,11 @@ pub(crate) fn index(shared: &Shared, req: &ApiRequest) -> ApiResult {
     if !excluded.contains(&"components") {
         o.insert(
             "components".into(),
-            index_components(base, !excluded.contains(&"componentDetails")),
+            index_components(
+                &components::all(&shared.store().db)?,
+                base,
+                !excluded.contains(&"componentDetails"),
+            ),
         );
     }
     o.insert("services".into(), services(shared));

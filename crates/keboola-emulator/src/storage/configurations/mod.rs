@@ -10,7 +10,7 @@ use crate::manage::projects::Role;
 use crate::state::Store;
 use crate::storage::Ctx;
 use crate::storage::components::{
-    component_def, component_not_found, require_component_access, require_some_component_access,
+    self, component_not_found, require_component_access, require_some_component_access,
 };
 use crate::storage::tokens::{Creator, creator};
 
@@ -104,7 +104,7 @@ pub(crate) fn config_not_found(id: &str) -> ApiError {
 pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, component: &str) -> ApiResult {
     require_some_component_access(ctx.me)?;
     require_component_access(ctx.me, component)?;
-    if component_def(component).is_none() {
+    if components::by_id(&store.db, component)?.is_none() {
         return Err(component_not_found(component));
     }
     let list: Vec<Value> = of_branch(&store.db, ctx.branch_id, Some(component))?
