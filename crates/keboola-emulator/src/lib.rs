@@ -2,8 +2,10 @@
 //!
 //! It serves the Storage API (`/v2/storage`), the Manage API (`/manage`), the Encryption API
 //! (`/encrypt`) and an OAuth wizard page (`/oauth/index.html`) from one origin, with the
-//! token rules, JSON shapes and error bodies of the real services. State lives in memory and
-//! is seeded with an organization, users, projects, tokens and configurations.
+//! token rules, JSON shapes and error bodies of the real services. State lives in embedded
+//! SQLite databases (in memory, or files under `EmulatorOptions::data_dir`) and is seeded with
+//! an organization, users, projects, tokens and configurations. Sibling services (Job Queue,
+//! Query Service, ...) are routed by `Host` under `EmulatorOptions::hostname`, or by path.
 //!
 //! ```no_run
 //! let emulator = keboola_emulator::spawn(keboola_emulator::EmulatorOptions::default())?;
