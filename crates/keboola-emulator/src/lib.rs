@@ -213,7 +213,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    let urls = services::Urls::new(scheme, &ip, addr.port(), hostname.clone());
+    let urls = services::Urls::new(scheme, &ip, addr.port(), hostname);
     let base_url = urls.connection();
 
     let mut temp_cert_dir = None;
@@ -226,14 +226,14 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
                 dir
             }
         };
-        let (acceptor, ca) = tls::setup(&dir, hostname.as_deref())?;
+        let (acceptor, ca) = tls::setup(&dir, urls.hostname())?;
         (Some(acceptor), Some(ca))
     } else {
         (None, None)
     };
 
     let ready = ready_line(&seeded, &base_url, ca_cert);
-    let shared = Arc::new(Shared::new(urls, hostname, location, seeded, latency_ms)?);
+    let shared = Arc::new(Shared::new(urls, location, seeded, latency_ms)?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -23,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::control::{self, FaultBody, LoggedRequest};
 use crate::http::{ApiError, ApiRequest, masked_path, masked_query};
-use crate::services::dispatch;
+use crate::services::{self, dispatch};
 use crate::state::{Shared, lock};
 use crate::storage;
 
@@ -157,14 +157,23 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
     }
 
     let (project_id, token_id) = identify(&shared, &req);
-    let fault = control::take_fault(&shared, &req.method, &req.path, project_id);
+    let service = services::service_of(&shared, &req);
+    let fault = control::take_fault(&shared, &req.method, &req.path, service, project_id);
     let delay = shared.latency_ms() + fault.as_ref().and_then(|f| f.latency_ms).unwrap_or(0);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
 
     let log = |status: u16| {
-        record(&shared, &req, status, project_id, token_id.clone(), started);
+        record(
+            &shared,
+            &req,
+            service,
+            status,
+            project_id,
+            token_id.clone(),
+            started,
+        );
     };
 
     let Some(fault) = fault else {
@@ -247,6 +256,7 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
 fn record(
     shared: &Shared,
     req: &ApiRequest,
+    service: Option<&str>,
     status: u16,
     project_id: Option<u64>,
     token_id: Option<String>,
@@ -256,6 +266,7 @@ fn record(
         method: req.method.to_string(),
         path: masked_path(&req.path),
         query: masked_query(req.raw_query.as_deref()),
+        service: service.map(str::to_owned),
         status,
         project_id,
         token_id,

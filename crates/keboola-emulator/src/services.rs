@@ -101,31 +101,59 @@ fn target(hostname: Option<&str>, host: Option<&str>) -> Target {
     sibling(label).map_or(Target::Unknown, Target::Sibling)
 }
 
+/// Where a request goes, with the path left for the service to route.
+enum Route<'a> {
+    Storage(&'a [&'a str]),
+    Manage(&'a [&'a str]),
+    Sibling(&'static Sibling, &'a [&'a str]),
+    UnknownHost,
+    NotFound,
+}
+
+fn route<'a>(shared: &Shared, req: &ApiRequest, segs: &'a [&'a str]) -> Route<'a> {
+    match target(shared.urls.hostname(), req.host.as_deref()) {
+        Target::Sibling(service) => Route::Sibling(service, segs),
+        Target::Unknown => Route::UnknownHost,
+        Target::Connection => match segs {
+            ["v2", "storage", rest @ ..] => Route::Storage(rest),
+            ["manage", rest @ ..] => Route::Manage(rest),
+            // Clients that call Encryption on the stack URL itself.
+            ["encrypt"] => {
+                sibling("encryption").map_or(Route::NotFound, |s| Route::Sibling(s, segs))
+            }
+            [first, rest @ ..] => {
+                sibling(first).map_or(Route::NotFound, |s| Route::Sibling(s, rest))
+            }
+            [] => Route::NotFound,
+        },
+    }
+}
+
+/// The id of the service a request is for (`storage`, `manage`, `queue`, ...), for the
+/// request log and fault matching.
+pub(crate) fn service_of(shared: &Shared, req: &ApiRequest) -> Option<&'static str> {
+    match route(shared, req, &req.segs()) {
+        Route::Storage(_) => Some("storage"),
+        Route::Manage(_) => Some("manage"),
+        Route::Sibling(service, _) => Some(service.id),
+        Route::UnknownHost | Route::NotFound => None,
+    }
+}
+
 /// Routes an API request to the service that owns it.
 pub(crate) fn dispatch(shared: &Shared, req: &ApiRequest) -> Response<Body> {
     let segs = req.segs();
-    let result = match target(shared.hostname.as_deref(), req.host.as_deref()) {
-        Target::Connection => connection(shared, req, &segs),
-        Target::Sibling(service) => serve(service, shared, req, &segs),
-        Target::Unknown => Err(ApiError::service(
+    let result = match route(shared, req, &segs) {
+        Route::Storage(rest) => storage::handle(shared, req, rest),
+        Route::Manage(rest) => manage::handle(shared, req, rest),
+        Route::Sibling(service, rest) => serve(service, shared, req, rest),
+        Route::UnknownHost => Err(ApiError::service(
             StatusCode::NOT_FOUND,
             "No Keboola service is served under this host name.",
         )),
+        Route::NotFound => Err(ApiError::route_not_found()),
     };
     result.unwrap_or_else(ApiError::into_response)
-}
-
-fn connection(shared: &Shared, req: &ApiRequest, segs: &[&str]) -> ApiResult {
-    match segs {
-        ["v2", "storage", rest @ ..] => storage::handle(shared, req, rest),
-        ["manage", rest @ ..] => manage::handle(shared, req, rest),
-        ["encrypt"] => encryption::handle(shared, req, segs),
-        [first, rest @ ..] => match sibling(first) {
-            Some(service) => serve(service, shared, req, rest),
-            None => Err(ApiError::route_not_found()),
-        },
-        [] => Err(ApiError::route_not_found()),
-    }
 }
 
 fn serve(service: &Sibling, shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiResult {
@@ -176,6 +204,11 @@ impl Urls {
             Some(h) => format!("{}://{id}.{h}{}", self.scheme, self.port_suffix),
             None => format!("{}/{id}", self.origin),
         }
+    }
+
+    /// The host name sibling services are addressed under, when set.
+    pub fn hostname(&self) -> Option<&str> {
+        self.hostname.as_deref()
     }
 
     /// The stack URL clients are given: Connection.

@@ -139,8 +139,6 @@ pub(crate) struct Shared {
     /// The stack URL clients use: Connection's URL.
     pub base_url: String,
     pub urls: Urls,
-    /// The host name sibling services are addressed under, when set.
-    pub hostname: Option<String>,
     pub store: Mutex<Store>,
     pub seeded: Seeded,
     pub clock_offset_ms: AtomicI64,
@@ -159,7 +157,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn new(
         urls: Urls,
-        hostname: Option<String>,
         location: Location,
         seeded: Seeded,
         latency_ms: u64,
@@ -168,7 +165,6 @@ impl Shared {
         Ok(Self {
             base_url: urls.connection(),
             urls,
-            hostname,
             seeded,
             store: Mutex::new(store),
             clock_offset_ms: AtomicI64::new(0),

@@ -5,7 +5,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use keboola_emulator::{Emulator, EmulatorOptions};
+use keboola_emulator::{Emulator, EmulatorOptions, Fault};
 use serde_json::Value;
 
 use crate::common::{Client, start, start_with};
@@ -231,4 +231,53 @@ fn invalid_host_names_are_refused() {
         });
         assert!(result.is_err(), "{bad:?} was accepted");
     }
+}
+
+#[test]
+fn the_log_names_the_service_and_faults_can_target_one() {
+    let emu = with_hostname();
+    let port = emu.local_addr().port();
+    emu.add_fault(Fault {
+        service: Some("queue".into()),
+        status: Some(503),
+        ..Fault::default()
+    });
+    let by_host = send(
+        &emu,
+        "GET",
+        &format!("queue.{HOSTNAME}:{port}"),
+        "/jobs",
+        "",
+    );
+    assert_eq!(by_host.status, 503, "{}", by_host.body);
+    let by_path = send(&emu, "GET", &format!("127.0.0.1:{port}"), "/queue/jobs", "");
+    assert_eq!(by_path.status, 503, "{}", by_path.body);
+    let storage = send(
+        &emu,
+        "GET",
+        &format!("connection.{HOSTNAME}"),
+        "/v2/storage",
+        "",
+    );
+    assert_eq!(storage.status, 200, "the fault spares other services");
+    send(
+        &emu,
+        "GET",
+        &format!("127.0.0.1:{port}"),
+        "/manage/tokens/verify",
+        "",
+    );
+    send(&emu, "GET", &format!("127.0.0.1:{port}"), "/nowhere", "");
+
+    let services: Vec<Option<String>> = emu.requests().into_iter().map(|r| r.service).collect();
+    assert_eq!(
+        services,
+        [
+            Some("queue".to_owned()),
+            Some("queue".to_owned()),
+            Some("storage".to_owned()),
+            Some("manage".to_owned()),
+            None
+        ]
+    );
 }
