@@ -50,6 +50,10 @@ pub(crate) const VARIABLES: &[Variable] = &[
         meaning: "Base of the retry backoff for GET requests (default 500 ms).",
     },
     Variable {
+        names: &["KBAGENT_WAIT_TIMEOUT_MS"],
+        meaning: "How long to wait for the config lock or for token input, in milliseconds (default 30 s).",
+    },
+    Variable {
         names: &["SSL_CERT_FILE", "KBAGENT_CA_FILE"],
         meaning: "Extra CA certificates (PEM) to trust, e.g. a corporate proxy or `keboola-emulator --tls`. Verification is always on.",
     },
@@ -79,6 +83,8 @@ pub struct Env {
     pub oauth_wizard_url: Option<String>,
     pub timeout: Option<Duration>,
     pub retry_base: Option<Duration>,
+    /// Bound on waiting for the config lock or for token input (default 30 s).
+    pub wait_timeout: Option<Duration>,
     pub ca_file: Option<PathBuf>,
     pub no_color: bool,
     pub log: Option<String>,
@@ -122,6 +128,7 @@ impl Env {
             oauth_wizard_url: var("KBAGENT_OAUTH_WIZARD_URL"),
             timeout: ms("KBAGENT_HTTP_TIMEOUT_MS"),
             retry_base: ms("KBAGENT_RETRY_BASE_MS"),
+            wait_timeout: ms("KBAGENT_WAIT_TIMEOUT_MS"),
             ca_file: var("KBAGENT_CA_FILE")
                 .or_else(|| var("SSL_CERT_FILE"))
                 .map(PathBuf::from),

@@ -14,6 +14,7 @@ pub mod error;
 pub(crate) mod fanout;
 pub(crate) mod output;
 pub(crate) mod select;
+pub mod signals;
 pub mod store;
 pub(crate) mod token_input;
 

@@ -1,3 +1,4 @@
 fn main() -> std::process::ExitCode {
+    kbagent::signals::install();
     kbagent::run()
 }

@@ -1,8 +1,15 @@
-//! A typed, blocking client for Keboola Connection's Storage and Manage APIs.
+//! A typed, blocking client for Keboola Connection's Storage and Manage APIs and the
+//! stack's other services.
 //!
 //! It speaks HTTP and Keboola's wire formats and nothing else: no printing, no config
 //! files. Tokens are [`Token`]s, which never print their value; errors are
 //! [`ApiError`]s, whose messages never contain a token.
+//!
+//! Layout: [`Http`] (in `http/`) is the one request path, shared by every call;
+//! `storage/` and `manage/` hold one module per resource, each with its models and
+//! its endpoints; other services are reached through [`ServiceDirectory`], which reads
+//! their URLs from the Storage API index; `lenient` has the serde helpers for
+//! Keboola's loose typing.
 //!
 //! ```no_run
 //! use keboola_api::{Http, HttpConfig, StackUrl, StorageClient, Token};
@@ -17,20 +24,26 @@
 
 mod error;
 mod http;
+mod lenient;
 mod manage;
-mod models;
 mod secret;
+mod services;
 mod stack;
 mod storage;
 
 pub use error::{ApiError, ApiErrorKind};
-pub use http::{Http, HttpConfig};
+pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, ResponseBody};
 pub use manage::ManageClient;
-pub use models::{
-    Component, Configuration, CreateTokenRequest, CreatorToken, DevBranch, ManageOrganization,
-    ManageProject, ManageTokenInfo, ManageUser, NewToken, ProjectOwner, ServiceEntry, StackIndex,
-    TokenAdmin, TokenInfo,
-};
+pub use manage::projects::{ManageOrganization, ManageProject};
+pub use manage::tokens::{ManageTokenInfo, ManageUser};
 pub use secret::{InvalidToken, Token, mask_secrets_in, mask_token};
+pub use services::ServiceDirectory;
 pub use stack::{InvalidStackUrl, StackUrl};
-pub use storage::{ComponentsQuery, StorageClient};
+pub use storage::StorageClient;
+pub use storage::branches::DevBranch;
+pub use storage::components::{Component, ComponentsQuery};
+pub use storage::configurations::Configuration;
+pub use storage::index::{ServiceEntry, StackIndex};
+pub use storage::tokens::{
+    CreateTokenRequest, CreatorToken, NewToken, ProjectOwner, TokenAdmin, TokenInfo,
+};

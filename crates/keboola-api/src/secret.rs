@@ -123,7 +123,7 @@ fn flush_word(out: &mut String, word: &mut String) {
     if looks_like_token(word) {
         out.push_str(&mask_token(word));
     } else {
-        out.push_str(word);
+        mask_embedded(out, word);
     }
     word.clear();
 }
@@ -131,7 +131,7 @@ fn flush_word(out: &mut String, word: &mut String) {
 /// Storage tokens are `<project>-<id>-<secret>`, Manage tokens `<id>-<secret>`, and
 /// programmatic ones start with `kbc_`. A short number-dash prefix followed by a long
 /// tail is treated as a token; ids and dates are too short to match.
-fn looks_like_token(word: &str) -> bool {
+pub(crate) fn looks_like_token(word: &str) -> bool {
     if word.starts_with("kbc_") && word.len() >= 12 {
         return true;
     }
@@ -139,6 +139,59 @@ fn looks_like_token(word: &str) -> bool {
         return false;
     };
     !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) && tail.len() >= 16
+}
+
+/// Copies `word` to `out`, masking a token glued to other characters (`x<token>`,
+/// `--<token>`, `id_<token>`). Inside a word only the strict shapes count, so that
+/// UUIDs and hyphenated names stay readable: `<digits>-[<digits>-]<16+ letters and
+/// digits>`, starting where a run of digits starts, or `kbc_` and 8 more characters.
+fn mask_embedded(out: &mut String, word: &str) {
+    let bytes = word.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let run_start = bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit());
+        let end = if run_start {
+            embedded_token_end(bytes, i)
+        } else if word[i..].starts_with("kbc_") && bytes.len() - i >= 12 {
+            Some(bytes.len())
+        } else {
+            None
+        };
+        if let Some(end) = end {
+            out.push_str(&word[copied..i]);
+            out.push_str(&mask_token(&word[i..end]));
+            copied = end;
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&word[copied..]);
+}
+
+/// The end of a `<digits>-[<digits>-]<16+ alphanumerics>` token starting at `start`.
+fn embedded_token_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let run = |from: usize, pred: fn(&u8) -> bool| {
+        from + bytes[from..].iter().take_while(|b| pred(b)).count()
+    };
+    let digits_end = run(start, u8::is_ascii_digit);
+    if bytes.get(digits_end) != Some(&b'-') {
+        return None;
+    }
+    let second = digits_end + 1;
+    let secret_end = run(second, u8::is_ascii_alphanumeric);
+    if secret_end - second >= 16 {
+        return Some(secret_end);
+    }
+    // `<project>-<id>-<secret>`: the middle part is digits only.
+    let id_end = run(second, u8::is_ascii_digit);
+    if id_end == second || bytes.get(id_end) != Some(&b'-') {
+        return None;
+    }
+    let third = id_end + 1;
+    let secret_end = run(third, u8::is_ascii_alphanumeric);
+    (secret_end - third >= 16).then_some(secret_end)
 }
 
 #[cfg(test)]
@@ -247,7 +300,54 @@ mod tests {
         assert_eq!(masked, "echo: ***!");
     }
 
+    #[test]
+    fn glued_tokens_are_masked() {
+        let t = "578-67319-460300c259ec3fcba4b95d1d5c14a8419268bc2b";
+        for (text, want) in [
+            (format!("x{t}"), "x578-...bc2b".to_owned()),
+            (format!("--{t}"), "--578-...bc2b".to_owned()),
+            (format!("\"{t}\""), "\"578-...bc2b\"".to_owned()),
+            (format!("={t}"), "=578-...bc2b".to_owned()),
+            (format!("--token={t}"), "--token=578-...bc2b".to_owned()),
+            (format!("id_{t}_x"), "id_578-...bc2b_x".to_owned()),
+            (
+                "ab-123-abcdefghijklmnopqrst".to_owned(),
+                "ab-123-...qrst".to_owned(),
+            ),
+            ("x_kbc_at_0123456789abcdef".to_owned(), "x_***".to_owned()),
+        ] {
+            assert_eq!(mask_secrets_in(&text, None), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn uuids_and_names_inside_words_stay() {
+        for text in [
+            "job 550e8400-e29b-41d4-a716-446655440000 failed",
+            "x2024-01-02T10:00:00",
+            "keboola.ex-db-mysql-123-abc",
+            "a1-2-short",
+        ] {
+            assert_eq!(mask_secrets_in(text, None), text);
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn glued_tokens_never_show_their_secret(
+            prefix in "[a-zA-Z_=\"'-]{0,6}",
+            suffix in "[_=\"'.,;: -]{0,6}",
+            project in 1u32..1_000_000,
+            id in 1u32..1_000_000,
+            secret in "[0-9a-zA-Z]{40}",
+            manage in proptest::bool::ANY,
+        ) {
+            let raw = if manage { format!("{id}-{secret}") } else { format!("{project}-{id}-{secret}") };
+            let text = format!("{prefix}{raw}{suffix}");
+            let masked = mask_secrets_in(&text, None);
+            proptest::prop_assert!(!masked.contains(&secret[..36]), "{} -> {}", text, masked);
+        }
+
         #[test]
         fn masked_storage_token_never_contains_its_secret(
             project in 1u32..1_000_000,

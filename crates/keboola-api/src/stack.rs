@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use url::{Host, Url};
 
+use crate::secret::mask_token;
+
 /// A stack root such as `https://connection.keboola.com`.
 ///
 /// Always `scheme://host[:port]`: https, or http only for a loopback host; no
@@ -33,6 +35,12 @@ pub enum InvalidStackUrl {
     Credentials,
     #[error("the stack URL has no host")]
     MissingHost,
+    /// The host name has the shape of a Storage or Manage token. Refused before anything
+    /// could resolve it, which would send the token to a DNS server. Holds the masked form.
+    #[error(
+        "the stack URL looks like an API token ({0}): the token and the URL seem swapped; pass the stack URL as the URL and the token separately"
+    )]
+    LooksLikeToken(String),
 }
 
 impl StackUrl {
@@ -76,6 +84,11 @@ impl StackUrl {
             Host::Ipv4(ip) => ip.to_string(),
             Host::Ipv6(ip) => format!("[{ip}]"),
         };
+        if let Host::Domain(_) = &host
+            && host_looks_like_token(&host_text)
+        {
+            return Err(InvalidStackUrl::LooksLikeToken(mask_token(&host_text)));
+        }
         if scheme == "http" && !host_is_loopback(&host) {
             return Err(InvalidStackUrl::InsecureHttp(host_text));
         }
@@ -123,6 +136,13 @@ fn has_scheme(input: &str) -> bool {
     let mut chars = scheme.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Real stack hosts have dots (`connection.keboola.com`) or are short names such as
+/// `localhost`. A dotless host shaped like `<digits>-<digits>-<secret>`, `<digits>-<secret>`
+/// or `kbc_...`, or any dotless host longer than 30 characters, is taken for a token.
+fn host_looks_like_token(host: &str) -> bool {
+    !host.contains('.') && (host.len() > 30 || crate::secret::looks_like_token(host))
 }
 
 fn host_is_loopback(host: &Host<&str>) -> bool {
@@ -253,6 +273,43 @@ mod tests {
                 "{input:?} -> {:?}",
                 StackUrl::parse(input)
             );
+        }
+    }
+
+    #[test]
+    fn a_token_given_as_the_url_is_refused_without_echoing_it() {
+        let secret = "460300c259ec3fcba4b95d1d5c14a8419268bc2b";
+        for input in [
+            format!("578-67319-{secret}"),
+            format!("https://578-67319-{secret}"),
+            format!("http://578-67319-{secret}:80/v2/storage"),
+            format!("  578-67319-{}\n", secret.to_uppercase()),
+            format!("7919-{secret}"),
+            "kbc_at_0123456789abcdef0123".to_owned(),
+            "abcdefghijklmnopqrstuvwxyz0123456789".to_owned(),
+        ] {
+            let err = StackUrl::parse(&input).unwrap_err();
+            assert!(
+                matches!(err, InvalidStackUrl::LooksLikeToken(_)),
+                "{input:?}: {err:?}"
+            );
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(&secret[..36]), "{shown}");
+            assert!(
+                !shown.to_lowercase().contains("0123456789abcdef0123"),
+                "{shown}"
+            );
+            assert!(shown.contains("swapped"), "{shown}");
+        }
+        // Ordinary hosts, short dotless names and long names with dots still parse.
+        for input in [
+            "http://localhost:8080",
+            "https://kbc-stack",
+            "https://keboola-emulator-in-a-container-01.internal",
+            "https://connection.north-europe.azure.keboola.com",
+            "https://123-456",
+        ] {
+            assert!(StackUrl::parse(input).is_ok(), "{input}");
         }
     }
 

@@ -6,9 +6,9 @@ use axum::http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::http::time;
 use crate::http::{ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json};
-use crate::render::time;
-use crate::{Shared, lock};
+use crate::state::{Shared, lock};
 
 /// A misbehaviour to inject into matching requests. The same structure is the JSON body
 /// of `POST /_emulator/faults`.
@@ -21,6 +21,10 @@ pub struct Fault {
     /// Path glob: `*` matches within one segment, `**` across segments.
     #[serde(default = "any_path")]
     pub path: String,
+    /// Only requests for this service: `storage`, `manage`, or a service id of the Storage
+    /// index (`queue`, `encryption`, ...), however it was addressed (host or path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// Only requests of this project: the project of the authenticating Storage token,
     /// or the `{id}` of `/manage/projects/{id}/...`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +59,7 @@ impl Default for Fault {
         Self {
             method: None,
             path: any_path(),
+            service: None,
             project_id: None,
             status: None,
             retry_after: None,
@@ -85,6 +90,10 @@ pub struct LoggedRequest {
     pub path: String,
     /// The query string with every token-like value masked; empty when there was none.
     pub query: String,
+    /// The service that was addressed (`storage`, `manage`, `queue`, ...); `None` when the
+    /// request named no service.
+    #[serde(default)]
+    pub service: Option<String>,
     /// The status sent; 0 when the connection was dropped without an answer.
     pub status: u16,
     pub project_id: Option<u64>,
@@ -106,6 +115,7 @@ pub(crate) fn take_fault(
     shared: &Shared,
     method: &Method,
     path: &str,
+    service: Option<&str>,
     project_id: Option<u64>,
 ) -> Option<Fault> {
     let mut faults = lock(&shared.faults);
@@ -113,6 +123,7 @@ pub(crate) fn take_fault(
         f.method
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+            && f.service.as_deref().is_none_or(|s| Some(s) == service)
             && f.project_id.is_none_or(|p| Some(p) == project_id)
             && glob_match(f.path.as_bytes(), path.as_bytes())
     })?;

@@ -1,19 +1,15 @@
 //! Encryption API: `POST /encrypt?componentId=&projectId=[&configId=]`. No token needed.
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Response, StatusCode, header};
-use serde_json::{Value, json};
+use axum::http::{HeaderValue, Method, Response, StatusCode, header};
+use serde_json::Value;
 
-use crate::http::{ApiError, ApiRequest, ApiResult, exception_id, ok_json};
-use crate::model::cipher;
+use crate::crypto::cipher;
+use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
+use crate::state::Shared;
 
-/// The shared Keboola service error envelope (`code` is the HTTP status here).
 fn service_error(status: StatusCode, message: &str) -> ApiError {
-    ApiError {
-        status,
-        body: json!({"error": message, "code": status.as_u16(), "exceptionId": exception_id(), "status": "error", "context": {}}),
-        retry_after: None,
-    }
+    ApiError::service(status, message)
 }
 
 fn cipher_prefix(
@@ -56,7 +52,18 @@ fn encrypt_value(prefix: &str, value: &mut Value) {
     }
 }
 
-pub(crate) fn handle(req: &ApiRequest) -> ApiResult {
+pub(crate) fn handle(_shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiResult {
+    match rest {
+        ["encrypt"] if req.method == Method::POST => encrypt(req),
+        ["encrypt"] => Err(service_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed.",
+        )),
+        _ => Err(service_error(StatusCode::NOT_FOUND, "Route not found.")),
+    }
+}
+
+fn encrypt(req: &ApiRequest) -> ApiResult {
     let param = |name: &str| req.query_param(name).filter(|v| !v.is_empty());
     let prefix = cipher_prefix(param("componentId"), param("projectId"), param("configId"))?;
     let content_type = req

@@ -3,6 +3,8 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use bytes::Bytes;
+use jiff::Timestamp;
+use jiff::tz::{self, TimeZone};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
@@ -14,6 +16,8 @@ pub(crate) struct ApiRequest {
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
     pub raw_query: Option<String>,
+    /// The `Host` the client addressed (header, else the absolute-form URI's authority).
+    pub host: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -44,6 +48,7 @@ impl ApiRequest {
             segments,
             query,
             raw_query: raw_query.map(str::to_owned),
+            host: None,
             headers,
             body,
         }
@@ -268,6 +273,16 @@ impl ApiError {
         )
     }
 
+    /// The envelope of Keboola's other services (Queue, Encryption, ...):
+    /// `{"error","code":<status>,"exceptionId","status":"error","context"}`.
+    pub fn service(status: StatusCode, message: &str) -> Self {
+        Self {
+            status,
+            body: json!({"error": message, "code": status.as_u16(), "exceptionId": exception_id(), "status": "error", "context": {}}),
+            retry_after: None,
+        }
+    }
+
     /// Manage API error: `{"error","code","status":"error","exceptionId"}`, with
     /// validation details in `errors[]` where given.
     pub fn manage(status: StatusCode, message: &str) -> Self {
@@ -326,6 +341,14 @@ pub(crate) fn exception_id() -> String {
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect();
     format!("keboola-emulator-{hex}")
+}
+
+/// `2026-11-29T19:14:34+0100`: Connection formats dates in Central European time.
+/// A fixed +01:00 offset keeps the output deterministic.
+pub(crate) fn time(ts: Timestamp) -> String {
+    ts.to_zoned_datetime(TimeZone::fixed(tz::offset(1)))
+        .strftime("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
 }
 
 /// The project-wide masking rule for secrets shown to people or written to logs.

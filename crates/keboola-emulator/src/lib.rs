@@ -2,8 +2,10 @@
 //!
 //! It serves the Storage API (`/v2/storage`), the Manage API (`/manage`), the Encryption API
 //! (`/encrypt`) and an OAuth wizard page (`/oauth/index.html`) from one origin, with the
-//! token rules, JSON shapes and error bodies of the real services. State lives in memory and
-//! is seeded with an organization, users, projects, tokens and configurations.
+//! token rules, JSON shapes and error bodies of the real services. State lives in embedded
+//! SQLite databases (in memory, or files under `EmulatorOptions::data_dir`) and is seeded with
+//! an organization, users, projects, tokens and configurations. Sibling services (Job Queue,
+//! Query Service, ...) are routed by `Host` under `EmulatorOptions::hostname`, or by path.
 //!
 //! ```no_run
 //! let emulator = keboola_emulator::spawn(keboola_emulator::EmulatorOptions::default())?;
@@ -14,31 +16,36 @@
 //! ```
 
 mod control;
+mod crypto;
+mod db;
 mod encryption;
 mod http;
 mod manage;
-mod model;
 mod oauth;
-mod render;
+mod seed;
 mod server;
+mod services;
+mod state;
 mod storage;
 mod tls;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub use control::{Fault, FaultBody, LoggedRequest};
 pub use http::mask_token;
-pub use model::{Seed, SeedProject, SeedTokens, load_seed};
+pub use seed::{Seed, SeedProject, SeedTokens, load_seed};
 
-use model::{OAUTH_COMPONENT, Store, TokenOrigin};
+use manage::projects::Role;
+use state::{Seeded, Shared, lock};
+use storage::components::OAUTH_COMPONENT;
+use storage::tokens::TokenOrigin;
 
 /// How to start an emulator.
 #[derive(Clone, Debug)]
@@ -57,6 +64,14 @@ pub struct EmulatorOptions {
     pub seed: Option<Seed>,
     /// Where `tls` writes `ca.pem`; a temporary directory removed on drop when `None`.
     pub cert_dir: Option<PathBuf>,
+    /// The host name the emulator is reached under, e.g. `keboola.local`: then
+    /// `connection.keboola.local` is the stack URL, `queue.keboola.local` the Job Queue and
+    /// so on (the `Host` header picks the service). `None`: services by path on the
+    /// listener's own address.
+    pub hostname: Option<String>,
+    /// Where the SQLite databases live (`emulator.sqlite`, `project_<id>.sqlite`); in
+    /// memory when `None`. Re-seeded at every start.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorOptions {
@@ -69,6 +84,8 @@ impl Default for EmulatorOptions {
             latency_ms: 0,
             seed: None,
             cert_dir: None,
+            hostname: None,
+            data_dir: None,
         }
     }
 }
@@ -150,64 +167,10 @@ impl fmt::Debug for Ready {
     }
 }
 
-/// State shared by every connection of one emulator.
-pub(crate) struct Shared {
-    pub base_url: String,
-    store: Mutex<Store>,
-    seeded: Store,
-    clock_offset_ms: AtomicI64,
-    latency_ms: AtomicU64,
-    pub faults: Mutex<Vec<(u64, Fault)>>,
-    pub next_fault_id: AtomicU64,
-    pub log: Mutex<Vec<LoggedRequest>>,
-    pub echo_to_stderr: AtomicBool,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking handler must not take the whole emulator down with a poisoned lock.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    /// The emulator's "now": real time plus whatever the tests advanced the clock by.
-    pub fn now(&self) -> Timestamp {
-        let offset = SignedDuration::from_millis(self.clock_offset_ms.load(Ordering::SeqCst));
-        Timestamp::now()
-            .saturating_add(offset)
-            .unwrap_or_else(|_| Timestamp::now())
-    }
-
-    /// The store with expired tokens already purged.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        let now = self.now();
-        let mut guard = lock(&self.store);
-        guard.purge_expired(now);
-        guard
-    }
-
-    pub fn advance_clock_ms(&self, ms: i64) {
-        self.clock_offset_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-
-    pub fn clock_offset_ms(&self) -> i64 {
-        self.clock_offset_ms.load(Ordering::SeqCst)
-    }
-
-    pub fn latency_ms(&self) -> u64 {
-        self.latency_ms.load(Ordering::SeqCst)
-    }
-
-    pub fn reset(&self) {
-        *lock(&self.store) = self.seeded.clone();
-        lock(&self.faults).clear();
-        lock(&self.log).clear();
-        self.clock_offset_ms.store(0, Ordering::SeqCst);
-    }
-}
-
 /// A running emulator. Dropping it stops the server and frees the port.
 pub struct Emulator {
     shared: Arc<Shared>,
+    addr: SocketAddr,
     ready: Ready,
     runtime: Option<tokio::runtime::Runtime>,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -233,17 +196,25 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         latency_ms,
         seed,
         cert_dir,
+        hostname,
+        data_dir,
     } = opts;
-    let store = model::build_store(projects, seed.as_ref())?;
+    let hostname = hostname
+        .as_deref()
+        .map(services::check_hostname)
+        .transpose()?;
+    let seeded = seed::build_store(projects, seed.as_ref())?;
+    let location = db::Location::new(data_dir)?;
     let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let scheme = if tls { "https" } else { "http" };
-    let host = match addr.ip() {
+    let ip = match addr.ip() {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    let base_url = format!("{scheme}://{host}:{}", addr.port());
+    let urls = services::Urls::new(scheme, &ip, addr.port(), hostname);
+    let base_url = urls.connection();
 
     let mut temp_cert_dir = None;
     let (acceptor, ca_cert) = if tls {
@@ -255,24 +226,14 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
                 dir
             }
         };
-        let (acceptor, ca) = tls::setup(&dir)?;
+        let (acceptor, ca) = tls::setup(&dir, urls.hostname())?;
         (Some(acceptor), Some(ca))
     } else {
         (None, None)
     };
 
-    let ready = ready_line(&store, &base_url, ca_cert);
-    let shared = Arc::new(Shared {
-        base_url,
-        seeded: store.clone(),
-        store: Mutex::new(store),
-        clock_offset_ms: AtomicI64::new(0),
-        latency_ms: AtomicU64::new(latency_ms),
-        faults: Mutex::new(Vec::new()),
-        next_fault_id: AtomicU64::new(1),
-        log: Mutex::new(Vec::new()),
-        echo_to_stderr: AtomicBool::new(false),
-    });
+    let ready = ready_line(&seeded, &base_url, ca_cert);
+    let shared = Arc::new(Shared::new(urls, location, seeded, latency_ms)?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -293,6 +254,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
 
     Ok(Emulator {
         shared,
+        addr,
         ready,
         runtime: Some(runtime),
         shutdown,
@@ -300,17 +262,17 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     })
 }
 
-fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
-    let projects = store
+fn ready_line(seeded: &Seeded, base_url: &str, ca_cert: Option<PathBuf>) -> Ready {
+    let projects = seeded
         .projects
         .values()
         .map(|p| {
-            let project_tokens: Vec<_> = store
+            let project_tokens: Vec<_> = seeded
                 .tokens
                 .values()
                 .filter(|t| t.project_id == p.id)
                 .collect();
-            let master = |role: model::Role| {
+            let master = |role: Role| {
                 project_tokens
                     .iter()
                     .find(|t| matches!(t.origin, TokenOrigin::Master { role: r, .. } if r == role))
@@ -322,18 +284,20 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
                 .find(|t| !t.is_master())
                 .map(|t| t.secret.clone())
                 .unwrap_or_default();
-            let oauth = p
-                .default_branch()
-                .configs
+            let main = seeded
+                .branches
                 .iter()
-                .find(|c| c.component_id == OAUTH_COMPONENT);
+                .find(|b| b.project_id == p.id && b.is_default);
+            let oauth = seeded.configs.iter().find(|c| {
+                Some(c.branch_id) == main.map(|b| b.id) && c.component_id == OAUTH_COMPONENT
+            });
             SeededProject {
                 id: p.id,
                 name: p.name.clone(),
                 tokens: ProjectTokens {
-                    admin: master(model::Role::Admin),
-                    guest: master(model::Role::Guest),
-                    read_only: master(model::Role::ReadOnly),
+                    admin: master(Role::Admin),
+                    guest: master(Role::Guest),
+                    read_only: master(Role::ReadOnly),
                     storage,
                 },
                 oauth_config: OauthConfig {
@@ -344,7 +308,7 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
         })
         .collect();
     let manage = |user_id: u64| {
-        store
+        seeded
             .manage_tokens
             .iter()
             .find(|t| t.user_id == user_id)
@@ -354,18 +318,24 @@ fn ready_line(store: &Store, base_url: &str, ca_cert: Option<PathBuf>) -> Ready 
     Ready {
         url: base_url.to_owned(),
         ca_cert,
-        manage_token: manage(store.admin_user_id),
-        organization_id: store.org_id,
+        manage_token: manage(seeded.admin_user_id),
+        organization_id: seeded.organization.id,
         projects,
-        outsider_manage_token: manage(store.outsider_user_id),
+        outsider_manage_token: manage(seeded.outsider_user_id),
         oauth_wizard_url: format!("{base_url}/oauth/index.html"),
     }
 }
 
 impl Emulator {
-    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, without a trailing slash; with a
+    /// host name, Connection's URL (`http://connection.<hostname>:PORT`).
     pub fn url(&self) -> &str {
         &self.ready.url
+    }
+
+    /// The socket the emulator listens on, whatever host name it answers under.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The ready line the binary prints.
@@ -423,12 +393,7 @@ impl Emulator {
 
     /// Live Storage tokens of a project, master tokens included.
     pub fn token_count(&self, project_id: u64) -> usize {
-        self.shared
-            .store()
-            .tokens
-            .values()
-            .filter(|t| t.project_id == project_id)
-            .count()
+        storage::tokens::count_of_project(&self.shared.store().db, project_id).unwrap_or(0)
     }
 
     pub fn set_latency_ms(&self, ms: u64) {

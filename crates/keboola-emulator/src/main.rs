@@ -36,6 +36,14 @@ struct Args {
     /// Delay added to every API response, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
+    /// Host name to answer under: connection.NAME is Storage, queue.NAME the Job Queue,
+    /// encryption.NAME, query.NAME, ... (each must resolve here, e.g. via /etc/hosts).
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// Keep the SQLite databases in DIR (emulator.sqlite, project_<id>.sqlite) instead
+    /// of memory; they are re-seeded at every start.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// JSON seed file fixing the seeded secrets.
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
@@ -61,6 +69,8 @@ fn main() -> anyhow::Result<()> {
         latency_ms: args.latency_ms,
         seed,
         cert_dir: args.cert_dir,
+        hostname: args.hostname,
+        data_dir: args.data_dir,
     })?;
     emulator.log_requests_to_stderr(!args.quiet);
 

@@ -4,10 +4,11 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, header};
 use serde_json::{Value, json};
 
-use crate::Shared;
 use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
-use crate::model::{ComponentDef, Role, component_def};
-use crate::storage::authenticate;
+use crate::manage::projects::Role;
+use crate::state::Shared;
+use crate::storage::tokens::authenticate;
+use crate::storage::{branches, components, configurations};
 
 const WIZARD_HTML: &str = include_str!("wizard.html");
 
@@ -42,7 +43,7 @@ fn normalize(url: &str) -> &str {
 
 fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     let now = shared.now();
-    let mut store = shared.store();
+    let store = shared.store();
     let me = authenticate(&store, req, now)?;
     let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
         ApiError::bad_request("Request body must be a JSON object", "oauth.invalidRequest")
@@ -61,7 +62,10 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
             "oauth.invalidRequest",
         ));
     };
-    if normalize(sapi_url) != normalize(&shared.base_url) {
+    // The stack URL, or the listener's own address when the stack has a host name.
+    if normalize(sapi_url) != normalize(&shared.base_url)
+        && normalize(sapi_url) != normalize(&shared.urls.origin)
+    {
         return Err(ApiError::bad_request(
             &format!(
                 "The sapiUrl \"{sapi_url}\" does not match this stack ({}).",
@@ -70,31 +74,15 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
             "oauth.invalidSapiUrl",
         ));
     }
-    let project = store
-        .projects
-        .get_mut(&me.project_id)
-        .ok_or_else(ApiError::application_error)?;
-    let default_branch_id = project.default_branch().id;
-    let branch = project
-        .branches
-        .iter_mut()
-        .find(|b| b.id == default_branch_id)
-        .ok_or_else(ApiError::application_error)?;
-    let config = branch
-        .configs
-        .iter_mut()
-        .find(|c| c.component_id == component_id && c.id == config_id)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                &format!("Configuration {config_id} not found"),
-                "storage.configuration.notFound",
-            )
-        })?;
+    let main = branches::default_of(&store, me.project_id)?;
+    let tx = store.db.unchecked_transaction()?;
+    let mut config = configurations::find(&tx, main.id, component_id, config_id)?
+        .ok_or_else(|| configurations::config_not_found(config_id))?;
     // A read-only user cannot change configurations, master token or not.
     if !me.has_component_access(component_id) || me.role() == Some(Role::ReadOnly) {
         return Err(ApiError::access_denied());
     }
-    if !component_def(component_id).is_some_and(ComponentDef::uses_oauth) {
+    if !components::by_id(&store.db, component_id)?.is_some_and(|c| c.uses_oauth()) {
         return Err(ApiError::bad_request(
             &format!("Component {component_id} does not use OAuth authorization."),
             "oauth.componentNotSupported",
@@ -114,6 +102,8 @@ fn authorize(shared: &Shared, req: &ApiRequest) -> ApiResult {
     "Authorized through the OAuth wizard".clone_into(&mut config.change_description);
     config.version_created = now;
     config.version_creator = me.creator();
+    configurations::save(&tx, &config)?;
+    tx.commit()?;
     ok_json(&json!({
         "status": "authorized",
         "componentId": component_id,

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use hyper::body::{Frame, Incoming};
@@ -23,7 +23,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::control::{self, FaultBody, LoggedRequest};
 use crate::http::{ApiError, ApiRequest, masked_path, masked_query};
-use crate::{Shared, encryption, lock, manage, oauth, storage};
+use crate::services::{self, dispatch};
+use crate::state::{Shared, lock};
+use crate::storage;
 
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -111,7 +113,7 @@ impl hyper::body::Body for CutBody {
 fn identify(shared: &Shared, req: &ApiRequest) -> (Option<u64>, Option<String>) {
     if let Some(secret) = req.header("x-storageapi-token").filter(|s| !s.is_empty()) {
         let store = shared.store();
-        if let Some(t) = store.token_by_secret(secret) {
+        if let Ok(Some(t)) = storage::tokens::by_secret(&store.db, secret) {
             return (Some(t.project_id), Some(t.id.to_string()));
         }
     }
@@ -130,27 +132,48 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    let req = ApiRequest::new(
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| {
+            parts
+                .uri
+                .authority()
+                .map(hyper::http::uri::Authority::as_str)
+        })
+        .map(str::to_owned);
+    let mut req = ApiRequest::new(
         parts.method,
         parts.uri.path(),
         parts.uri.query(),
         parts.headers,
         body,
     );
+    req.host = host;
 
     if req.segments.first().is_some_and(|s| s == "_emulator") {
         return control::handle(&shared, &req).unwrap_or_else(ApiError::into_response);
     }
 
     let (project_id, token_id) = identify(&shared, &req);
-    let fault = control::take_fault(&shared, &req.method, &req.path, project_id);
+    let service = services::service_of(&shared, &req);
+    let fault = control::take_fault(&shared, &req.method, &req.path, service, project_id);
     let delay = shared.latency_ms() + fault.as_ref().and_then(|f| f.latency_ms).unwrap_or(0);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
 
     let log = |status: u16| {
-        record(&shared, &req, status, project_id, token_id.clone(), started);
+        record(
+            &shared,
+            &req,
+            service,
+            status,
+            project_id,
+            token_id.clone(),
+            started,
+        );
     };
 
     let Some(fault) = fault else {
@@ -233,6 +256,7 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
 fn record(
     shared: &Shared,
     req: &ApiRequest,
+    service: Option<&str>,
     status: u16,
     project_id: Option<u64>,
     token_id: Option<String>,
@@ -242,6 +266,7 @@ fn record(
         method: req.method.to_string(),
         path: masked_path(&req.path),
         query: masked_query(req.raw_query.as_deref()),
+        service: service.map(str::to_owned),
         status,
         project_id,
         token_id,
@@ -264,18 +289,4 @@ fn record(
         );
     }
     lock(&shared.log).push(entry);
-}
-
-/// Routes an API request to the service that owns its path.
-fn dispatch(shared: &Shared, req: &ApiRequest) -> Response<Body> {
-    let segs = req.segs();
-    let result = match segs.as_slice() {
-        ["v2", "storage", rest @ ..] => storage::handle(shared, req, rest),
-        ["manage", rest @ ..] => manage::handle(shared, req, rest),
-        ["encrypt"] if req.method == Method::POST => encryption::handle(req),
-        ["encrypt"] => Err(ApiError::method_not_allowed()),
-        ["oauth", rest @ ..] => oauth::handle(shared, req, rest),
-        _ => Err(ApiError::route_not_found()),
-    };
-    result.unwrap_or_else(ApiError::into_response)
 }

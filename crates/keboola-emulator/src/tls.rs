@@ -1,4 +1,5 @@
-//! A throwaway CA and a server certificate for 127.0.0.1, ::1 and localhost.
+//! A throwaway CA and a server certificate for 127.0.0.1, ::1, localhost and, when set,
+//! the host name and its service subdomains.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use crate::model::random_alnum;
+use crate::crypto::random_alnum;
 
 pub(crate) fn temp_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
@@ -24,7 +25,7 @@ pub(crate) fn temp_dir() -> anyhow::Result<PathBuf> {
 ///
 /// A separate CA keeps strict verifiers happy: a self-signed leaf used as its own trust
 /// anchor is rejected by some TLS stacks.
-pub(crate) fn setup(dir: &Path) -> anyhow::Result<(TlsAcceptor, PathBuf)> {
+pub(crate) fn setup(dir: &Path, hostname: Option<&str>) -> anyhow::Result<(TlsAcceptor, PathBuf)> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
     let ca_key = KeyPair::generate()?;
@@ -42,11 +43,16 @@ pub(crate) fn setup(dir: &Path) -> anyhow::Result<(TlsAcceptor, PathBuf)> {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate()?;
-    let mut leaf_params = CertificateParams::new(vec![
+    let mut names = vec![
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
         "localhost".to_owned(),
-    ])?;
+    ];
+    if let Some(h) = hostname {
+        // One wildcard covers connection., queue., encryption. and every other service.
+        names.extend([h.to_owned(), format!("*.{h}")]);
+    }
+    let mut leaf_params = CertificateParams::new(names)?;
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "keboola-emulator");

@@ -87,6 +87,9 @@ pub(crate) fn token_id(id: &str) -> Result<String, CliError> {
 
 /// A project alias as stored: letters, digits, '_', '.', '-', not starting with '-' or '.'.
 pub(crate) fn alias(alias: &str) -> Result<String, CliError> {
+    if crate::token_input::looks_like_token(alias) {
+        return Err(CliError::usage("The project alias looks like an API token (not shown); refusing to store a token as a name").hint("Choose a short name such as 'prod' for --project and pass the token with --token-stdin, --token-file FILE or --token-env VAR."));
+    }
     let ok = !alias.is_empty()
         && alias.len() <= 64
         && alias

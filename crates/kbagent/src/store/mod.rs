@@ -6,17 +6,22 @@
 //! old file, so a reader (or a crash) only ever sees the old or the new document.
 
 mod model;
+mod safety;
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use keboola_api::Token;
 pub use model::{ConfigFile, ProjectEntry, SUPPORTED_VERSION};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::env::Env;
 use crate::error::{CliError, CliResult};
+use safety::{check_private, read_config_bytes, same_secret};
 
 pub const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "config.json.lock";
@@ -28,6 +33,8 @@ const GITIGNORE_TEXT: &str =
     "# Written by kbagent: this directory holds API tokens; keep it out of git.\n*\n";
 const APP_DIR: &str = "keboola-agent-cli";
 const LOCAL_DIR: &str = ".kbagent";
+/// How long a writer waits for another process's lock before giving up.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
 /// How the config directory was chosen, reported by `doctor` and in "not found" errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,35 +57,60 @@ impl ConfigSource {
     }
 }
 
+/// What [`ConfigStore::swap_token`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSwap {
+    /// The stored token was the expected one and is now the new one.
+    Swapped,
+    /// The stored token is no longer the expected one (changed since it was read); nothing
+    /// was written.
+    Changed,
+    /// No project has that alias any more; nothing was written.
+    Missing,
+}
+
 #[derive(Debug, Clone)]
 pub struct ConfigStore {
     dir: PathBuf,
     source: ConfigSource,
+    lock_wait: Duration,
 }
 
 impl ConfigStore {
     /// Resolution order: `--config-dir` > `KBAGENT_CONFIG_DIR` > the nearest
-    /// `.kbagent/config.json` from the working directory up to `$HOME` > the platform config
-    /// directory (`keboola-agent-cli`), the same places the Python kbagent looks.
+    /// `.kbagent/config.json` from the working directory up to `$HOME` (only when the working
+    /// directory is inside `$HOME`) > the platform config directory (`keboola-agent-cli`).
     pub fn resolve(flag: Option<&Path>, env: &Env) -> CliResult<Self> {
+        let wait = env.wait_timeout.unwrap_or(DEFAULT_WAIT);
         if let Some(dir) = flag {
-            return Ok(Self::at(dir.to_path_buf(), ConfigSource::CliFlag));
+            return Ok(Self::at(dir.to_path_buf(), ConfigSource::CliFlag).with_lock_wait(wait));
         }
         if let Some(dir) = env.config_dir.as_deref() {
-            return Ok(Self::at(dir.to_path_buf(), ConfigSource::EnvVar));
+            return Ok(Self::at(dir.to_path_buf(), ConfigSource::EnvVar).with_lock_wait(wait));
         }
         if let Some(dir) = find_local(env.cwd.as_deref(), env.home.as_deref()) {
-            return Ok(Self::at(dir, ConfigSource::Local));
+            return Ok(Self::at(dir, ConfigSource::Local).with_lock_wait(wait));
         }
         let base = env.platform_config_dir.clone().ok_or_else(|| {
             CliError::config("Cannot determine the platform config directory")
                 .hint("Pass --config-dir DIR or set KBAGENT_CONFIG_DIR.")
         })?;
-        Ok(Self::at(base.join(APP_DIR), ConfigSource::Global))
+        Ok(Self::at(base.join(APP_DIR), ConfigSource::Global).with_lock_wait(wait))
     }
 
     pub fn at(dir: PathBuf, source: ConfigSource) -> Self {
-        Self { dir, source }
+        Self {
+            dir,
+            source,
+            lock_wait: DEFAULT_WAIT,
+        }
+    }
+
+    /// How long a change waits for the lock held by another process.
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -97,40 +129,86 @@ impl ConfigStore {
         self.file().exists()
     }
 
-    /// Reads the config. A missing file is an empty config; anything unreadable or invalid is
-    /// a CONFIG_ERROR naming the path (and the file is left alone).
+    /// Reads the config. A missing file is an empty config; anything unreadable, invalid or
+    /// unsafe (see [`check_private`]) is a CONFIG_ERROR naming the path, and the file is left
+    /// alone.
     pub fn load(&self) -> CliResult<ConfigFile> {
+        self.read().map(|(_, config)| config)
+    }
+
+    /// The config with the bytes it was parsed from (`None`: no file yet).
+    fn read(&self) -> CliResult<(Option<Vec<u8>>, ConfigFile)> {
+        self.check_dir(&self.dir)?;
         let path = self.file();
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
-            Err(e) => {
-                return Err(CliError::config(format!(
-                    "Cannot read config file {}: {}",
-                    path.display(),
-                    io_reason(&e)
-                )));
-            }
+        let Some(bytes) = read_config_bytes(&path)? else {
+            return Ok((None, ConfigFile::default()));
         };
-        parse_config(&bytes).map_err(|reason| {
+        let config = parse_config(&bytes).map_err(|reason| {
             CliError::config(format!(
                 "Config file {} is invalid: {reason}",
                 path.display()
             ))
             .hint("Fix or move the file away; kbagent never overwrites a file it cannot read.")
             .detail("config_path", path.display().to_string())
-        })
+        })?;
+        Ok((Some(bytes), config))
+    }
+
+    fn check_dir(&self, dir: &Path) -> CliResult<()> {
+        match fs::metadata(dir) {
+            Ok(meta) => check_private(&meta, dir, "config directory"),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CliError::config(format!(
+                "Cannot read config directory {}: {}",
+                dir.display(),
+                io_reason(&e)
+            ))),
+        }
     }
 
     /// Runs `change` on the current config under the exclusive lock and saves the result.
     /// If `change` fails, nothing is written.
     pub fn update<T>(&self, change: impl FnOnce(&mut ConfigFile) -> CliResult<T>) -> CliResult<T> {
+        self.modify(|config| change(config).map(|out| (out, true)))
+    }
+
+    /// Replaces the token of project `alias` with `new`, but only if the stored token is still
+    /// `expected`: a refresh that read the config, minted a token and then writes it back must
+    /// not undo a change made in between. Checked and written under the lock.
+    pub fn swap_token(&self, alias: &str, expected: &Token, new: Token) -> CliResult<TokenSwap> {
+        self.modify(|config| {
+            let Some(entry) = config.projects.get_mut(alias) else {
+                return Ok((TokenSwap::Missing, false));
+            };
+            if !same_secret(&entry.token, expected) {
+                return Ok((TokenSwap::Changed, false));
+            }
+            entry.token = new;
+            Ok((TokenSwap::Swapped, true))
+        })
+    }
+
+    /// Load-modify-save under the lock; `change` says whether to save.
+    fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut ConfigFile) -> CliResult<(T, bool)>,
+    ) -> CliResult<T> {
+        // The directory is checked before anything is created in it.
+        self.check_dir(&self.dir)?;
         self.ensure_dir()?;
         let _lock = self.lock()?;
-        self.remove_stale_temp_files();
-        let mut config = self.load()?;
-        let out = change(&mut config)?;
-        self.save(&config)?;
+        let (previous, mut config) = self.read()?;
+        let target = self.write_target();
+        let target_dir = target.parent().unwrap_or(&self.dir).to_path_buf();
+        if target_dir != self.dir {
+            self.check_dir(&target_dir)?;
+            remove_stale_temp_files(&target_dir);
+        }
+        remove_stale_temp_files(&self.dir);
+        let (out, write) = change(&mut config)?;
+        if write {
+            self.save(&config, previous.as_deref(), &target)?;
+        }
         Ok(out)
     }
 
@@ -147,6 +225,8 @@ impl ConfigStore {
         })
     }
 
+    /// Takes the lock, waiting at most `lock_wait` for another process to release it (and
+    /// saying so on stderr once the wait is noticeable), instead of blocking forever.
     fn lock(&self) -> CliResult<File> {
         let path = self.dir.join(LOCK_FILE);
         let file = private_options()
@@ -162,50 +242,79 @@ impl ConfigStore {
                     io_reason(&e)
                 ))
             })?;
-        file.lock().map_err(|e| {
-            CliError::config(format!("Cannot lock {}: {}", path.display(), io_reason(&e)))
-        })?;
-        Ok(file)
-    }
-
-    /// A writer killed between creating its temporary file and renaming it leaves that file
-    /// behind, tokens included. Only lock holders create them, so under the lock any that
-    /// exist are stale. Best effort: a leftover is untidy, not a reason to fail a write.
-    fn remove_stale_temp_files(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
-                let _ = fs::remove_file(entry.path());
+        let start = Instant::now();
+        let notice_after = notice_delay(self.lock_wait);
+        let mut told = false;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(CliError::config(format!(
+                        "Cannot lock {}: {}",
+                        path.display(),
+                        io_reason(&e)
+                    )));
+                }
             }
+            let waited = start.elapsed();
+            if waited >= self.lock_wait {
+                return Err(CliError::config(format!(
+                    "Another kbagent did not release {} within {}; nothing was changed",
+                    path.display(),
+                    describe_wait(self.lock_wait)
+                ))
+                .hint("Another kbagent process is changing this config. Retry when it has finished; the lock is released when that process exits.")
+                .detail("lock_path", path.display().to_string()));
+            }
+            if !told && waited >= notice_after {
+                notice(&format!(
+                    "waiting for another kbagent to release {}",
+                    path.display()
+                ));
+                told = true;
+            }
+            std::thread::sleep(pause.min(self.lock_wait - waited));
+            pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
 
-    fn save(&self, config: &ConfigFile) -> CliResult<()> {
-        let target = self.write_target();
-        let dir = target.parent().unwrap_or(&self.dir).to_path_buf();
+    /// Writes the backup, then the config, then the `.gitignore`. For a symlinked
+    /// `config.json` only the config itself goes where the link points (its temporary file
+    /// must be in the same directory for the rename to be atomic); the backup and the
+    /// `.gitignore` stay in the config directory, beside the link.
+    fn save(&self, config: &ConfigFile, previous: Option<&[u8]>, target: &Path) -> CliResult<()> {
+        let target_dir = target.parent().unwrap_or(&self.dir);
         let mut text = serde_json::to_string_pretty(config)
             .map_err(|e| CliError::unexpected(format!("Cannot serialize config: {e}")))?;
         text.push('\n');
-        let fail = |what: &str, e: &io::Error| {
+        let fail = |what: &str, dir: &Path, e: &io::Error| {
             CliError::config(format!(
                 "Cannot {what} in {}: {}",
                 dir.display(),
                 io_reason(e)
             ))
         };
-        if let Ok(previous) = fs::read(&target) {
-            write_atomic(&dir, &dir.join(BACKUP_FILE), &previous)
-                .map_err(|e| fail("write the config backup", &e))?;
+        let backup = self.dir.join(BACKUP_FILE);
+        match previous.map(|p| backup_of(p, config)) {
+            Some(Some(bytes)) => write_atomic(&self.dir, &backup, &bytes)
+                .map_err(|e| fail("write the config backup", &self.dir, &e))?,
+            // A backup that cannot be made safe is not kept (an old one may hold old tokens).
+            Some(None) => match fs::remove_file(&backup) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(fail("remove the old config backup", &self.dir, &e));
+                }
+                _ => {}
+            },
+            None => {}
         }
-        write_atomic(&dir, &target, text.as_bytes()).map_err(|e| fail("write the config", &e))?;
-        let ignore = dir.join(GITIGNORE);
+        write_atomic(target_dir, target, text.as_bytes())
+            .map_err(|e| fail("write the config", target_dir, &e))?;
+        let ignore = self.dir.join(GITIGNORE);
         if !ignore.exists() {
             // Best effort: protects against committing tokens, never worth failing a write for.
-            let _ = write_atomic(&dir, &ignore, GITIGNORE_TEXT.as_bytes());
+            let _ = write_atomic(&self.dir, &ignore, GITIGNORE_TEXT.as_bytes());
         }
         Ok(())
     }
@@ -224,6 +333,63 @@ impl ConfigStore {
     pub fn file_mode(&self) -> Option<u32> {
         file_mode(&self.file())
     }
+}
+
+/// A writer killed between creating its temporary file and renaming it leaves that file
+/// behind, tokens included. Only lock holders create them, so under the lock any that exist
+/// are stale. Best effort: a leftover is untidy, not a reason to fail a write.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The backup of `previous` when `next` replaces it. It never holds a token that `next` does
+/// not: a removed project, or one whose token was replaced, is left out of it, so the token
+/// does not outlive its removal on disk. Otherwise the backup is `previous` byte for byte.
+/// `None` if `previous` cannot be filtered (it always parses: it was just loaded).
+fn backup_of(previous: &[u8], next: &ConfigFile) -> Option<Vec<u8>> {
+    let kept: HashSet<&str> = next.projects.values().map(|p| p.token.expose()).collect();
+    let mut doc: Value = serde_json::from_slice(previous).ok()?;
+    let Some(projects) = doc.get_mut("projects").and_then(Value::as_object_mut) else {
+        return Some(previous.to_vec());
+    };
+    let before = projects.len();
+    projects.retain(|_, entry| match entry.get("token") {
+        Some(Value::String(token)) => kept.contains(token.as_str()),
+        _ => true,
+    });
+    if projects.len() == before {
+        return Some(previous.to_vec());
+    }
+    let mut text = serde_json::to_string_pretty(&doc).ok()?;
+    text.push('\n');
+    Some(text.into_bytes())
+}
+
+/// Waits longer than this are announced on stderr.
+pub(crate) fn notice_delay(bound: Duration) -> Duration {
+    (bound / 2).min(Duration::from_secs(1))
+}
+
+pub(crate) fn describe_wait(d: Duration) -> String {
+    if d.as_millis().is_multiple_of(1000) {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// A progress line on stderr (stdout carries only the result).
+pub(crate) fn notice(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "kbagent: {text}");
 }
 
 fn parse_config(bytes: &[u8]) -> Result<ConfigFile, String> {
@@ -250,21 +416,37 @@ fn parse_config(bytes: &[u8]) -> Result<ConfigFile, String> {
     serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())
 }
 
+/// The walk stays inside `$HOME`: above it (`/tmp`, `/`) directories may belong to or be
+/// writable by other users, who could plant a config there. Outside `$HOME` there is no walk.
 fn find_local(cwd: Option<&Path>, home: Option<&Path>) -> Option<PathBuf> {
-    let mut dir = cwd?;
+    let cwd = cwd?;
+    let home = home?;
+    // `$HOME` may be spelled through a symlink while the working directory is resolved.
+    let home = if cwd.starts_with(home) {
+        home.to_path_buf()
+    } else {
+        let real = fs::canonicalize(home).ok()?;
+        if !cwd.starts_with(&real) {
+            return None;
+        }
+        real
+    };
+    let mut dir = cwd;
     loop {
         let candidate = dir.join(LOCAL_DIR);
-        if candidate.join(CONFIG_FILE).is_file() {
+        // Anything there (a FIFO, a device) counts as found, so loading refuses it rather
+        // than the walk silently passing it by.
+        if fs::metadata(candidate.join(CONFIG_FILE)).is_ok() {
             return Some(candidate);
         }
-        if Some(dir) == home {
+        if dir == home {
             return None;
         }
         dir = dir.parent()?;
     }
 }
 
-fn io_reason(e: &io::Error) -> String {
+pub(crate) fn io_reason(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::IsADirectory => "it is a directory".into(),
@@ -378,5 +560,217 @@ mod tests {
         fs::write(root.path().join(".kbagent/config.json"), "{}").unwrap();
         fs::remove_file(home.join("a/.kbagent/config.json")).unwrap();
         assert_eq!(find_local(Some(&deep), Some(&home)), None);
+    }
+
+    #[test]
+    fn no_walk_when_the_working_directory_is_outside_home() {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join("home");
+        let outside = root.path().join("outside/x");
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::create_dir_all(root.path().join("outside/.kbagent")).unwrap();
+        fs::write(root.path().join("outside/.kbagent/config.json"), "{}").unwrap();
+        assert_eq!(find_local(Some(&outside), Some(&home)), None);
+        // Without a home directory there is nothing to stop at: no walk either.
+        assert_eq!(find_local(Some(&outside), None), None);
+        // The working directory's own .kbagent/ above $HOME is not used either.
+        let planted = root.path().join("outside");
+        assert_eq!(find_local(Some(&planted), Some(&home)), None);
+    }
+
+    fn entry(token: &str) -> ProjectEntry {
+        ProjectEntry {
+            stack_url: keboola_api::StackUrl::parse("https://connection.keboola.com").unwrap(),
+            token: Token::new(token).unwrap(),
+            project_name: None,
+            project_id: Some(1),
+            org_id: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    fn private_store() -> (tempfile::TempDir, ConfigStore) {
+        let root = tempfile::tempdir().unwrap();
+        let store = ConfigStore::at(root.path().join("cfg"), ConfigSource::CliFlag);
+        (root, store)
+    }
+
+    /// A store holding project "a" with token `1-1-aaaaaaaaaaaaaaaa`.
+    fn seeded_store() -> (tempfile::TempDir, ConfigStore) {
+        let (root, store) = private_store();
+        store
+            .update(|c| {
+                c.projects.insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
+                Ok(())
+            })
+            .unwrap();
+        (root, store)
+    }
+
+    fn stored_token(store: &ConfigStore, alias: &str) -> String {
+        store.load().unwrap().projects[alias]
+            .token
+            .expose()
+            .to_owned()
+    }
+
+    #[test]
+    fn swap_token_writes_only_over_the_expected_token() {
+        let (_root, store) = seeded_store();
+        // Read by the refresh before minting.
+        let read = store.load().unwrap().projects["a"].token.clone();
+        let new = Token::new("1-2-bbbbbbbbbbbbbbbb").unwrap();
+        assert_eq!(
+            store.swap_token("a", &read, new.clone()).unwrap(),
+            TokenSwap::Swapped
+        );
+        assert_eq!(stored_token(&store, "a"), "1-2-bbbbbbbbbbbbbbbb");
+        // The same expectation again is stale now: a conflict, and nothing is written.
+        let before = fs::read(store.file()).unwrap();
+        let third = Token::new("1-3-cccccccccccccccc").unwrap();
+        assert_eq!(
+            store.swap_token("a", &read, third.clone()).unwrap(),
+            TokenSwap::Changed
+        );
+        assert_eq!(fs::read(store.file()).unwrap(), before);
+        assert_eq!(
+            store.swap_token("gone", &new, third).unwrap(),
+            TokenSwap::Missing
+        );
+        assert_eq!(fs::read(store.file()).unwrap(), before);
+    }
+
+    #[test]
+    fn swap_token_loses_to_an_edit_made_between_read_and_write() {
+        let (_root, store) = seeded_store();
+        let read = store.load().unwrap().projects["a"].token.clone();
+        // Another process (its own store handle, its own lock handle) edits the token while
+        // this one is minting.
+        let other = ConfigStore::at(store.dir().to_path_buf(), ConfigSource::CliFlag);
+        other
+            .update(|c| {
+                c.projects.get_mut("a").unwrap().token =
+                    Token::new("1-9-eeeeeeeeeeeeeeee").unwrap();
+                Ok(())
+            })
+            .unwrap();
+        let minted = Token::new("1-2-bbbbbbbbbbbbbbbb").unwrap();
+        assert_eq!(
+            store.swap_token("a", &read, minted).unwrap(),
+            TokenSwap::Changed
+        );
+        assert_eq!(stored_token(&store, "a"), "1-9-eeeeeeeeeeeeeeee");
+    }
+
+    #[test]
+    fn concurrent_swaps_from_the_same_token_let_exactly_one_win() {
+        let (_root, store) = seeded_store();
+        let read = store.load().unwrap().projects["a"].token.clone();
+        let outcomes: Vec<(TokenSwap, String)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let mine = ConfigStore::at(store.dir().to_path_buf(), ConfigSource::CliFlag);
+                    let read = read.clone();
+                    s.spawn(move || {
+                        let new = format!("1-{}-{}", i + 10, "d".repeat(16));
+                        let got = mine.swap_token("a", &read, Token::new(new.clone()).unwrap());
+                        (got.unwrap(), new)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<&String> = outcomes
+            .iter()
+            .filter(|(o, _)| *o == TokenSwap::Swapped)
+            .map(|(_, t)| t)
+            .collect();
+        assert_eq!(winners.len(), 1, "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|(o, _)| matches!(o, TokenSwap::Swapped | TokenSwap::Changed))
+        );
+        assert_eq!(&stored_token(&store, "a"), winners[0]);
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        let a = Token::new("1-1-aaaaaaaaaaaaaaaa").unwrap();
+        assert!(same_secret(
+            &a,
+            &Token::new("1-1-aaaaaaaaaaaaaaaa").unwrap()
+        ));
+        assert!(!same_secret(
+            &a,
+            &Token::new("1-1-aaaaaaaaaaaaaaab").unwrap()
+        ));
+        assert!(!same_secret(
+            &a,
+            &Token::new("1-1-aaaaaaaaaaaaaaa").unwrap()
+        ));
+    }
+
+    #[test]
+    fn backup_keeps_only_tokens_the_new_config_holds() {
+        let mut next = ConfigFile::default();
+        next.projects
+            .insert("b".into(), entry("1-2-bbbbbbbbbbbbbbbb"));
+        let previous = br#"{"version":1,"x":[1],"projects":{
+            "a":{"stack_url":"https://connection.keboola.com","token":"1-1-aaaaaaaaaaaaaaaa"},
+            "b":{"stack_url":"https://connection.keboola.com","token":"1-2-bbbbbbbbbbbbbbbb"}}}"#;
+        let backup = backup_of(previous, &next).unwrap();
+        let text = String::from_utf8(backup).unwrap();
+        assert!(!text.contains("aaaaaaaaaaaaaaaa"), "{text}");
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["x"], serde_json::json!([1]));
+        assert!(doc["projects"].get("b").is_some());
+        // The backup is still a config kbagent can load.
+        assert!(parse_config(text.as_bytes()).is_ok());
+        // Nothing dropped: the previous file byte for byte.
+        next.projects
+            .insert("a".into(), entry("1-1-aaaaaaaaaaaaaaaa"));
+        assert_eq!(backup_of(previous, &next).unwrap(), previous.to_vec());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn group_writable_config_is_refused_and_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_root, store) = seeded_store();
+        let before = fs::read(store.file()).unwrap();
+        fs::set_permissions(store.file(), fs::Permissions::from_mode(0o620)).unwrap();
+        let err = store.load().unwrap_err();
+        assert!(
+            err.message.contains("writable by its group"),
+            "{}",
+            err.message
+        );
+        let err = store.update(|_| Ok(())).unwrap_err();
+        assert!(err.message.contains(&store.file().display().to_string()));
+        assert_eq!(fs::read(store.file()).unwrap(), before);
+        fs::set_permissions(store.file(), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(store.dir(), fs::Permissions::from_mode(0o703)).unwrap();
+        let err = store.load().unwrap_err();
+        assert!(err.message.contains("config directory"), "{}", err.message);
+    }
+
+    #[test]
+    fn lock_held_elsewhere_times_out_with_a_config_error() {
+        let (_root, store) = private_store();
+        store.update(|_| Ok(())).unwrap();
+        let held = File::options()
+            .read(true)
+            .write(true)
+            .open(store.dir().join(LOCK_FILE))
+            .unwrap();
+        held.lock().unwrap();
+        let store = store.with_lock_wait(Duration::from_millis(100));
+        let err = store.update(|_| Ok(())).unwrap_err();
+        assert_eq!(err.code, crate::error::ErrorCode::ConfigError);
+        assert!(err.message.contains("config.json.lock"), "{}", err.message);
+        held.unlock().unwrap();
+        store.update(|_| Ok(())).unwrap();
     }
 }

@@ -283,3 +283,60 @@ pub fn commands_of(help: &str) -> Vec<String> {
         .map(|l| l.split_whitespace().next().unwrap().to_owned())
         .collect()
 }
+
+/// Runs `cmd` to the end, feeding it `stdin`, but kills it and fails the test if it is still
+/// running after `limit`: for checks that kbagent does not hang, so a regression fails the
+/// test instead of stalling the suite. Returns the run and the signal that ended it, if any.
+pub fn run_or_kill(
+    mut cmd: std::process::Command,
+    stdin: Option<&[u8]>,
+    limit: std::time::Duration,
+) -> (Run, Option<i32>) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // kbagent may stop reading early (that is what a size bound does).
+        let _ = pipe.write_all(bytes);
+    }
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kbagent was still running after {limit:?} and was killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal = None;
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: text(out.join().unwrap()),
+        stderr: text(err.join().unwrap()),
+    };
+    (run, signal)
+}

@@ -3,9 +3,11 @@
 mod bad_input;
 mod browse;
 mod common;
+mod config_safety;
 mod contract;
 mod durability;
 mod faults;
+mod net_safety;
 mod project;
 mod reference;
 mod secrets;

@@ -2,8 +2,11 @@
 
 mod errors;
 mod manage;
+mod proxy;
+mod requests;
 mod retry;
 mod server;
+mod services;
 mod storage;
 mod tls;
 
@@ -28,6 +31,7 @@ pub fn config() -> HttpConfig {
         max_retry_after: Duration::from_millis(5),
         user_agent: USER_AGENT.to_owned(),
         extra_ca_file: None,
+        proxy: None,
     }
 }
 

@@ -184,27 +184,12 @@ fn tls_and_seed_flags() {
     )
     .unwrap();
     let run = || {
-        let mut child = Command::new(BIN)
-            .args(["--quiet", "--projects", "1", "--tls", "--cert-dir"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--quiet", "--projects", "1", "--tls", "--cert-dir"])
             .arg(&dir)
             .arg("--seed")
-            .arg(&seed)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap()
-                .success()
-        );
-        assert!(child.wait().unwrap().success());
-        serde_json::from_str::<Value>(&line).unwrap()
+            .arg(&seed);
+        ready_line_then_stop(cmd)
     };
     let a = run();
     let b = run();
@@ -220,4 +205,40 @@ fn tls_and_seed_flags() {
     );
     assert_eq!(a["manage_token"], b["manage_token"]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostname_flag_names_the_stack_url() {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--quiet", "--projects", "1", "--hostname", "keboola.local"]);
+    let ready = ready_line_then_stop(cmd);
+    let url = ready["url"].as_str().unwrap();
+    assert!(url.starts_with("http://connection.keboola.local:"), "{url}");
+    assert_eq!(ready["oauth_wizard_url"], format!("{url}/oauth/index.html"));
+
+    let out = Command::new(BIN)
+        .args(["--hostname", "http://keboola.local"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid"));
+}
+
+/// Starts the binary, reads its ready line, stops it with SIGTERM and checks it exits 0.
+fn ready_line_then_stop(mut cmd: Command) -> Value {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line ({e}): {line}"))
 }

@@ -22,10 +22,17 @@ fn index_needs_no_token_and_points_at_the_emulator() {
             .find(|s| s["id"] == id)
             .map(|s| s["url"].as_str().unwrap().to_owned())
     };
-    for id in ["manage", "encryption", "queue"] {
-        assert_eq!(url(id).as_deref(), Some(emu.url()), "{id}");
+    assert_eq!(url("manage").as_deref(), Some(emu.url()));
+    for id in [
+        "encryption",
+        "oauth",
+        "queue",
+        "scheduler",
+        "sync-actions",
+        "query",
+    ] {
+        assert_eq!(url(id), Some(format!("{}/{id}", emu.url())), "{id}");
     }
-    assert_eq!(url("oauth"), Some(format!("{}/oauth", emu.url())));
     let components = v["components"].as_array().unwrap();
     assert!(
         components

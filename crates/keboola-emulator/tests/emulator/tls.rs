@@ -31,7 +31,7 @@ fn https_with_the_written_ca() {
         .iter()
         .find(|s| s["id"] == "encryption")
         .unwrap();
-    assert_eq!(encryption["url"], emu.url());
+    assert_eq!(encryption["url"], format!("{}/encryption", emu.url()));
     assert_eq!(
         c.manage_get("/manage/tokens/verify", emu.manage_token())
             .status,
@@ -69,4 +69,54 @@ fn temporary_cert_dir_is_removed_on_drop() {
     assert_eq!(c.get_anon("/v2/storage?exclude=components").status, 200);
     drop(emu);
     assert!(!ca.exists());
+}
+
+#[test]
+fn with_a_host_name_the_certificate_covers_every_service_host() {
+    use std::io::{Read as _, Write as _};
+    use std::sync::Arc;
+
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, ServerName};
+
+    let emu = keboola_emulator::spawn(keboola_emulator::EmulatorOptions {
+        tls: true,
+        hostname: Some("keboola.local".into()),
+        ..keboola_emulator::EmulatorOptions::default()
+    })
+    .unwrap();
+    assert!(emu.url().starts_with("https://connection.keboola.local:"));
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(emu.ca_cert().unwrap()).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    // What a client that resolves these names to the emulator does: SNI and Host agree.
+    let get = |host: &str, path: &str| {
+        let name = ServerName::try_from(host.to_owned()).unwrap();
+        let conn = rustls::ClientConnection::new(Arc::clone(&config), name).unwrap();
+        let sock = std::net::TcpStream::connect(emu.local_addr()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        write!(
+            tls,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        // A peer closing without close_notify still leaves the full answer read.
+        let _ = tls.read_to_string(&mut out);
+        out
+    };
+    let index = get("connection.keboola.local", "/v2/storage?exclude=components");
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(index.contains("https://queue.keboola.local:"), "{index}");
+    let queue = get("queue.keboola.local", "/jobs");
+    assert!(queue.starts_with("HTTP/1.1 501"), "{queue}");
 }

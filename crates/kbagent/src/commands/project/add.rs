@@ -85,7 +85,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     }
     let token = args
         .token
-        .read(ctx.printer, ctx.env.kbc_token(), true)?
+        .read(ctx.printer, ctx.env.kbc_token(), true, ctx.env.wait_timeout)?
         .ok_or_else(missing_token_error)?;
     let info = verify_token(ctx, &args.alias, &stack, &token)?;
     let entry = ProjectEntry {

@@ -82,7 +82,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let (alias, current) = find_project(&before, &args.alias)
         .map(|(a, p)| (a.clone(), p.clone()))
         .ok_or_else(|| unknown_project(&before, store, &args.alias))?;
-    let new_token = args.token.read(ctx.printer, None, false)?;
+    let new_token = args
+        .token
+        .read(ctx.printer, None, false, ctx.env.wait_timeout)?;
     let stack = new_url.clone().unwrap_or_else(|| current.stack_url.clone());
     let token = new_token.clone().unwrap_or_else(|| current.token.clone());
     let verified = if new_token.is_some() || new_url.is_some() {

@@ -1,0 +1,75 @@
+//! State in SQLite: with `data_dir`, the databases are files one can inspect.
+
+use keboola_emulator::EmulatorOptions;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::json;
+
+use crate::common::{Client, start_with};
+
+fn count(path: &std::path::Path, sql: &str) -> i64 {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn tokens_and_buckets_live_in_database_files() {
+    let dir = std::env::temp_dir().join(format!(
+        "keboola-emulator-data-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let emu = start_with(EmulatorOptions {
+        data_dir: Some(dir.clone()),
+        ..EmulatorOptions::default()
+    });
+    let metadata = dir.join("emulator.sqlite");
+    let minted = "SELECT COUNT(*) FROM storage_tokens WHERE description = 'kept on disk'";
+    assert_eq!(count(&metadata, minted), 0);
+    assert_eq!(
+        count(
+            &metadata,
+            "SELECT COUNT(*) FROM storage_tokens WHERE project_id = 101"
+        ),
+        i64::try_from(emu.token_count(101)).unwrap()
+    );
+    for project in [101, 102] {
+        let file = dir.join(format!("project_{project}.sqlite"));
+        assert_eq!(count(&file, "SELECT COUNT(*) FROM buckets"), 3, "{project}");
+    }
+
+    let c = Client::new(&emu);
+    let admin = &emu.projects()[0].tokens.admin;
+    c.mint(admin, &json!({"description": "kept on disk"}));
+    assert_eq!(count(&metadata, minted), 1);
+    let renamed = "SELECT COUNT(*) FROM configurations WHERE name = 'Renamed on disk'";
+    let put = c.send_form(
+        "PUT",
+        "/v2/storage/components/keboola.ex-db-snowflake/configs/10001",
+        admin,
+        "name=Renamed+on+disk",
+    );
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(count(&metadata, renamed), 1);
+    let rows = "SELECT COUNT(*) FROM configuration_rows WHERE config_id = '10001'";
+    assert_eq!(count(&metadata, rows), 2, "the rows survive the update");
+
+    emu.reset();
+    assert_eq!(
+        count(&metadata, minted),
+        0,
+        "a reset restores the seeded rows"
+    );
+    drop(emu);
+
+    // A new start over the same directory is seeded afresh.
+    let emu = start_with(EmulatorOptions {
+        data_dir: Some(dir.clone()),
+        ..EmulatorOptions::default()
+    });
+    let c = Client::new(&emu);
+    let verify = c.get("/v2/storage/tokens/verify", &emu.projects()[0].tokens.admin);
+    assert_eq!(verify.status, 200, "{}", verify.text);
+    drop(emu);
+    let _ = std::fs::remove_dir_all(&dir);
+}
