@@ -13,7 +13,7 @@ use clap::Args;
 use keboola_api::{InvalidToken, Token};
 
 use crate::error::{CliError, CliResult};
-use crate::output::{Printer, Warning};
+use crate::output::{Printer, Warning, WarningCode};
 use crate::store::{DEFAULT_WAIT, describe_wait, notice, notice_delay};
 
 /// Far above any real token (about 50 characters); a bound, so `yes |` or `/dev/zero`
@@ -63,7 +63,7 @@ impl TokenSourceArgs {
         if let Some(value) = &self.token {
             printer.warn(
                 Warning::new(
-                    "TOKEN_ON_COMMAND_LINE",
+                    WarningCode::TokenOnCommandLine,
                     "A token passed with --token is visible to other processes and is kept in shell history.",
                 )
                 .hint("Prefer --token-stdin, --token-file FILE, --token-env VAR, or the hidden prompt."),

@@ -91,16 +91,6 @@ impl WarningCode {
     }
 }
 
-/// Codes written as strings (as older call sites do) must be declared above.
-impl From<&str> for WarningCode {
-    fn from(code: &str) -> Self {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == code)
-            .unwrap_or_else(|| panic!("warning code {code} is not declared in WarningCode"))
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
     pub code: WarningCode,
@@ -112,9 +102,9 @@ pub struct Warning {
 }
 
 impl Warning {
-    pub fn new(code: impl Into<WarningCode>, message: impl Into<String>) -> Self {
+    pub fn new(code: WarningCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
             hint: None,
             extra: Map::new(),
