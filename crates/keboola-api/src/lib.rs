@@ -30,6 +30,7 @@ mod secret;
 mod services;
 mod stack;
 mod storage;
+mod transfer;
 
 pub use error::{ApiError, ApiErrorKind};
 pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, ResponseBody};
@@ -41,9 +42,21 @@ pub use services::ServiceDirectory;
 pub use stack::{InvalidStackUrl, StackUrl};
 pub use storage::StorageClient;
 pub use storage::branches::DevBranch;
+pub use storage::buckets::{Bucket, CreateBucket};
 pub use storage::components::{Component, ComponentsQuery};
 pub use storage::configurations::Configuration;
+pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};
+pub use storage::jobs::{JobError, JobStatus, JobWait, StorageJob};
+pub use storage::metadata::{Metadata, MetadataEntry, metadata_value};
+pub use storage::tables::{
+    ColumnDefinition, CreateTableFromFile, CsvOptions, ExportOptions, ImportOptions,
+    PreviewOptions, PreviewRows, Table, TableBucket, TableDefinition, TablesQuery, WhereFilter,
+};
 pub use storage::tokens::{
     CreateTokenRequest, CreatorToken, NewToken, ProjectOwner, TokenAdmin, TokenInfo,
+};
+pub use transfer::{
+    ExportSummary, ExportTable, ImportOutcome, ImportTarget, TransferConfig, TransferError,
+    UploadImport,
 };

@@ -14,6 +14,8 @@ use crate::http::{HttpConfig, MAX_BODY_BYTES};
 pub struct ResponseBody {
     pub(crate) content_type: Option<String>,
     pub(crate) content_length: Option<u64>,
+    /// The `ETag` header, which object stores answer an uploaded part with.
+    pub(crate) etag: Option<String>,
     pub(crate) reader: BodyReader<'static>,
 }
 
