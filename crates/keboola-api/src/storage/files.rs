@@ -63,9 +63,9 @@ impl FileCredentials {
     }
 }
 
-/// A Storage file.
+/// A Storage file. Decoding one moves its secrets into `credentials`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct StorageFile {
     #[serde(deserialize_with = "lenient::id")]
     pub id: String,
@@ -103,7 +103,7 @@ pub struct StorageFile {
     pub raw: Value,
 }
 
-impl<'de> Deserialize<'de> for StorageFileDe {
+impl<'de> Deserialize<'de> for StorageFile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let mut value = Value::deserialize(d)?;
@@ -125,19 +125,16 @@ impl<'de> Deserialize<'de> for StorageFileDe {
             }
         }
         lenient::strip_nested_tokens(&mut value);
-        let mut file: StorageFile = serde_json::from_value(value.clone())
+        let mut file = StorageFile::deserialize(&value)
             .map_err(|e| D::Error::custom(lenient::ShapeError::from_serde(&e)))?;
         file.credentials = FileCredentials(secrets);
         file.raw = value;
-        Ok(StorageFileDe(file))
+        Ok(file)
     }
 }
 
-/// Decodes a file object, moving its secrets into [`FileCredentials`].
-struct StorageFileDe(StorageFile);
-
 fn decode_file(value: Value) -> Result<StorageFile, lenient::ShapeError> {
-    lenient::decode::<StorageFileDe>(value).map(|f| f.0)
+    lenient::decode(value)
 }
 
 fn decode_files(value: Value) -> Result<Vec<StorageFile>, lenient::ShapeError> {

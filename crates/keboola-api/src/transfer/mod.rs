@@ -474,25 +474,28 @@ fn read_manifest(
     cfg: &TransferConfig,
 ) -> Result<Manifest, ApiError> {
     let creds = &file.credentials;
-    let entry = if creds.text("url").is_some() {
-        None
+    let entry = if let Some(url) = creds.text("url") {
+        url.to_owned()
     } else if let (Some(bucket), Some(key)) =
         (creds.text("/s3Path/bucket"), creds.text("/s3Path/key"))
     {
-        Some(format!("s3://{bucket}/{key}manifest"))
+        format!("s3://{bucket}/{key}manifest")
     } else if let (Some(container), Some(name)) = (
         creds.text("/absPath/container"),
         creds.text("/absPath/name"),
     ) {
-        Some(format!("azure://blob/{container}/{name}manifest"))
+        format!("azure://blob/{container}/{name}manifest")
     } else if let (Some(bucket), Some(key)) =
         (creds.text("/gcsPath/bucket"), creds.text("/gcsPath/key"))
     {
-        Some(format!("gs://{bucket}/{key}manifest"))
+        format!("gs://{bucket}/{key}manifest")
     } else {
-        None
+        return Err(ApiError::config(format!(
+            "sliced file {} came without a manifest URL or path",
+            file.id
+        )));
     };
-    let body = open_object(http, file, entry.as_deref(), cfg)?;
+    let body = open_object(http, file, Some(&entry), cfg)?;
     let path = format!("/v2/storage/files/{}", file.id);
     let mut text = Vec::new();
     body.take(MAX_MANIFEST_BYTES)

@@ -8,7 +8,9 @@ mod retry;
 mod server;
 mod services;
 mod storage;
+mod tables;
 mod tls;
+mod transfer;
 
 use std::time::Duration;
 
