@@ -7,6 +7,7 @@ mod requests;
 mod retry;
 mod server;
 mod services;
+mod sigv4;
 mod storage;
 mod tables;
 mod tls;

@@ -105,6 +105,11 @@ fn assert_sigv4(r: &Recorded, region: &str) {
         "{signature}"
     );
     assert!(param(r, "X-Amz-SignedHeaders").unwrap().contains("host"));
+    assert_eq!(
+        signature,
+        crate::sigv4::expected_signature(r, "fedSecretAccessKeyValue"),
+        "the signature does not verify: {r:?}"
+    );
     // Our token never goes to an object store, and neither does the secret key.
     assert!(r.header("X-StorageApi-Token").is_none());
     assert!(!r.raw_text().contains("fedSecretAccessKeyValue"));
