@@ -192,6 +192,13 @@ fn table_reads_and_branch_scope() {
         reqs[3].path(),
         "/v2/storage/branch/123/tables/in.c-main.orders/data-preview"
     );
+    let accept: Vec<&str> = reqs[3]
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("accept"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(accept, ["text/csv"]);
     assert_eq!(
         query_pairs(reqs[3].query()),
         pairs(&[

@@ -7,7 +7,8 @@ use std::time::Duration;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use keboola_api::{
-    ExportTable, ImportTarget, JobWait, PrepareFile, StorageClient, TransferConfig, UploadImport,
+    ApiErrorKind, ExportTable, ImportTarget, JobWait, PrepareFile, StorageClient, TransferConfig,
+    TransferError, UploadImport,
 };
 use serde_json::{Value, json};
 use url::Url;
@@ -535,5 +536,67 @@ fn a_200_mb_download_streams_with_flat_memory() {
             "peak RSS grew by {} KiB",
             after - before
         );
+    }
+}
+
+/// A reader that fails after `ok` bytes.
+struct Failing {
+    ok: usize,
+}
+
+impl io::Read for Failing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ok == 0 {
+            return Err(io::Error::other("disk read error"));
+        }
+        let n = buf.len().min(self.ok);
+        buf[..n].fill(b'x');
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn local_failures_are_told_apart_from_the_network() {
+    let server = Server::start(vec![Step::Hang]);
+    let client = storage(&server);
+    let gcs = prepared(
+        "gcp",
+        &json!({"gcsUploadParams": {"bucket": "b", "key": "k", "access_token": "ya29.tok"}}),
+    );
+    let file = serde_json::from_str(&gcs).unwrap();
+    let err = client
+        .upload_to_file(&file, &mut Failing { ok: 3 }, None, &cfg(&server, 1024))
+        .unwrap_err();
+    assert!(matches!(err, TransferError::Local(_)), "{err:?}");
+    let s3 = serde_json::from_str(&prepared("aws", &s3_upload_block())).unwrap();
+    let err = client
+        .upload_to_file(&s3, &mut Failing { ok: 3 }, None, &cfg(&server, 1024))
+        .unwrap_err();
+    assert!(matches!(err, TransferError::Local(_)), "{err:?}");
+
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::new(io::ErrorKind::StorageFull, "no space"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let server = Server::start(vec![ok("some bytes"), raw(200, &[], &gzip(b"abc")[..10])]);
+    let plain = json!({"id": 8, "name": "f.csv", "url": format!("{}/f?sig=s", server.url())});
+    let plain = serde_json::from_value(plain).unwrap();
+    let err = client
+        .download_file_to(&plain, &mut Full, false, &cfg(&server, 1024))
+        .unwrap_err();
+    assert!(matches!(&err, TransferError::Local(e) if e.kind() == io::ErrorKind::StorageFull));
+    // A truncated gzip body is the server's fault, not ours.
+    let err = client
+        .download_file_to(&plain, &mut Vec::new(), true, &cfg(&server, 1024))
+        .unwrap_err();
+    match err {
+        TransferError::Api(e) => assert_eq!(e.kind(), &ApiErrorKind::InvalidResponse, "{e}"),
+        other @ TransferError::Local(_) => panic!("{other:?}"),
     }
 }
