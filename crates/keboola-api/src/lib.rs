@@ -33,7 +33,7 @@
 //! storage.export_table_to("in.c-main.orders", &mut out, &ExportTable::default(), &cfg)?;
 //!
 //! let mut data = std::fs::File::open("orders.csv").map_err(TransferError::Local)?;
-//! let target = ImportTarget::Table { table_id: "in.c-main.orders".into(), incremental: false, primary_key: vec![] };
+//! let target = ImportTarget::Table { table_id: "in.c-main.orders".into(), incremental: false };
 //! let opts = UploadImport { file_name: "orders.csv".into(), size_bytes: None, tags: vec![],
 //!     csv: CsvOptions::default(), target, wait: JobWait::default() };
 //! let done = storage.upload_file_and_import(&mut data, &opts, &cfg)?;

@@ -165,8 +165,6 @@ pub struct ImportOptions {
     /// The file's column order, for a file without a header.
     pub columns: Vec<String>,
     pub without_headers: bool,
-    /// Sets the table's primary key for this load, as a comma list.
-    pub primary_key: Vec<String>,
 }
 
 /// Options of [`StorageClient::export_async`].
@@ -296,9 +294,6 @@ impl StorageClient {
         }
         if opts.without_headers {
             body["withoutHeaders"] = json!(true);
-        }
-        if !opts.primary_key.is_empty() {
-            body["primaryKey"] = json!(opts.primary_key.join(","));
         }
         self.scoped(Method::Post, &["tables", table, "import-async"])
             .json(&body)

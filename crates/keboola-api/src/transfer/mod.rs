@@ -104,7 +104,7 @@ impl TransferError {
 /// What [`StorageClient::export_table_to`] does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportTable {
-    /// Columns, filters, limit; `gzip` is always requested.
+    /// Columns, filters, limit; `gzip` is always requested. CSV only.
     pub export: ExportOptions,
     /// Leave out the header line (exports come without one; it is built from the
     /// table's columns).
@@ -125,12 +125,9 @@ pub struct ExportSummary {
 /// The table [`StorageClient::upload_file_and_import`] loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportTarget {
-    /// Load into an existing table (`import-async`).
-    Table {
-        table_id: String,
-        incremental: bool,
-        primary_key: Vec<String>,
-    },
+    /// Load into an existing table (`import-async`); an incremental load appends, or
+    /// upserts by the table's primary key.
+    Table { table_id: String, incremental: bool },
     /// Create a table from the file (`tables-async`).
     NewTable {
         bucket_id: String,
@@ -254,6 +251,13 @@ impl StorageClient {
         opts: &ExportTable,
         cfg: &TransferConfig,
     ) -> Result<ExportSummary, TransferError> {
+        if opts.export.file_type.as_deref().is_some_and(|t| t != "csv") {
+            // Slices of other formats are files of their own; joined they are not one.
+            return Err(ApiError::config(
+                "only CSV exports can be written as one file; export other formats with export_async",
+            )
+            .into());
+        }
         let columns = if opts.export.columns.is_empty() {
             self.get_table(table_id)?.columns
         } else {
@@ -274,14 +278,13 @@ impl StorageClient {
         })?;
         let file = self.get_file(&file_id)?;
         let mut bytes = 0;
-        let csv = export.file_type.as_deref().is_none_or(|t| t == "csv");
-        if csv && !opts.without_header {
+        if !opts.without_header {
             let header = header_line(&columns);
             out.write_all(header.as_bytes())
                 .map_err(TransferError::Local)?;
             bytes += header.len() as u64;
         }
-        bytes += self.download_file_to(&file, out, csv, cfg)?;
+        bytes += self.download_file_to(&file, out, true, cfg)?;
         out.flush().map_err(TransferError::Local)?;
         Ok(ExportSummary {
             file_id,
@@ -322,7 +325,6 @@ impl StorageClient {
                 ImportTarget::Table {
                     table_id,
                     incremental,
-                    primary_key,
                 } => {
                     let job = self.import_async(
                         table_id,
@@ -330,7 +332,6 @@ impl StorageClient {
                             data_file_id: file.id.clone(),
                             incremental: *incremental,
                             csv: opts.csv.clone(),
-                            primary_key: primary_key.clone(),
                             ..ImportOptions::default()
                         },
                     )?;

@@ -394,7 +394,6 @@ fn upload_then_import_failure_carries_the_file_id() {
                 target: ImportTarget::Table {
                     table_id: "in.c-main.t".into(),
                     incremental: true,
-                    primary_key: vec![],
                 },
                 wait: fast_wait(),
             },
@@ -598,5 +597,46 @@ fn local_failures_are_told_apart_from_the_network() {
     match err {
         TransferError::Api(e) => assert_eq!(e.kind(), &ApiErrorKind::InvalidResponse, "{e}"),
         other @ TransferError::Local(_) => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn azure_sliced_download_reads_every_slice_with_the_sas() {
+    let server = Server::start(vec![]);
+    let sas = format!(
+        "BlobEndpoint={}/devstoreaccount1;SharedAccessSignature=sv=2020-10-02&sp=rl&sig=READ%2Bsig",
+        server.url()
+    );
+    let file = json!({"id": 77, "name": "t.csv.gz", "isSliced": true, "provider": "azure",
+        "absPath": {"container": "exp-2", "name": "77.t.csv.gz"},
+        "absCredentials": {"SASConnectionString": sas, "expiration": "2030-01-01T00:00:00Z"}});
+    let file = serde_json::from_value(file).unwrap();
+    let manifest = json!({"entries": [
+        {"url": "azure://kbcfs.blob.core.windows.net/exp-2/77.t.csv.gz0000_part_00"},
+        {"url": "azure://kbcfs.blob.core.windows.net/exp-2/77.t.csv.gz0001_part_00"}]});
+    server.push(vec![
+        ok(&manifest.to_string()),
+        raw(200, &[], &gzip(b"a\n")),
+        raw(200, &[], &gzip(b"b\n")),
+    ]);
+    let client = storage(&server);
+    let mut out = Vec::new();
+    let n = client
+        .download_file_to(&file, &mut out, true, &cfg(&server, 1024))
+        .unwrap();
+    assert_eq!((n, out.as_slice()), (4, &b"a\nb\n"[..]));
+    let reqs = server.requests();
+    let paths: Vec<&str> = reqs.iter().map(Recorded::path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/devstoreaccount1/exp-2/77.t.csv.gzmanifest",
+            "/devstoreaccount1/exp-2/77.t.csv.gz0000_part_00",
+            "/devstoreaccount1/exp-2/77.t.csv.gz0001_part_00",
+        ]
+    );
+    for r in &reqs {
+        assert_eq!(param(r, "sig").as_deref(), Some("READ+sig"));
+        assert_eq!(r.method, "GET");
     }
 }
