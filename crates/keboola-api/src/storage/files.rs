@@ -222,6 +222,14 @@ impl StorageClient {
             .fetch_with(decode_file)
     }
 
+    /// `PUT {sp}/files/{id}/refresh`: new credentials for a file whose (GCS, one-hour)
+    /// ones expired.
+    pub fn refresh_file(&self, id: &str) -> Result<StorageFile, ApiError> {
+        self.scoped(Method::Put, &["files", id, "refresh"])
+            .idempotent()
+            .fetch_with(decode_file)
+    }
+
     /// `DELETE {sp}/files/{id}`.
     pub fn delete_file(&self, id: &str) -> Result<(), ApiError> {
         self.scoped(Method::Delete, &["files", id])

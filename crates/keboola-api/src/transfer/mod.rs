@@ -8,6 +8,25 @@
 //! [`crate::FileCredentials`], travel only in request URLs and headers that are never
 //! logged (the request log has method and path only), and object stores' error bodies,
 //! which may repeat the signed request, are reduced to their `Code` and `Message`.
+//!
+//! What goes on the wire, per provider (what a stand-in server has to answer):
+//! - `aws`: path-style `{endpoint}/{bucket}/{key}`, SigV4 presigned in the query
+//!   (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
+//!   `X-Amz-SignedHeaders`, `X-Amz-Security-Token`, `X-Amz-Signature`; payload
+//!   `UNSIGNED-PAYLOAD`). Upload: one `PUT`, or `POST ?uploads` (XML `UploadId`), `PUT
+//!   ?partNumber=&uploadId=` (answer with an `ETag` header), `POST ?uploadId=` with the
+//!   XML part list. `x-amz-acl` and `x-amz-server-side-encryption` are sent and signed
+//!   when `uploadParams` has them. Download: `GET`.
+//! - `azure`: `{BlobEndpoint}/{container}/{blob}?{SAS}` with `x-ms-version`. Upload: `PUT`
+//!   with `x-ms-blob-type: BlockBlob`, or `PUT ?comp=block&blockid=` per block and `PUT
+//!   ?comp=blocklist` with `<BlockList><Latest>id</Latest>...`. Download: `GET`.
+//! - `gcp`: `Authorization: Bearer <access_token>`. Upload: `POST
+//!   {endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={key}`. Download:
+//!   `GET {endpoint}/storage/v1/b/{bucket}/o/{key, one encoded segment}?alt=media`.
+//! - no provider block: `PUT`/`GET` of the file's `url`.
+//! - sliced files: the manifest is a `GET` of `url` (else the object `<key>manifest`);
+//!   entries are `s3://bucket/key`, `azure://host/container/blob` (the host is replaced
+//!   by `BlobEndpoint`), `gs://bucket/key` or plain URLs, fetched in order.
 
 mod abs;
 mod gcs;

@@ -461,6 +461,7 @@ fn file_calls_and_their_secrets() {
         Step::Respond(response(204, &[], "")),
         Step::Respond(response(204, &[], "")),
         Step::Respond(response(204, &[], "")),
+        json(200, PREPARED),
     ]);
     let client = storage(&server);
     let file = client
@@ -496,6 +497,8 @@ fn file_calls_and_their_secrets() {
     client.delete_file("236518630").unwrap();
     client.add_file_tag("236518630", "new").unwrap();
     client.remove_file_tag("236518630", "old").unwrap();
+    let refreshed = client.refresh_file("236518630").unwrap();
+    assert!(!refreshed.credentials.is_empty());
 
     let reqs = server.requests();
     assert_eq!(reqs[0].target, "/v2/storage/files/prepare");
@@ -540,5 +543,9 @@ fn file_calls_and_their_secrets() {
     assert_eq!(
         (reqs[5].method.as_str(), reqs[5].target.as_str()),
         ("DELETE", "/v2/storage/files/236518630/tags/old")
+    );
+    assert_eq!(
+        (reqs[6].method.as_str(), reqs[6].target.as_str()),
+        ("PUT", "/v2/storage/files/236518630/refresh")
     );
 }
