@@ -640,3 +640,62 @@ fn azure_sliced_download_reads_every_slice_with_the_sas() {
         assert_eq!(r.method, "GET");
     }
 }
+
+/// A `MakeWriter` into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_request_log_never_holds_signatures_or_credentials() {
+    let server = Server::start(vec![
+        json(201, &prepared("aws", &s3_upload_block())),
+        raw(200, &[("ETag", "\"e0\"")], b""),
+        raw(201, &[], b""),
+    ]);
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let client = storage(&server);
+        let file = client.prepare_file(&PrepareFile::default()).unwrap();
+        client
+            .upload_to_file(&file, &mut &b"a,b\n"[..], None, &cfg(&server, 1024))
+            .unwrap();
+        let azure = serde_json::from_str(&prepared("azure", &abs_block(&server))).unwrap();
+        client
+            .upload_to_file(&azure, &mut &b"a,b\n"[..], None, &cfg(&server, 1024))
+            .unwrap();
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("/kbc-files/exp-15/501.data.csv"), "{log}");
+    assert!(
+        log.contains("/devstoreaccount1/exp-15-files/501.data.csv"),
+        "{log}"
+    );
+    for secret in [
+        "X-Amz",
+        "fedSessionTokenValue",
+        "fedSecretAccessKeyValue",
+        "ASIAFEDERATEDKEY",
+        "sig=",
+        "SAS",
+        crate::SECRET,
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+}
