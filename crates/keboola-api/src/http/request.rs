@@ -268,10 +268,12 @@ impl<'a> RequestBuilder<'a> {
         let content_type = header("content-type");
         let content_length = header("content-length").and_then(|v| v.trim().parse().ok());
         let etag = header("etag");
+        let location = header("location");
         Ok(ResponseBody {
             content_type,
             content_length,
             etag,
+            location,
             reader: response.into_body().into_reader(),
         })
     }

@@ -16,6 +16,8 @@ pub struct ResponseBody {
     pub(crate) content_length: Option<u64>,
     /// The `ETag` header, which object stores answer an uploaded part with.
     pub(crate) etag: Option<String>,
+    /// The `Location` header (a resumable upload's session URL: a secret).
+    pub(crate) location: Option<String>,
     pub(crate) reader: BodyReader<'static>,
 }
 

@@ -20,8 +20,10 @@
 //! - `azure`: `{BlobEndpoint}/{container}/{blob}?{SAS}` with `x-ms-version`. Upload: `PUT`
 //!   with `x-ms-blob-type: BlockBlob`, or `PUT ?comp=block&blockid=` per block and `PUT
 //!   ?comp=blocklist` with `<BlockList><Latest>id</Latest>...`. Download: `GET`.
-//! - `gcp`: `Authorization: Bearer <access_token>`. Upload: `POST
-//!   {endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={key}`. Download:
+//! - `gcp`: `Authorization: Bearer <access_token>`. Upload of a known size: `POST
+//!   {endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={key}`; otherwise
+//!   `uploadType=resumable` (the session URL in `Location`), then `PUT`s to it with
+//!   `Content-Range: bytes a-b/*` (answered 308) and `bytes a-b/total` last. Download:
 //!   `GET {endpoint}/storage/v1/b/{bucket}/o/{key, one encoded segment}?alt=media`.
 //! - no provider block: `PUT`/`GET` of the file's `url`.
 //! - sliced files: the manifest is a `GET` of `url` (else the object `<key>manifest`);

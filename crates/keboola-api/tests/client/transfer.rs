@@ -564,8 +564,14 @@ fn local_failures_are_told_apart_from_the_network() {
         &json!({"gcsUploadParams": {"bucket": "b", "key": "k", "access_token": "ya29.tok"}}),
     );
     let file = serde_json::from_str(&gcs).unwrap();
+    // A known size: the body streams straight from the reader.
     let err = client
-        .upload_to_file(&file, &mut Failing { ok: 3 }, None, &cfg(&server, 1024))
+        .upload_to_file(
+            &file,
+            &mut Failing { ok: 3 },
+            Some(100),
+            &cfg(&server, 1024),
+        )
         .unwrap_err();
     assert!(matches!(err, TransferError::Local(_)), "{err:?}");
     let s3 = serde_json::from_str(&prepared("aws", &s3_upload_block())).unwrap();
@@ -698,4 +704,55 @@ fn the_request_log_never_holds_signatures_or_credentials() {
     ] {
         assert!(!log.contains(secret), "{secret} in the log: {log}");
     }
+}
+
+#[test]
+fn gcs_upload_of_unknown_size_is_resumable() {
+    let server = Server::start(vec![]);
+    let session = format!(
+        "{}/upload/storage/v1/b/kbc-gcs/o?uploadType=resumable&upload_id=SESSION1",
+        server.url()
+    );
+    server.push(vec![
+        raw(200, &[("Location", &session)], b""),
+        raw(308, &[("Range", "bytes=0-262143")], b""),
+        raw(308, &[("Range", "bytes=0-524287")], b""),
+        json(200, r#"{"name":"k"}"#),
+    ]);
+    let client = storage(&server);
+    let file = prepared(
+        "gcp",
+        &json!({"gcsUploadParams": {"bucket": "kbc-gcs", "key": "k", "access_token": "ya29.resumable"}}),
+    );
+    let file = serde_json::from_str(&file).unwrap();
+    let data: Vec<u8> = (0..600 * 1024u64).map(generated_byte).collect();
+    let sent = client
+        .upload_to_file(&file, &mut data.as_slice(), None, &cfg(&server, 1000))
+        .unwrap();
+    assert_eq!(sent, data.len() as u64);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 4);
+    assert_eq!(reqs[0].method, "POST");
+    assert_eq!(param(&reqs[0], "uploadType").as_deref(), Some("resumable"));
+    assert_eq!(param(&reqs[0], "name").as_deref(), Some("k"));
+    let ranges: Vec<&str> = reqs[1..]
+        .iter()
+        .map(|r| r.header("content-range").unwrap())
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            "bytes 0-262143/*",
+            "bytes 262144-524287/*",
+            "bytes 524288-614399/614400"
+        ]
+    );
+    let mut sent_bytes = Vec::new();
+    for r in &reqs[1..] {
+        assert_eq!(r.method, "PUT");
+        assert_eq!(param(r, "upload_id").as_deref(), Some("SESSION1"));
+        assert_eq!(r.header("authorization"), Some("Bearer ya29.resumable"));
+        sent_bytes.extend_from_slice(&r.body);
+    }
+    assert!(sent_bytes == data, "the parts do not add up to the data");
 }
