@@ -669,6 +669,13 @@ fn the_request_log_never_holds_signatures_or_credentials() {
         raw(200, &[("ETag", "\"e0\"")], b""),
         raw(201, &[], b""),
     ]);
+    let client = storage(&server);
+    let file = client.prepare_file(&PrepareFile::default()).unwrap();
+    let azure = serde_json::from_str(&prepared("azure", &abs_block(&server))).unwrap();
+    // Call sites cache whether anyone listens. With a single subscriber registered,
+    // another test's thread that first reaches a call site asks only its own (absent)
+    // default and caches "never"; with two, it asks both.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -677,12 +684,10 @@ fn the_request_log_never_holds_signatures_or_credentials() {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        let client = storage(&server);
-        let file = client.prepare_file(&PrepareFile::default()).unwrap();
+        tracing::callsite::rebuild_interest_cache();
         client
             .upload_to_file(&file, &mut &b"a,b\n"[..], None, &cfg(&server, 1024))
             .unwrap();
-        let azure = serde_json::from_str(&prepared("azure", &abs_block(&server))).unwrap();
         client
             .upload_to_file(&azure, &mut &b"a,b\n"[..], None, &cfg(&server, 1024))
             .unwrap();
