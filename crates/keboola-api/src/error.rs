@@ -31,6 +31,11 @@ pub struct ApiError {
     /// Whether the request may have reached the server. False only when the
     /// connection was never established.
     request_sent: bool,
+    /// The Storage job whose `error` this is, with its operation name.
+    failed_job: Option<(String, String)>,
+    /// A Storage file that was uploaded before the failure, so the caller can load it
+    /// without uploading again.
+    file_id: Option<String>,
 }
 
 /// What went wrong, coarsely.
@@ -119,6 +124,61 @@ impl ApiError {
         &self.url_path
     }
 
+    /// The id of the Storage job that ended in `error`, when this error is that job's.
+    /// Such an error has the kind `Http` with status 422 (the request was accepted but
+    /// could not be carried out) and Keboola's `code`, `message` and `exceptionId`.
+    pub fn failed_job_id(&self) -> Option<&str> {
+        self.failed_job.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    /// The id of a Storage file uploaded before this failure: importing it again (with
+    /// `dataFileId`) needs no new upload.
+    pub fn file_id(&self) -> Option<&str> {
+        self.file_id.as_deref()
+    }
+
+    pub(crate) fn with_file_id(mut self, file_id: &str) -> ApiError {
+        self.file_id = Some(file_id.to_owned());
+        self
+    }
+
+    /// Replaces the server's message (for object stores, whose error bodies may repeat
+    /// the signed request).
+    pub(crate) fn with_api_message(mut self, message: Option<String>) -> ApiError {
+        self.api_message = message;
+        self
+    }
+
+    /// A Storage job that finished with `status: error`.
+    pub(crate) fn job_failed(
+        job_id: &str,
+        operation: &str,
+        code: Option<&str>,
+        message: Option<&str>,
+        exception_id: Option<&str>,
+    ) -> ApiError {
+        let clean = |s: Option<&str>| {
+            s.map(|s| clean_server_text(s, None, MAX_API_MESSAGE_CHARS))
+                .filter(|s| !s.is_empty())
+        };
+        ApiError {
+            kind: ApiErrorKind::Http {
+                status: 422,
+                retry_after: None,
+            },
+            method: "GET".to_owned(),
+            url_path: format!("/v2/storage/jobs/{job_id}"),
+            api_code: clean(code),
+            exception_id: clean(exception_id),
+            api_message: clean(message).or_else(|| Some("the job failed".to_owned())),
+            detail: None,
+            attempts: 1,
+            request_sent: true,
+            failed_job: Some((job_id.to_owned(), operation.to_owned())),
+            file_id: None,
+        }
+    }
+
     pub(crate) fn is_transient(&self) -> bool {
         match self.kind {
             ApiErrorKind::Timeout | ApiErrorKind::Connect => true,
@@ -163,6 +223,8 @@ impl ApiError {
             detail: Some(one_line(&detail.into())),
             attempts: 1,
             request_sent,
+            failed_job: None,
+            file_id: None,
         }
     }
 
@@ -204,13 +266,21 @@ impl ApiError {
             detail: None,
             attempts: 1,
             request_sent: true,
+            failed_job: None,
+            file_id: None,
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.kind == ApiErrorKind::Config && self.method.is_empty() {
+        if let Some((id, operation)) = &self.failed_job {
+            if operation.is_empty() {
+                write!(f, "storage job {id} failed")?;
+            } else {
+                write!(f, "storage job {id} ({operation}) failed")?;
+            }
+        } else if self.kind == ApiErrorKind::Config && self.method.is_empty() {
             write!(f, "invalid client configuration")?;
         } else {
             write!(f, "{} {}", self.method, self.url_path)?;
@@ -242,6 +312,9 @@ impl fmt::Display for ApiError {
         }
         if self.attempts > 1 {
             write!(f, " after {} attempts", self.attempts)?;
+        }
+        if let Some(file_id) = &self.file_id {
+            write!(f, "; the data was uploaded as file {file_id}")?;
         }
         Ok(())
     }

@@ -9,7 +9,8 @@
 //! `storage/` and `manage/` hold one module per resource, each with its models and
 //! its endpoints; other services are reached through [`ServiceDirectory`], which reads
 //! their URLs from the Storage API index; `lenient` has the serde helpers for
-//! Keboola's loose typing.
+//! Keboola's loose typing; `transfer/` moves Storage files' bytes over Azure Blob
+//! Storage, S3 or Cloud Storage, streaming both ways.
 //!
 //! ```no_run
 //! use keboola_api::{Http, HttpConfig, StackUrl, StorageClient, Token};
@@ -21,6 +22,25 @@
 //! assert!(!me.id.is_empty());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A table export and an upload with import, neither holding the data in memory:
+//!
+//! ```no_run
+//! # use keboola_api::*;
+//! # fn run(storage: &StorageClient) -> Result<(), TransferError> {
+//! let cfg = TransferConfig::default();
+//! let mut out = std::io::BufWriter::new(std::fs::File::create("orders.csv").map_err(TransferError::Local)?);
+//! storage.export_table_to("in.c-main.orders", &mut out, &ExportTable::default(), &cfg)?;
+//!
+//! let mut data = std::fs::File::open("orders.csv").map_err(TransferError::Local)?;
+//! let target = ImportTarget::Table { table_id: "in.c-main.orders".into(), incremental: false };
+//! let opts = UploadImport { file_name: "orders.csv".into(), size_bytes: None, tags: vec![],
+//!     csv: CsvOptions::default(), target, wait: JobWait::default() };
+//! let done = storage.upload_file_and_import(&mut data, &opts, &cfg)?;
+//! assert!(done.job.status.is_finished());
+//! # Ok(())
+//! # }
+//! ```
 
 mod error;
 mod http;
@@ -30,6 +50,7 @@ mod secret;
 mod services;
 mod stack;
 mod storage;
+mod transfer;
 
 pub use error::{ApiError, ApiErrorKind};
 pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, ResponseBody};
@@ -41,9 +62,21 @@ pub use services::ServiceDirectory;
 pub use stack::{InvalidStackUrl, StackUrl};
 pub use storage::StorageClient;
 pub use storage::branches::DevBranch;
+pub use storage::buckets::{Bucket, CreateBucket};
 pub use storage::components::{Component, ComponentsQuery};
 pub use storage::configurations::Configuration;
+pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};
+pub use storage::jobs::{JobError, JobStatus, JobWait, StorageJob};
+pub use storage::metadata::{Metadata, MetadataEntry, metadata_value};
+pub use storage::tables::{
+    ColumnDefinition, CreateTableFromFile, CsvOptions, ExportOptions, ImportOptions,
+    PreviewOptions, PreviewRows, Table, TableBucket, TableDefinition, TablesQuery, WhereFilter,
+};
 pub use storage::tokens::{
     CreateTokenRequest, CreatorToken, NewToken, ProjectOwner, TokenAdmin, TokenInfo,
+};
+pub use transfer::{
+    ExportSummary, ExportTable, ImportOutcome, ImportTarget, TransferConfig, TransferError,
+    UploadImport,
 };

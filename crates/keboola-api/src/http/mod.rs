@@ -5,7 +5,7 @@ mod classify;
 mod proxy;
 mod request;
 mod response;
-mod target;
+pub(crate) mod target;
 mod tls;
 
 use std::collections::HashMap;

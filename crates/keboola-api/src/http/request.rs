@@ -71,6 +71,8 @@ pub struct RequestBuilder<'a> {
     method: Method,
     url: Result<Url, ApiError>,
     auth: Option<(&'static str, &'a Token)>,
+    /// Put before the token in its header (`Bearer `).
+    auth_prefix: &'static str,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Body<'a>,
     idempotent: bool,
@@ -94,6 +96,7 @@ impl<'a> RequestBuilder<'a> {
             method,
             url,
             auth: None,
+            auth_prefix: "",
             headers: Vec::new(),
             body: Body::Empty,
             idempotent: false,
@@ -111,6 +114,23 @@ impl<'a> RequestBuilder<'a> {
     /// Authenticates with a Manage token (`X-KBC-ManageApiToken`).
     pub fn manage_token(mut self, token: &'a Token) -> Self {
         self.auth = Some((MANAGE_TOKEN_HEADER, token));
+        self
+    }
+
+    /// Authenticates with an OAuth access token (`Authorization: Bearer`), as Google
+    /// Cloud Storage expects.
+    pub(crate) fn bearer_token(mut self, token: &'a Token) -> Self {
+        self.auth = Some(("authorization", token));
+        self.auth_prefix = "Bearer ";
+        self
+    }
+
+    /// A body held in memory, so a retry can send it again.
+    pub(crate) fn body_bytes(mut self, content_type: &'static str, bytes: Vec<u8>) -> Self {
+        self.body = Body::Bytes {
+            content_type,
+            bytes,
+        };
         self
     }
 
@@ -210,6 +230,19 @@ impl<'a> RequestBuilder<'a> {
         self.fetch_with(lenient::decode)
     }
 
+    /// Like [`RequestBuilder::fetch`], with an empty body (a 204) as `None`.
+    pub(crate) fn fetch_optional<T: DeserializeOwned>(self) -> Result<Option<T>, ApiError> {
+        let (method, path) = self.describe();
+        let body = self.send()?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let value = parse_json_body(&body, &method, &path)?;
+        lenient::decode(value)
+            .map(Some)
+            .map_err(|e| ApiError::invalid_response(&method, &path, e.to_string()))
+    }
+
     /// Like [`RequestBuilder::fetch`] with a decoder of our own.
     pub(crate) fn fetch_with<T>(
         self,
@@ -234,9 +267,13 @@ impl<'a> RequestBuilder<'a> {
         };
         let content_type = header("content-type");
         let content_length = header("content-length").and_then(|v| v.trim().parse().ok());
+        let etag = header("etag");
+        let location = header("location");
         Ok(ResponseBody {
             content_type,
             content_length,
+            etag,
+            location,
             reader: response.into_body().into_reader(),
         })
     }
@@ -357,7 +394,8 @@ impl<'a> RequestBuilder<'a> {
             .method(method)
             .uri(url.as_str());
         if let Some((name, token)) = self.auth {
-            let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
+            let raw = format!("{}{}", self.auth_prefix, token.expose());
+            let mut value = HeaderValue::from_str(&raw).map_err(|_| {
                 ApiError::transport(
                     ApiErrorKind::Config,
                     method,

@@ -14,6 +14,10 @@ use crate::http::{HttpConfig, MAX_BODY_BYTES};
 pub struct ResponseBody {
     pub(crate) content_type: Option<String>,
     pub(crate) content_length: Option<u64>,
+    /// The `ETag` header, which object stores answer an uploaded part with.
+    pub(crate) etag: Option<String>,
+    /// The `Location` header (a resumable upload's session URL: a secret).
+    pub(crate) location: Option<String>,
     pub(crate) reader: BodyReader<'static>,
 }
 

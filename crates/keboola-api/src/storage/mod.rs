@@ -2,9 +2,14 @@
 //! resource's models and its `impl StorageClient` block.
 
 pub(crate) mod branches;
+pub(crate) mod buckets;
 pub(crate) mod components;
 pub(crate) mod configurations;
+pub(crate) mod files;
 pub(crate) mod index;
+pub(crate) mod jobs;
+pub(crate) mod metadata;
+pub(crate) mod tables;
 pub(crate) mod tokens;
 
 use crate::error::ApiError;
@@ -21,6 +26,9 @@ pub struct StorageClient {
     http: Http,
     stack: StackUrl,
     token: Token,
+    /// The dev branch that bucket, table and file calls address; `None` is the default
+    /// branch, addressed without a prefix.
+    branch: Option<String>,
 }
 
 impl StorageClient {
@@ -29,7 +37,22 @@ impl StorageClient {
             http: http.clone(),
             stack: stack.clone(),
             token: token.clone(),
+            branch: None,
         }
+    }
+
+    /// This client with bucket, table and file calls scoped to a dev branch
+    /// (`/v2/storage/branch/{id}/...`); `None` is the default branch.
+    pub fn with_branch(&self, branch: Option<&str>) -> StorageClient {
+        StorageClient {
+            branch: branch.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    /// The dev branch set with [`StorageClient::with_branch`].
+    pub fn branch(&self) -> Option<&str> {
+        self.branch.as_deref()
     }
 
     /// The stack's other services (Queue, Encryption, ...), from its API index, which is
@@ -55,5 +78,17 @@ impl StorageClient {
         self.http
             .request(method, &self.stack, &path)
             .storage_token(&self.token)
+    }
+
+    /// Like [`StorageClient::call`], under `branch/{id}/` when a branch is set.
+    pub(crate) fn scoped(&self, method: Method, segments: &[&str]) -> RequestBuilder<'_> {
+        match &self.branch {
+            Some(branch) => {
+                let mut path = vec!["branch", branch.as_str()];
+                path.extend_from_slice(segments);
+                self.call(method, &path)
+            }
+            None => self.call(method, segments),
+        }
     }
 }

@@ -7,8 +7,11 @@ mod requests;
 mod retry;
 mod server;
 mod services;
+mod sigv4;
 mod storage;
+mod tables;
 mod tls;
+mod transfer;
 
 use std::time::Duration;
 
