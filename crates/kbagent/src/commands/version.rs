@@ -21,6 +21,18 @@ pub(crate) struct Args {}
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Output {
     pub version: &'static str,
+    /// The Python kbagent's shape of the same answer, for scripts written against it.
+    pub kbagent: VersionInfo,
+}
+
+/// kbagent does not look for newer releases (it makes no request it was not asked for),
+/// so the update fields are always empty.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct VersionInfo {
+    pub version: &'static str,
+    pub latest_version: Option<String>,
+    pub up_to_date: Option<bool>,
+    pub upgrade_command: &'static str,
 }
 
 impl CommandOutput for Output {
@@ -30,7 +42,14 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(_ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
+    let version = env!("CARGO_PKG_VERSION");
     Ok(Output {
-        version: env!("CARGO_PKG_VERSION"),
+        version,
+        kbagent: VersionInfo {
+            version,
+            latest_version: None,
+            up_to_date: None,
+            upgrade_command: "",
+        },
     })
 }
