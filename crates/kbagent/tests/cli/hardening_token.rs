@@ -72,6 +72,35 @@ fn refresh_posts(env: &TestEnv, id: &str) -> usize {
         .count()
 }
 
+/// `kbagent [global] token refresh` of `alias`'s token `id` while another process holds the
+/// config lock for longer than kbagent waits.
+fn refresh_while_locked(env: &TestEnv, global: &[&str], alias: &str, id: &str) -> Run {
+    let held = hold_lock(env);
+    let mut cmd = env.base();
+    cmd.args(global)
+        .args([
+            "token",
+            "refresh",
+            "--project",
+            alias,
+            "--token-id",
+            id,
+            "--yes",
+        ])
+        .env("KBAGENT_WAIT_TIMEOUT_MS", "300");
+    let (run, _) = run_or_kill(cmd, None, LIMIT);
+    held.unlock().unwrap();
+    run
+}
+
+/// The secret an error carries in `details.token`.
+fn revealed(err: &ErrorBody) -> String {
+    err.details.as_ref().unwrap()["token"]
+        .as_str()
+        .expect("details.token")
+        .to_owned()
+}
+
 #[test]
 fn a_refresh_does_not_undo_a_concurrent_token_edit() {
     let env = TestEnv::new();
@@ -125,11 +154,7 @@ fn a_refresh_does_not_undo_a_concurrent_token_edit() {
         env.config_json()["projects"]["ui"]["token"],
         env.token(0, "admin")
     );
-    let secret = err.details.as_ref().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(works(&env, "new", &secret));
+    assert!(works(&env, "new", &revealed(err)));
     assert!(!works(&env, "old", &env.token(0, "storage")));
     assert_eq!(refresh_posts(&env, &id), 1);
 }
@@ -139,21 +164,8 @@ fn a_rotated_secret_that_cannot_be_stored_is_shown_to_people() {
     let env = TestEnv::new();
     env.add("ui", 0, "storage");
     let id = own_id(&env.token(0, "storage")).to_owned();
-    let held = hold_lock(&env);
     let before = env.config_bytes().unwrap();
-    let mut cmd = env.base();
-    cmd.args([
-        "token",
-        "refresh",
-        "--project",
-        "ui",
-        "--token-id",
-        &id,
-        "--yes",
-    ])
-    .env("KBAGENT_WAIT_TIMEOUT_MS", "300");
-    let (run, _) = run_or_kill(cmd, None, LIMIT);
-    held.unlock().unwrap();
+    let run = refresh_while_locked(&env, &[], "ui", &id);
 
     assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("Save this now"), "{}", run.stdout);
@@ -170,29 +182,11 @@ fn a_rotated_secret_that_cannot_be_stored_is_shown_to_people() {
     assert!(!works(&env, "old", &env.token(0, "storage")));
 
     // Under --json the secret is in the error's details.
-    let held = hold_lock(&env);
-    let mut cmd = env.base();
-    cmd.args([
-        "--json",
-        "token",
-        "refresh",
-        "--project",
-        "saved",
-        "--token-id",
-        &id,
-        "--yes",
-    ])
-    .env("KBAGENT_WAIT_TIMEOUT_MS", "300");
-    let (run, _) = run_or_kill(cmd, None, LIMIT);
-    held.unlock().unwrap();
+    let run = refresh_while_locked(&env, &["--json"], "saved", &id);
     let out = run.envelope();
     assert_eq!((out.err().code.as_str(), run.code), ("CONFIG_ERROR", 5));
     assert_eq!(out.err().project, "saved");
-    let secret = out.err().details.as_ref().unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(works(&env, "saved-again", &secret));
+    assert!(works(&env, "saved-again", &revealed(out.err())));
 }
 
 #[test]
