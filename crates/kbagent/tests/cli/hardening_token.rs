@@ -177,6 +177,13 @@ fn a_rotated_secret_that_cannot_be_stored_is_shown_to_people() {
         .unwrap_or_else(|| panic!("no secret on stdout: {}", run.stdout))
         .to_owned();
     assert_ne!(secret, env.token(0, "storage"));
+    let home = env.home.path().display().to_string();
+    insta::assert_snapshot!(
+        "refresh_unstored_secret",
+        format!("{}--- stderr\n{}", run.stdout, run.stderr)
+            .replace(&secret, "<new secret>")
+            .replace(&home, "<home>")
+    );
     assert_eq!(env.config_bytes().unwrap(), before);
     assert!(works(&env, "saved", &secret));
     assert!(!works(&env, "old", &env.token(0, "storage")));
