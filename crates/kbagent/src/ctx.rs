@@ -1,7 +1,7 @@
 //! What every command gets: global options, environment, printer, and lazily the config
 //! store and the shared HTTP agent (one connection pool for the whole run).
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub(crate) struct Ctx<'a> {
     pub printer: &'a Printer,
     store: OnceCell<ConfigStore>,
     http: OnceCell<Http>,
+    /// The project the command selected, so that its errors name it (see `dispatch`).
+    project: RefCell<Option<String>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -43,6 +45,7 @@ impl<'a> Ctx<'a> {
             printer,
             store: OnceCell::new(),
             http: OnceCell::new(),
+            project: RefCell::new(None),
         }
     }
 
@@ -77,6 +80,14 @@ impl<'a> Ctx<'a> {
         }
         let http = Http::new(cfg).map_err(|e| CliError::from_api(&e, None, None))?;
         Ok(self.http.get_or_init(|| http))
+    }
+
+    pub fn set_project(&self, alias: &str) {
+        *self.project.borrow_mut() = Some(alias.to_owned());
+    }
+
+    pub fn project(&self) -> Option<String> {
+        self.project.borrow().clone()
     }
 
     /// Number of parallel workers for fan-out: `--parallel` > env > config > the default.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use keboola_api::{ApiError, ApiErrorKind};
+use keboola_api::{ApiError, ApiErrorKind, Token};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -24,6 +24,9 @@ pub enum ErrorCode {
     ConnectionError,
     RetryExhausted,
     ConfigError,
+    // The config changed while the command ran, so it was not overwritten. (A plain
+    // comment: a doc comment would turn the enum's JSON Schema into a `oneOf`.)
+    ConfigConflict,
     UsageError,
     InvalidArgument,
     PermissionDenied,
@@ -31,7 +34,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::InvalidToken,
         Self::AuthRejected,
         Self::MissingMasterToken,
@@ -42,6 +45,7 @@ impl ErrorCode {
         Self::ConnectionError,
         Self::RetryExhausted,
         Self::ConfigError,
+        Self::ConfigConflict,
         Self::UsageError,
         Self::InvalidArgument,
         Self::PermissionDenied,
@@ -60,6 +64,7 @@ impl ErrorCode {
             Self::ConnectionError => "CONNECTION_ERROR",
             Self::RetryExhausted => "RETRY_EXHAUSTED",
             Self::ConfigError => "CONFIG_ERROR",
+            Self::ConfigConflict => "CONFIG_CONFLICT",
             Self::UsageError => "USAGE_ERROR",
             Self::InvalidArgument => "INVALID_ARGUMENT",
             Self::PermissionDenied => "PERMISSION_DENIED",
@@ -73,7 +78,7 @@ impl ErrorCode {
             Self::InvalidToken | Self::AuthRejected | Self::MissingMasterToken => "authentication",
             Self::NotFound => "not_found",
             Self::Timeout | Self::ConnectionError | Self::RetryExhausted => "network",
-            Self::ConfigError => "configuration",
+            Self::ConfigError | Self::ConfigConflict => "configuration",
             Self::UsageError | Self::InvalidArgument => "validation",
             Self::PermissionDenied => "authorization",
             Self::AccessDenied | Self::ApiError | Self::UnexpectedError => "api",
@@ -87,7 +92,7 @@ impl ErrorCode {
             Self::UsageError | Self::InvalidArgument => 2,
             Self::InvalidToken | Self::AuthRejected | Self::MissingMasterToken => 3,
             Self::Timeout | Self::ConnectionError | Self::RetryExhausted => 4,
-            Self::ConfigError => 5,
+            Self::ConfigError | Self::ConfigConflict => 5,
             Self::PermissionDenied => 6,
             Self::AccessDenied | Self::NotFound | Self::ApiError | Self::UnexpectedError => 1,
         }
@@ -156,6 +161,18 @@ pub struct CliError {
     pub retryable: bool,
     pub details: Map<String, Value>,
     pub hints: Vec<String>,
+    /// A secret this failure must not lose (see [`Reveal`]).
+    pub reveal: Option<Reveal>,
+}
+
+/// A secret that exists nowhere else, carried by an error: a token was rotated but could not
+/// be stored, so its old secret is dead and this is the only copy. The printer shows it
+/// although the command failed: on stdout for people (after `note`), as `details.token`
+/// under `--json`. `Token` keeps it out of `Debug`.
+#[derive(Debug, Clone)]
+pub struct Reveal {
+    pub note: String,
+    pub secret: Token,
 }
 
 pub type CliResult<T> = Result<T, CliError>;
@@ -169,6 +186,7 @@ impl CliError {
             retryable: false,
             details: Map::new(),
             hints: Vec::new(),
+            reveal: None,
         }
     }
 
@@ -198,6 +216,37 @@ impl CliError {
     pub fn project(mut self, alias: impl Into<String>) -> Self {
         self.project = Some(alias.into());
         self
+    }
+
+    /// Names the project the error is about, unless it already names one.
+    #[must_use]
+    pub fn or_project(mut self, alias: Option<&str>) -> Self {
+        if self.project.is_none() {
+            self.project = alias.map(str::to_owned);
+        }
+        self
+    }
+
+    /// Carries a secret that would otherwise be lost (see [`Reveal`]).
+    #[must_use]
+    pub fn reveal(mut self, note: impl Into<String>, secret: Token) -> Self {
+        self.reveal = Some(Reveal {
+            note: note.into(),
+            secret,
+        });
+        self
+    }
+
+    /// For an error caused by the token stored for `alias`: an invalid or expired one gets the
+    /// ways to replace it. (Not in `from_api`: a token typed into `project add` is not stored.)
+    #[must_use]
+    pub fn about_stored_token(self, alias: &str) -> Self {
+        if self.code != ErrorCode::InvalidToken {
+            return self;
+        }
+        self.hint(format!(
+            "Store a new token with `kbagent project edit --project {alias} --token-stdin`, or mint one with `kbagent project refresh --project {alias}` (needs a Manage API token)."
+        ))
     }
 
     #[must_use]
@@ -296,6 +345,9 @@ impl CliError {
             ApiErrorKind::Config => (ErrorCode::ConfigError, format!("{err}")),
         };
         let mut out = CliError::new(code, message);
+        if let Some(hint) = network_hint(err) {
+            out.hints.push(hint);
+        }
         out.retryable = err.retryable();
         out.project = project.map(str::to_owned);
         if let Some(status) = err.status() {
@@ -311,6 +363,24 @@ impl CliError {
             out.details.insert("attempts".into(), err.attempts().into());
         }
         out
+    }
+}
+
+/// The way out of a failure to reach the server; certificates signed by a private or
+/// corporate authority are the usual cause of TLS failures.
+fn network_hint(err: &ApiError) -> Option<String> {
+    const CA: &str = "KBAGENT_CA_FILE (or SSL_CERT_FILE)";
+    match err.kind() {
+        ApiErrorKind::Tls if err.to_string().contains("UnknownIssuer") => Some(format!(
+            "The server's certificate is signed by an authority kbagent does not trust. If it is a private or corporate CA (or a TLS-inspecting proxy), point {CA} at its PEM certificate; verification stays on."
+        )),
+        ApiErrorKind::Tls => Some(format!(
+            "Check the stack URL; if the server uses a private or corporate CA, point {CA} at its PEM certificate."
+        )),
+        ApiErrorKind::Connect => Some(format!(
+            "Check the stack URL (`kbagent project list`) and the network (HTTPS_PROXY, NO_PROXY). Behind a TLS-inspecting proxy, point {CA} at its CA certificate."
+        )),
+        _ => None,
     }
 }
 

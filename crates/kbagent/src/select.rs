@@ -23,6 +23,7 @@ pub(crate) struct Project {
 impl Project {
     pub fn api_error(&self, err: &ApiError) -> CliError {
         CliError::from_api(err, Some(&self.alias), Some(&self.entry.token.masked()))
+            .about_stored_token(&self.alias)
     }
 }
 
@@ -80,6 +81,16 @@ pub(crate) fn unknown_project(config: &ConfigFile, store: &ConfigStore, key: &st
     err.detail("config_path", store.file().display().to_string())
 }
 
+/// Nothing to act on: no project is registered at all.
+pub(crate) fn no_projects(store: &ConfigStore) -> CliError {
+    CliError::config(format!(
+        "No projects are registered in {}",
+        store.file().display()
+    ))
+    .hint("Add one with `kbagent project add --project ALIAS --url URL --token-stdin`.")
+    .detail("config_path", store.file().display().to_string())
+}
+
 /// Which project a single-project command uses: `--project` > `KBAGENT_PROJECT` > the pinned
 /// default > the only registered project.
 pub(crate) fn select_project(
@@ -98,17 +109,14 @@ pub(crate) fn select_project(
         let only = config.projects.keys().next().cloned().unwrap_or_default();
         (only, Selection::Sole)
     } else if config.projects.is_empty() {
-        return Err(CliError::config(format!(
-            "No projects are registered in {}",
-            store.file().display()
-        ))
-        .hint("Add one with `kbagent project add --project ALIAS --url URL --token-stdin`."));
+        return Err(no_projects(store));
     } else {
         return Err(CliError::config("Several projects are registered and none was chosen")
             .hint("Pass --project ALIAS, set KBAGENT_PROJECT, or pin one with `kbagent project use ALIAS`."));
     };
     let (alias, entry) =
         find_project(config, &key).ok_or_else(|| unknown_project(config, store, &key))?;
+    ctx.set_project(alias);
     Ok(Project {
         alias: alias.clone(),
         entry: entry.clone(),
@@ -163,6 +171,7 @@ pub(crate) fn verify_project(ctx: &Ctx<'_>, project: &Project) -> CliResult<Toke
         &project.entry.stack_url,
         &project.entry.token,
     )
+    .map_err(|e| e.about_stored_token(&project.alias))
 }
 
 /// Verifies a token, mapping failures to CLI errors that name the project and masked token.

@@ -85,10 +85,7 @@ impl TokenSourceArgs {
             return parse(strip_line_end(&raw), &what).map(Some);
         }
         if let Some(var) = &self.token_env {
-            let raw = std::env::var(var).map_err(|_| {
-                CliError::invalid_argument(format!("The environment variable {var} is not set"))
-            })?;
-            return parse(&raw, &format!("the environment variable {var}")).map(Some);
+            return from_env(var).map(Some);
         }
         if let Some(raw) = kbc_token {
             return parse(raw, "KBC_TOKEN").map(Some);
@@ -104,6 +101,37 @@ impl TokenSourceArgs {
         }
         Ok(None)
     }
+}
+
+/// `--token-env VAR`: each way the variable can fail to hold a token gets its own message
+/// (unset, not text, empty) and the way out.
+fn from_env(var: &str) -> CliResult<Token> {
+    let name = var.escape_debug();
+    let raw = match std::env::var(var) {
+        Ok(raw) => raw,
+        Err(std::env::VarError::NotPresent) => {
+            return Err(CliError::invalid_argument(format!(
+                "The environment variable {name} (named by --token-env) is not set"
+            ))
+            .hint(format!(
+                "--token-env takes the name of a variable that holds the token: export {name} in this shell first, or pass the token with --token-stdin or --token-file FILE."
+            )));
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(CliError::invalid_argument(format!(
+                "The environment variable {name} (named by --token-env) is set but is not text"
+            )));
+        }
+    };
+    if raw.trim().is_empty() {
+        return Err(CliError::invalid_argument(format!(
+            "The environment variable {name} (named by --token-env) is set but empty"
+        ))
+        .hint(format!(
+            "Put the token into {name}, or pass it with --token-stdin or --token-file FILE."
+        )));
+    }
+    parse(&raw, &format!("the environment variable {name}"))
 }
 
 /// Opens and reads a token source on a separate thread, so that a source that never

@@ -154,7 +154,13 @@ macro_rules! verbs {
 }
 pub(crate) use verbs;
 
+/// Runs a command. An error names the project the command selected unless it names one
+/// itself, so every error of a single-project command says which project it is about.
 pub(crate) fn dispatch(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
+    run(ctx, command).map_err(|e| e.or_project(ctx.project().as_deref()))
+}
+
+fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
     let p = ctx.printer;
     match command {
         Command::Project(args) => args.command.run(ctx),

@@ -73,10 +73,11 @@ pub(crate) fn branch_id(value: &str) -> Result<String, CliError> {
     id_part("branch id", value)
 }
 
-/// A Storage API token id: digits only.
-pub(crate) fn token_id(id: &str) -> Result<String, CliError> {
-    if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(id.to_owned())
+/// A Storage API token id: a number, so that `01004` and `1004` are the same token.
+pub(crate) fn token_id(id: &str) -> Result<u64, CliError> {
+    let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    if let Some(n) = digits.then(|| id.parse::<u64>().ok()).flatten() {
+        Ok(n)
     } else {
         Err(CliError::invalid_argument(format!(
             "Invalid token id '{}': token ids are numbers",

@@ -52,16 +52,18 @@ pub enum WarningCode {
     EnvOverride,
     ProjectFailed,
     BrowserNotOpened,
+    OwnTokenOnly,
 }
 
 impl WarningCode {
-    pub const ALL: [WarningCode; 6] = [
+    pub const ALL: [WarningCode; 7] = [
         Self::NonMasterToken,
         Self::TokenOnCommandLine,
         Self::ManageTokenEnvIgnored,
         Self::EnvOverride,
         Self::ProjectFailed,
         Self::BrowserNotOpened,
+        Self::OwnTokenOnly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +74,7 @@ impl WarningCode {
             Self::EnvOverride => "ENV_OVERRIDE",
             Self::ProjectFailed => "PROJECT_FAILED",
             Self::BrowserNotOpened => "BROWSER_NOT_OPENED",
+            Self::OwnTokenOnly => "OWN_TOKEN_ONLY",
         }
     }
 
@@ -87,6 +90,9 @@ impl WarningCode {
             Self::EnvOverride => "KBAGENT_PROJECT overrides the pinned default",
             Self::ProjectFailed => "one project of a multi-project read failed (see errors[])",
             Self::BrowserNotOpened => "the browser could not be opened; open the URL yourself",
+            Self::OwnTokenOnly => {
+                "the token cannot manage tokens, so token list shows only the token itself"
+            }
         }
     }
 }
@@ -246,6 +252,11 @@ impl Printer {
         if self.json() {
             self.write_json(&error_document(err))
         } else {
+            if let Some(r) = &err.reveal {
+                let mut out = self.stdout();
+                writeln!(out, "{}\nToken: {}", r.note, r.secret.expose())?;
+                out.flush()?;
+            }
             let mut e = self.stderr();
             writeln!(e, "{}: {}", self.paint(RED, "Error"), masked(&err.message))?;
             for hint in &err.hints {
@@ -301,6 +312,9 @@ fn error_document(err: &CliError) -> ErrorEnvelope {
     if !err.hints.is_empty() {
         let hints: Vec<Value> = err.hints.iter().map(|h| masked(h).into()).collect();
         details.insert("hints".into(), Value::Array(hints));
+    }
+    if let Some(r) = &err.reveal {
+        details.insert("token".into(), r.secret.expose().into());
     }
     ErrorEnvelope {
         status: "error",

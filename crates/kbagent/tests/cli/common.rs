@@ -340,3 +340,40 @@ pub fn run_or_kill(
     };
     (run, signal)
 }
+
+impl TestEnv {
+    /// Runs `kbagent <args>` on a pseudo-terminal (util-linux `script`), typing `input`, so
+    /// that it prompts as it does for a person. Stdout and stderr both arrive in `stdout`.
+    /// `None` when `script` is not installed.
+    pub fn in_terminal(&self, args: &[&str], input: &str) -> Option<Run> {
+        let base = self.base();
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let mut line = quote(env!("CARGO_BIN_EXE_kbagent"));
+        for a in args {
+            line.push(' ');
+            line.push_str(&quote(a));
+        }
+        let mut cmd = std::process::Command::new("script");
+        cmd.env_clear()
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(self.home.path());
+        for (k, v) in base.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        if std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return None;
+        }
+        let (run, _) = run_or_kill(
+            cmd,
+            Some(input.as_bytes()),
+            std::time::Duration::from_secs(60),
+        );
+        Some(run)
+    }
+}

@@ -767,7 +767,7 @@ fn scenarios(c: &Canary) -> Vec<Case> {
         case(
             "config list",
             &split("config list --project prod --component-id keboola.ex-google-drive"),
-            Expect::Ok,
+            Expect::Err("API_ERROR", 1),
         )
         .fault(json!({"path": "/v2/storage/**", "body": "malformed"})),
         case(

@@ -11,7 +11,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliResult, ErrorCode};
 use crate::output::{Printer, Table, Warning, WarningCode, cell};
-use crate::select::{fan_out, select_many};
+use crate::select::{fan_out, no_projects, select_many};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -69,7 +69,12 @@ pub(crate) struct Output {
 impl CommandOutput for Output {
     fn human(&self, p: &Printer) -> String {
         if self.configs.is_empty() {
-            return "No configurations found.\n".to_owned();
+            return match self.errors.len() {
+                0 => "No configurations found.\n".to_owned(),
+                n => format!(
+                    "No configurations found; {n} of the projects failed (see the warnings above).\n"
+                ),
+            };
         }
         let mut table = Table::new(["PROJECT", "COMPONENT", "CONFIG ID", "NAME", "LAST MODIFIED"]);
         for c in &self.configs {
@@ -86,8 +91,15 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
-    let cfg = ctx.store()?.load()?;
+    let store = ctx.store()?;
+    let cfg = store.load()?;
+    if cfg.projects.is_empty() && args.projects.aliases.is_empty() {
+        return Err(no_projects(store));
+    }
     let projects = select_many(ctx, &cfg, &args.projects.aliases)?;
+    // One project named on the command line is a single-project read: its failure is the
+    // command's failure. A fan-out reports failures per project and goes on.
+    let single = !args.projects.aliases.is_empty() && projects.len() == 1;
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
     let query = ComponentsQuery {
@@ -111,13 +123,20 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         let components = match timed.result {
             Ok(components) => components,
             Err(e) => {
-                ctx.printer.warn(
-                    Warning::new(
-                        WarningCode::ProjectFailed,
-                        format!("Project '{}': {}", p.alias, e.message),
-                    )
-                    .with("project_alias", p.alias.clone()),
-                );
+                let e = super::missing_branch(ctx, p, args.branch.branch.as_deref(), &e)
+                    .unwrap_or(e);
+                if single {
+                    return Err(e);
+                }
+                let mut warning = Warning::new(
+                    WarningCode::ProjectFailed,
+                    format!("Project '{}': {}", p.alias, e.message),
+                )
+                .with("project_alias", p.alias.clone());
+                if let Some(hint) = e.hints.first() {
+                    warning = warning.hint(hint.clone());
+                }
+                ctx.printer.warn(warning);
                 out.errors.push(ProjectError {
                     project_alias: p.alias.clone(),
                     error_code: e.code,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::verbs;
 use crate::ctx::Ctx;
-use crate::error::{CliResult, ErrorCode};
+use crate::error::{CliError, CliResult, ErrorCode};
 use crate::select::Project;
 
 pub(crate) const EXAMPLES: &str = "\
@@ -43,6 +43,9 @@ fn fetch_configuration(
             if err.code != ErrorCode::NotFound {
                 return err;
             }
+            if let Some(missing) = missing_branch(ctx, project, branch, &err) {
+                return missing;
+            }
             err.reworded(|_| format!(
                 "Configuration {config_id} of component {component_id} was not found in project '{}'{}",
                 project.alias,
@@ -53,4 +56,52 @@ fn fetch_configuration(
                 project.alias
             ))
         })
+}
+
+/// For a `NOT_FOUND` answer to a read of `branch`: when the branch itself does not exist, an
+/// error that says so and lists the branches there are (the API's 404 would read as a
+/// missing configuration, or, for a listing, as nothing at all). `None` when the branch
+/// exists or the branches cannot be listed.
+fn missing_branch(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    branch: Option<&str>,
+    err: &CliError,
+) -> Option<CliError> {
+    let branch = branch?;
+    if err.code != ErrorCode::NotFound {
+        return None;
+    }
+    let branches = ctx.storage(project).ok()?.list_dev_branches().ok()?;
+    let wanted = branch.parse::<u64>().ok();
+    if branches.iter().any(|b| Some(b.id) == wanted) {
+        return None;
+    }
+    const SHOWN: usize = 10;
+    let mut known: Vec<String> = branches
+        .iter()
+        .take(SHOWN)
+        .map(|b| {
+            let default = if b.is_default { ", default" } else { "" };
+            format!("{} ({:?}{default})", b.id, b.name)
+        })
+        .collect();
+    if branches.len() > SHOWN {
+        known.push(format!("and {} more", branches.len() - SHOWN));
+    }
+    Some(
+        err.clone()
+            .reworded(|_| {
+                format!(
+                    "Branch {branch} does not exist in project '{}'",
+                    project.alias
+                )
+            })
+            .detail("branch_id", branch)
+            .hint(format!(
+                "Branches of '{}': {}. Omit --branch for the main branch.",
+                project.alias,
+                known.join(", ")
+            )),
+    )
 }

@@ -9,8 +9,10 @@ use crate::commands::shared::{ProjectArg, yes_no};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
-use crate::output::{Printer, Table, cell};
+use crate::output::{Printer, Table, Warning, WarningCode, cell};
 use crate::select::load_and_select;
+
+use super::id_from_secret;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -69,6 +71,29 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .storage(&project)?
         .list_tokens()
         .map_err(|e| project.api_error(&e))?;
+    // Keboola answers a token that cannot manage tokens with a list of just itself, which
+    // looks like a project with one token.
+    let own_id = id_from_secret(project.entry.token.expose());
+    let own = tokens
+        .iter()
+        .find(|t| own_id.is_some() && t.id.parse::<u64>().ok() == own_id)
+        .or_else(|| tokens.first().filter(|_| tokens.len() == 1));
+    if let Some(own) = own.filter(|t| !t.can_manage_tokens) {
+        ctx.printer.warn(
+            Warning::new(
+                WarningCode::OwnTokenOnly,
+                format!(
+                    "The token of project '{}' (id {}) cannot manage tokens, so Keboola lists only that token; the project may have others.",
+                    project.alias, own.id
+                ),
+            )
+            .hint(format!(
+                "To see every token, store a token that can manage tokens (an admin's master token): `kbagent project edit --project {} --token-stdin`.",
+                project.alias
+            ))
+            .with("project_alias", project.alias.clone()),
+        );
+    }
     Ok(Output {
         alias: project.alias,
         count: tokens.len(),

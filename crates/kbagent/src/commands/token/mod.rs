@@ -38,7 +38,7 @@ pub(crate) struct IdArgs {
     pub project: ProjectArg,
     /// Id of the token
     #[arg(long, value_name = "ID", value_parser = token_id)]
-    pub token_id: String,
+    pub token_id: u64,
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -69,10 +69,14 @@ impl TokenOutcome {
 }
 
 /// The id of a token from its string (`<projectId>-<tokenId>-<secret>`), without a request.
-fn id_from_secret(secret: &str) -> Option<&str> {
+/// A number: ids are compared as numbers, never as text.
+fn id_from_secret(secret: &str) -> Option<u64> {
     let mut parts = secret.splitn(3, '-');
     let (_, id, _) = (parts.next()?, parts.next()?, parts.next()?);
-    id.bytes().all(|b| b.is_ascii_digit()).then_some(id)
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
 }
 
 #[cfg(test)]
@@ -81,7 +85,9 @@ mod tests {
 
     #[test]
     fn token_id_from_secret() {
-        assert_eq!(id_from_secret("901-1234-abcdef"), Some("1234"));
+        assert_eq!(id_from_secret("901-1234-abcdef"), Some(1234));
+        assert_eq!(id_from_secret("901-01234-abcdef"), Some(1234));
+        assert_eq!(id_from_secret("901--abcdef"), None);
         assert_eq!(id_from_secret("901-12x4-abcdef"), None);
         assert_eq!(id_from_secret("nodashes"), None);
     }

@@ -1,6 +1,7 @@
 //! `token refresh`: rotate a token's secret; the new secret is shown once. Rotating the
 //! token kbagent itself uses for the project updates the stored one.
 
+use keboola_api::Token;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -9,9 +10,10 @@ use super::create::object;
 use super::{Outcome, TokenOutcome, id_from_secret};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult, ErrorCode};
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{Project, load_and_select};
+use crate::store::TokenSwap;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Destructive,
@@ -63,8 +65,8 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
-    let stored_id = id_from_secret(project.entry.token.expose()).map(str::to_owned);
-    let is_stored = stored_id.as_deref() == Some(args.token_id.as_str());
+    let id = args.token_id.to_string();
+    let is_stored = id_from_secret(project.entry.token.expose()) == Some(args.token_id);
     if !args.yes && ctx.printer.interactive() {
         let what = if is_stored {
             " (the token kbagent uses for this project; the config will be updated)"
@@ -72,43 +74,67 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             ""
         };
         if !ctx.confirm(&format!(
-            "Rotate token {}{what}? Its current secret stops working at once.",
-            args.token_id
+            "Rotate token {id}{what} of project '{}'? Its current secret stops working at once.",
+            project.alias
         ))? {
             return Ok(Output::Aborted(TokenOutcome {
                 status: Outcome::Aborted,
                 alias: project.alias,
-                token_id: args.token_id.clone(),
+                token_id: id,
             }));
         }
     }
     let rotated = ctx
         .storage(&project)?
-        .refresh_token(&args.token_id)
+        .refresh_token(&id)
         .map_err(|e| project.api_error(&e))?;
     if is_stored {
-        let alias = project.alias.clone();
-        let secret = rotated.secret.clone();
-        ctx.store()?
-            .update(move |cfg| {
-                if let Some(entry) = cfg.projects.get_mut(&alias) {
-                    entry.token = secret;
-                }
-                Ok(())
-            })
-            .map_err(|e| {
-                e.reworded(|m| format!(
-                    "{m} (token {} was rotated but the new secret could not be stored; it is in this error's details)",
-                    args.token_id
-                ))
-                .detail("token", rotated.secret.expose().to_owned())
-            })?;
+        store_rotated(ctx, &project, &id, &rotated.secret)?;
     }
     Ok(Output::Rotated(Rotated {
         token_object: object(rotated.info.raw.clone()),
         alias: project.alias,
         token: rotated.secret.expose().to_owned(),
         stored_token_updated: is_stored,
-        token_id: args.token_id.clone(),
+        token_id: id,
     }))
+}
+
+/// Replaces the stored token with its rotated secret, but only if it is still the token that
+/// was rotated: another process may have changed it meanwhile, and its change wins. Whenever
+/// the new secret is not stored, the error carries it: the old one no longer works.
+fn store_rotated(ctx: &Ctx<'_>, project: &Project, id: &str, secret: &Token) -> CliResult<()> {
+    let alias = &project.alias;
+    let swap = ctx
+        .store()
+        .and_then(|s| s.swap_token(alias, &project.entry.token, secret.clone()));
+    let conflict = |why: &str| {
+        CliError::new(
+            ErrorCode::ConfigConflict,
+            format!("Token {id} was rotated, but {why}; the config was left as it is and the new secret was not stored"),
+        )
+    };
+    let err = match swap {
+        Ok(TokenSwap::Swapped) => return Ok(()),
+        Ok(TokenSwap::Changed) => conflict(&format!(
+            "the token stored for project '{alias}' was changed by another process meanwhile"
+        )),
+        Ok(TokenSwap::Missing) => conflict(&format!(
+            "project '{alias}' was removed from the config meanwhile"
+        )),
+        Err(e) => e.reworded(|m| {
+            format!("{m} (token {id} was rotated, but the new secret could not be stored)")
+        }),
+    };
+    Err(err
+        .project(alias.clone())
+        .reveal(
+            format!(
+                "Save this now: token {id} was rotated and its old secret no longer works, but the new secret below was not stored; this is the only copy."
+            ),
+            secret.clone(),
+        )
+        .hint(format!(
+            "To use the new secret for '{alias}', store it with `kbagent project edit --project {alias} --token-stdin`."
+        )))
 }
