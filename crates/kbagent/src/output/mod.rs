@@ -4,6 +4,7 @@
 //! Under `--json` exactly one document is written per run: warnings are collected and go
 //! into the envelope, errors become the error envelope.
 
+mod safe;
 mod table;
 
 use std::cell::{Cell, RefCell};
@@ -11,6 +12,7 @@ use std::io::{self, IsTerminal, Write};
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
+pub use safe::{SafeWriter, sanitize};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -130,6 +132,8 @@ pub struct Printer {
     stdout_tty: bool,
     stderr_tty: bool,
     warnings: RefCell<Vec<Warning>>,
+    /// Precedes every styling sequence the printer emits (see `safe.rs`).
+    marker: String,
 }
 
 pub const BOLD: Style = Style::new().bold();
@@ -153,6 +157,7 @@ impl Printer {
             stdout_tty: io::stdout().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
             warnings: RefCell::new(Vec::new()),
+            marker: safe::new_marker(),
         }
     }
 
@@ -184,13 +189,25 @@ impl Printer {
     }
 
     /// Styles `text` for stdout; plain when colour is off (anstream strips it anyway when
-    /// piped, this keeps the strings clean for snapshots).
+    /// piped, this keeps the strings clean for snapshots). The styling is marked as ours so
+    /// that it survives the escaping of control characters in everything printed.
     pub fn paint(&self, style: Style, text: &str) -> String {
         if self.color.get() == ColorChoice::Never {
             text.to_owned()
         } else {
-            format!("{style}{text}{style:#}")
+            let m = &self.marker;
+            format!("{m}{style}{text}{m}{style:#}")
         }
+    }
+
+    /// Marks the styling of text we rendered ourselves (clap's help) as ours.
+    pub fn trusted_styles(&self, styled: &str) -> String {
+        safe::mark_styles(styled, &self.marker)
+    }
+
+    /// Whether colour may be used on stderr (the log formatter asks).
+    pub fn stderr_color(&self) -> bool {
+        self.stderr_tty && self.color.get() != ColorChoice::Never
     }
 
     pub fn warn(&self, warning: Warning) {
@@ -216,8 +233,12 @@ impl Printer {
         }
     }
 
-    pub fn stderr(&self) -> anstream::AutoStream<io::Stderr> {
-        anstream::AutoStream::new(io::stderr(), self.color.get())
+    /// Stderr for people: control characters escaped, our own styling kept.
+    pub fn stderr(&self) -> SafeWriter<anstream::AutoStream<io::Stderr>> {
+        SafeWriter::new(
+            anstream::AutoStream::new(io::stderr(), self.color.get()),
+            Some(self.marker.clone()),
+        )
     }
 
     fn stdout(&self) -> anstream::AutoStream<io::StdoutLock<'static>> {
@@ -234,8 +255,9 @@ impl Printer {
             })
         } else {
             let mut out = self.stdout();
-            out.write_all(report.human.as_bytes())?;
-            if !report.human.is_empty() && !report.human.ends_with('\n') {
+            let human = sanitize(&report.human, safe::Trust::Marked(&self.marker));
+            out.write_all(human.as_bytes())?;
+            if !human.is_empty() && !human.ends_with('\n') {
                 out.write_all(b"\n")?;
             }
             out.flush()
@@ -257,7 +279,8 @@ impl Printer {
 
     fn write_json(&self, doc: &impl Serialize) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, doc)?;
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, safe::JsonFormatter::new());
+        doc.serialize(&mut ser)?;
         out.write_all(b"\n")?;
         out.flush()
     }

@@ -340,3 +340,31 @@ pub fn run_or_kill(
     };
     (run, signal)
 }
+
+/// Runs `inner` (a command built from [`TestEnv::base`]) on a pseudo-terminal through
+/// `script`: stdout and stderr are the terminal (both end up in `stdout`, with `\r\n` line
+/// ends); stdin is the terminal too unless `stdin_from` names a file to read instead. The
+/// terminal reports no size (0 columns), as some harnesses' terminals do.
+pub fn in_pty(inner: &std::process::Command, stdin_from: Option<&str>) -> Run {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+    let mut line: Vec<String> = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(quote)
+        .collect();
+    if let Some(file) = stdin_from {
+        line.push(format!("< {}", quote(file.as_ref())));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd.args(["-qec", &line.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null());
+    Run::from(cmd.output().expect("`script` (util-linux) is installed"))
+}

@@ -1,0 +1,215 @@
+//! Terminal output, global options and prompts: hostile text from the server, colour in
+//! logs, `--json=true`, global flags after the command, terminals without a size, shell
+//! completion of aliases, doctor on a broken config, unwritable stdout and confirmations.
+
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Control sequences a project member could put into a configuration's name.
+const HOSTILE_NAME: &str = "Evil\x1b]52;c;SGVsbG8=\x07\x1b[2J\rX\u{9b}31mY\u{202e}Z";
+const HOSTILE_DESCRIPTION: &str = "about\x1b]0;pwned\x07\x1b[1A";
+
+/// Renames project 0's OAuth configuration through the Storage API, as any member could.
+fn rename_config(env: &TestEnv) -> (String, String) {
+    let oauth = env.emu.projects()[0].oauth_config.clone();
+    let url = format!(
+        "{}/v2/storage/components/{}/configs/{}",
+        env.emu.url(),
+        oauth.component_id,
+        oauth.config_id
+    );
+    let resp = ureq::put(&url)
+        .header("X-StorageApi-Token", &env.token(0, "admin"))
+        .send_form([("name", HOSTILE_NAME), ("description", HOSTILE_DESCRIPTION)])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    (oauth.component_id, oauth.config_id)
+}
+
+/// No byte that a terminal would act on: ESC, other C0 controls but newline and tab, a
+/// carriage return (but the terminal's own `\r\n` line ends), DEL, C1 controls, bidi
+/// overrides. `sgr` lets our own colour sequences (`ESC [ digits m`) through.
+fn assert_inert(what: &str, text: &str, sgr: bool) {
+    let text = text.replace("\r\n", "\n");
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        if sgr && rest.starts_with("\x1b[") {
+            let body = &rest[2..];
+            let n = body
+                .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+                .unwrap_or(body.len());
+            if body[n..].starts_with('m') {
+                rest = &body[n + 1..];
+                continue;
+            }
+        }
+        let bad = (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!bad, "{what}: raw {c:?} reaches the terminal in:\n{text:?}");
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+#[test]
+fn hostile_names_are_escaped_in_every_human_output() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let (component, config) = rename_config(&env);
+    let detail = [
+        "config",
+        "detail",
+        "--component-id",
+        component.as_str(),
+        "--config-id",
+        config.as_str(),
+    ];
+    // Piped, colour off.
+    for args in [&["config", "list"][..], &detail, &["-v", "config", "list"]] {
+        let r = env.run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_inert("stdout", &r.stdout, false);
+        assert_inert("stderr", &r.stderr, false);
+        // Escaped, not dropped: the reader sees that something odd is in the name.
+        assert!(
+            r.stdout.contains("Evil\\x1b]52;c;SGVsbG8=\\x07"),
+            "{}",
+            r.stdout
+        );
+    }
+    // On a terminal with colour allowed: only our own styling is raw.
+    for args in [&["config", "list"][..], &detail] {
+        let mut cmd = env.base();
+        cmd.env_remove("NO_COLOR").args(args);
+        let r = in_pty(&cmd, None);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        assert_inert("terminal", &r.stdout, true);
+        assert!(r.stdout.contains("\\u{9b}31mY\\u{202e}Z"), "{}", r.stdout);
+    }
+    // JSON keeps the exact value, and escapes C1 and bidi controls too.
+    let r = env.run(&["--json", "config", "list"]);
+    assert_inert("json", &r.stdout, false);
+    let names: Vec<Value> = r.envelope().data()["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["config_name"].clone())
+        .collect();
+    assert!(names.contains(&Value::from(HOSTILE_NAME)), "{names:?}");
+}
+
+#[test]
+fn hostile_text_in_errors_and_warnings_is_escaped() {
+    let env = TestEnv::new();
+    // An alias and a stack nobody answers on: the alias comes back in the error and in the
+    // warning of a multi-project read.
+    let alias = "p\x1b]0;owned\x07\u{9b}2J";
+    let config = serde_json::json!({
+        "version": 1,
+        "default_project": alias,
+        "projects": {alias: {
+            "stack_url": "http://127.0.0.1:9",
+            "token": env.token(0, "admin"),
+            "project_name": "n\x1b[2J",
+            "project_id": 1
+        }}
+    });
+    env.write_config(&config.to_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&env.config_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
+    let r = env.run(&["-v", "project", "info"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("p\\x1b]0;owned\\x07"), "{}", r.stderr);
+    assert_inert("error", &r.stderr, false);
+    let r = env.run(&["config", "list"]);
+    assert!(r.stderr.contains("Warning"), "{}", r.stderr);
+    assert_inert("warning", &r.stderr, false);
+    assert_inert("stdout", &r.stdout, false);
+    let r = env.run(&["project", "list"]);
+    assert_inert("table", &r.stdout, false);
+}
+
+#[test]
+fn logs_carry_no_colour_into_files_or_under_no_color() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    // Colour allowed by the environment, but stderr is a file (a pipe here).
+    let r = Run::from(
+        env.cmd()
+            .env_remove("NO_COLOR")
+            .args(["-v", "config", "list"])
+            .output()
+            .unwrap(),
+    );
+    assert!(r.stderr.contains("DEBUG"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
+    // A terminal, but --no-color.
+    let mut cmd = env.base();
+    cmd.env_remove("NO_COLOR")
+        .args(["-v", "--no-color", "--json", "config", "list"]);
+    let r = in_pty(&cmd, None);
+    assert!(r.stdout.contains("DEBUG"), "{}", r.stdout);
+    assert!(!r.stdout.contains('\x1b'), "{:?}", r.stdout);
+}
+
+#[test]
+fn json_accepts_an_explicit_value_and_errors_stay_json() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let r = env.run(&["--json=true", "project", "list"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.envelope().status, "ok");
+    let r = env.run(&["--json=false", "project", "list"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("Sales Analytics") && !r.stdout.contains('{'));
+    // A bad value: still a JSON usage error, since the word json was given.
+    let r = env.run(&["--json=maybe", "project", "list"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.envelope().err().code, "USAGE_ERROR");
+    let r = env.run(&["project", "list", "--json=yes", "--bogus"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.envelope().err().code, "USAGE_ERROR");
+}
+
+#[test]
+fn global_flags_work_after_the_command() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let r = env.run(&["project", "list", "--json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.envelope().data()[0]["alias"], "p");
+    let other = env.home.path().join("other");
+    let r = env.run(&[
+        "project",
+        "list",
+        "-j",
+        "--config-dir",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.envelope().data(), &Value::Array(vec![]));
+    let r = env.run(&["config", "list", "--no-color", "-v", "--parallel", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("DEBUG"), "{}", r.stderr);
+    // The help no longer says they must come first.
+    let help = env.run(&["--help"]).stdout;
+    assert!(!help.contains("go before the command"), "{help}");
+}
+
+#[test]
+fn tables_on_a_terminal_without_a_size_keep_their_columns() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let mut cmd = env.base();
+    cmd.args(["project", "list"]);
+    let r = in_pty(&cmd, None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // Boxed (a terminal), and the project name on one line rather than one letter a row.
+    assert!(r.stdout.contains('│'), "{}", r.stdout);
+    assert!(r.stdout.contains("Sales Analytics"), "{}", r.stdout);
+}
