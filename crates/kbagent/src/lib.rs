@@ -78,9 +78,39 @@ fn finish(printer: &Printer, outcome: &Result<Report, CliError>) -> ExitCode {
     match written {
         // A closed pipe (`kbagent ... | head`) is the reader's choice, not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
-        Err(_) => ExitCode::from(1),
+        Err(e) => {
+            report_unwritten(printer, outcome, &e);
+            ExitCode::from(1)
+        }
         Ok(()) => ExitCode::from(code),
     }
+}
+
+/// The result could not be written (a full disk, an I/O error): say so on stderr rather than
+/// exit 1 in silence, and if the lost result held a secret this run created (a new token, an
+/// OAuth link carrying one), say that it exists, without printing it here either.
+fn report_unwritten(printer: &Printer, outcome: &Result<Report, CliError>, e: &io::Error) {
+    let held_secret = match outcome {
+        Ok(report) => {
+            output::masked(&report.human) != report.human
+                || output::masked(&report.data.to_string()) != report.data.to_string()
+        }
+        Err(_) => false,
+    };
+    let mut err = printer.stderr();
+    let _ = writeln!(
+        err,
+        "kbagent: the output could not be written to stdout: {e}"
+    );
+    if held_secret {
+        let _ = writeln!(
+            err,
+            "kbagent: it held a secret that this run created (the command succeeded) and that \
+             could not be shown; it is not printed here. Find the new token with `kbagent token \
+             list` and delete it, then run the command again with stdout writable."
+        );
+    }
+    let _ = err.flush();
 }
 
 /// An argument error can happen before clap has told us whether `--json` was given, so look

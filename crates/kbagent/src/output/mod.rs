@@ -132,6 +132,8 @@ pub struct Printer {
     stdout_tty: bool,
     stderr_tty: bool,
     warnings: RefCell<Vec<Warning>>,
+    /// Human output that goes to stdout before an error (what a command found before failing).
+    with_error: RefCell<String>,
     /// Precedes every styling sequence the printer emits (see `safe.rs`).
     marker: String,
 }
@@ -157,6 +159,7 @@ impl Printer {
             stdout_tty: io::stdout().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
             warnings: RefCell::new(Vec::new()),
+            with_error: RefCell::new(String::new()),
             marker: safe::new_marker(),
         }
     }
@@ -264,10 +267,22 @@ impl Printer {
         }
     }
 
+    /// For people, `human` is printed on stdout before the error this run ends with (under
+    /// `--json` the error's details carry the same facts).
+    pub fn show_with_error(&self, human: String) {
+        *self.with_error.borrow_mut() = human;
+    }
+
     pub fn emit_error(&self, err: &CliError) -> io::Result<()> {
         if self.json() {
             self.write_json(&error_document(err))
         } else {
+            let before = self.with_error.take();
+            if !before.is_empty() {
+                let mut out = self.stdout();
+                out.write_all(sanitize(&before, safe::Trust::Marked(&self.marker)).as_bytes())?;
+                out.flush()?;
+            }
             let mut e = self.stderr();
             writeln!(e, "{}: {}", self.paint(RED, "Error"), masked(&err.message))?;
             for hint in &err.hints {

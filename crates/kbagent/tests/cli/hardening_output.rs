@@ -213,3 +213,88 @@ fn tables_on_a_terminal_without_a_size_keep_their_columns() {
     assert!(r.stdout.contains('│'), "{}", r.stdout);
     assert!(r.stdout.contains("Sales Analytics"), "{}", r.stdout);
 }
+
+/// Whether `text` holds something shaped like a full Storage token (`<digits>-<digits>-<40>`).
+fn has_full_token(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .any(|w| {
+            let parts: Vec<&str> = w.splitn(3, '-').collect();
+            parts.len() == 3
+                && parts[..2]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                && parts[2].len() >= 20
+        })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unwritable_stdout_is_reported_and_a_minted_secret_is_not_lost_in_silence() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let before = env.emu.token_count(env.project_id(0));
+    for json in [false, true] {
+        let mut cmd = env.base();
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.args(["token", "create", "--description", "lost"])
+            .stdout(full());
+        let r = Run::from(cmd.output().unwrap());
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("could not be written"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("secret that this run created"),
+            "{}",
+            r.stderr
+        );
+        assert!(!has_full_token(&r.stderr), "{}", r.stderr);
+        assert_no_leak(&r.stderr, &all_secrets(&env));
+    }
+    assert_eq!(env.emu.token_count(env.project_id(0)), before + 2);
+    // Output without a secret: the failure is reported, nothing about a secret.
+    let mut cmd = env.base();
+    cmd.args(["project", "list"]).stdout(full());
+    let r = Run::from(cmd.output().unwrap());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("could not be written"), "{}", r.stderr);
+    assert!(!r.stderr.contains("secret"), "{}", r.stderr);
+}
+
+#[test]
+fn doctor_with_a_broken_config_lists_its_checks_and_exits_with_the_config_error() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    std::fs::write(env.config_path(), "{ not json").unwrap();
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("Error:"), "{}", r.stderr);
+    for line in [
+        "[pass] Config location",
+        "[pass] Config file permissions",
+        "[FAIL] Config file contents",
+        "[skip] Projects: not checked: the config file cannot be used",
+        "[skip] Child tokens: not checked",
+    ] {
+        assert!(r.stdout.contains(line), "no {line:?} in:\n{}", r.stdout);
+    }
+    let (out, code) = env.json(&["doctor"]);
+    assert_eq!((out.err().code.as_str(), code), ("CONFIG_ERROR", 5));
+    let details = out.err().details.as_ref().unwrap();
+    let statuses: Vec<(&str, &str)> = details["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert!(statuses.contains(&("config_valid", "fail")), "{statuses:?}");
+    assert!(statuses.contains(&("connectivity", "skip")), "{statuses:?}");
+    assert_eq!(details["checks"][3]["error_code"], "CONFIG_ERROR");
+    assert_eq!(details["summary"]["healthy"], false);
+}
