@@ -92,8 +92,8 @@ fn finish(printer: &Printer, outcome: &Result<Report, CliError>) -> ExitCode {
 fn report_unwritten(printer: &Printer, outcome: &Result<Report, CliError>, e: &io::Error) {
     let held_secret = match outcome {
         Ok(report) => {
-            output::masked(&report.human) != report.human
-                || output::masked(&report.data.to_string()) != report.data.to_string()
+            let data = report.data.to_string();
+            output::masked(&report.human) != report.human || output::masked(&data) != data
         }
         Err(_) => false,
     };
