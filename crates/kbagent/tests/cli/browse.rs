@@ -53,6 +53,7 @@ fn troubled() -> TestEnv {
                 "--replace-master",
                 "--token-expires-in",
                 "10",
+                "--yes",
             ])
             .output()
             .unwrap(),

@@ -346,6 +346,30 @@ pub fn run_or_kill(
 /// ends); stdin is the terminal too unless `stdin_from` names a file to read instead. The
 /// terminal reports no size (0 columns), as some harnesses' terminals do.
 pub fn in_pty(inner: &std::process::Command, stdin_from: Option<&str>) -> Run {
+    let mut cmd = pty_command(inner, stdin_from);
+    cmd.stdin(std::process::Stdio::null());
+    Run::from(cmd.output().expect("`script` (util-linux) is installed"))
+}
+
+/// [`in_pty`] with `typed` typed on the terminal (answers to prompts).
+pub fn in_pty_typing(inner: &std::process::Command, typed: &str) -> Run {
+    use std::io::Write;
+    let mut child = pty_command(inner, None)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    Run::from(child.wait_with_output().unwrap())
+}
+
+fn pty_command(inner: &std::process::Command, stdin_from: Option<&str>) -> std::process::Command {
     let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
     let mut line: Vec<String> = std::iter::once(inner.get_program())
         .chain(inner.get_args())
@@ -364,7 +388,6 @@ pub fn in_pty(inner: &std::process::Command, stdin_from: Option<&str>) -> Run {
     if let Some(dir) = inner.get_current_dir() {
         cmd.current_dir(dir);
     }
-    cmd.args(["-qec", &line.join(" "), "/dev/null"])
-        .stdin(std::process::Stdio::null());
-    Run::from(cmd.output().expect("`script` (util-linux) is installed"))
+    cmd.args(["-qec", &line.join(" "), "/dev/null"]);
+    cmd
 }

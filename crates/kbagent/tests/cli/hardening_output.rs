@@ -298,3 +298,88 @@ fn doctor_with_a_broken_config_lists_its_checks_and_exits_with_the_config_error(
     assert_eq!(details["checks"][3]["error_code"], "CONFIG_ERROR");
     assert_eq!(details["summary"]["healthy"], false);
 }
+
+fn new_token(env: &TestEnv) -> String {
+    let (out, code) = env.json(&["token", "create", "--description", "to delete"]);
+    assert_eq!(code, 0, "{out:?}");
+    out.data()["id"].to_string().trim_matches('"').to_owned()
+}
+
+fn token_exists(env: &TestEnv, id: &str) -> bool {
+    let (out, _) = env.json(&["token", "list"]);
+    out.data()["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"].to_string().trim_matches('"') == id)
+}
+
+#[test]
+fn destructive_actions_need_yes_or_a_person_on_a_terminal() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let id = new_token(&env);
+    let delete = ["token", "delete", "--token-id", id.as_str()];
+    // Stdout and stderr on a terminal, stdin from /dev/null: nobody can answer.
+    let mut cmd = env.base();
+    cmd.args(delete);
+    let r = in_pty(&cmd, Some("/dev/null"));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("needs a confirmation") && r.stdout.contains("--yes"),
+        "{}",
+        r.stdout
+    );
+    assert!(token_exists(&env, &id));
+    // Stdin a pipe (with a yes in it), stdout and stderr pipes: still no person.
+    let r = env.run_stdin(&delete, "y\n");
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(token_exists(&env, &id));
+    // Under --json: a usage error saying a confirmation is needed.
+    let (out, code) = env.json(&delete);
+    assert_eq!((out.err().code.as_str(), code), ("USAGE_ERROR", 2));
+    assert_eq!(
+        out.err().details.as_ref().unwrap()["confirmation_required"],
+        true
+    );
+    assert!(token_exists(&env, &id));
+    // A person on the terminal says no, then yes.
+    let r = in_pty_typing(&cmd, "n\n");
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("[y/N]"), "{}", r.stdout);
+    assert!(token_exists(&env, &id));
+    let r = in_pty_typing(&cmd, "y\n");
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!token_exists(&env, &id));
+    // --yes needs no one.
+    let id = new_token(&env);
+    let r = env.run(&["token", "delete", "--token-id", &id, "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!token_exists(&env, &id));
+}
+
+#[test]
+fn project_refresh_without_yes_and_without_a_terminal_changes_nothing() {
+    let env = TestEnv::new();
+    env.add("p", 0, "storage");
+    let before = env.config_bytes().unwrap();
+    let tokens = env.emu.token_count(env.project_id(0));
+    let mut cmd = env.base();
+    cmd.env("KBC_MANAGE_API_TOKEN", env.emu.manage_token())
+        .args([
+            "--allow-env-manage-token",
+            "project",
+            "refresh",
+            "--project",
+            "p",
+        ]);
+    let r = in_pty(&cmd, Some("/dev/null"));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("needs a confirmation") && r.stdout.contains("--yes"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(env.config_bytes().unwrap(), before);
+    assert_eq!(env.emu.token_count(env.project_id(0)), tokens);
+}

@@ -54,10 +54,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         alias: project.alias.clone(),
         token_id: args.token_id.clone(),
     };
-    if !args.yes
-        && ctx.printer.interactive()
-        && !ctx.confirm(&format!("Delete token {}?", args.token_id))?
-    {
+    if !ctx.confirm(args.yes, &format!("Delete token {}?", args.token_id))? {
         return Ok(outcome(Outcome::Aborted));
     }
     client

@@ -65,13 +65,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let stored_id = id_from_secret(project.entry.token.expose()).map(str::to_owned);
     let is_stored = stored_id.as_deref() == Some(args.token_id.as_str());
-    if !args.yes && ctx.printer.interactive() {
+    if !args.yes {
         let what = if is_stored {
             " (the token kbagent uses for this project; the config will be updated)"
         } else {
             ""
         };
-        if !ctx.confirm(&format!(
+        if !ctx.confirm(args.yes, &format!(
             "Rotate token {}{what}? Its current secret stops working at once.",
             args.token_id
         ))? {
