@@ -36,6 +36,10 @@ use crate::error::{CliError, ErrorCode};
 use crate::output::{Printer, Report};
 
 pub fn run() -> ExitCode {
+    // A request from the shell completion script is answered before anything else.
+    if let Some(code) = commands::completions::answer_request() {
+        return code;
+    }
     let args: Vec<OsString> = std::env::args_os().collect();
     run_with(&args, &Env::from_process())
 }

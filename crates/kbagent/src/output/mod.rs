@@ -12,7 +12,7 @@ use std::io::{self, IsTerminal, Write};
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
-pub use safe::{SafeWriter, sanitize};
+pub use safe::{SafeWriter, Trust, sanitize};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -383,3 +383,71 @@ fn project_refresh_without_yes_and_without_a_terminal_changes_nothing() {
     assert_eq!(env.config_bytes().unwrap(), before);
     assert_eq!(env.emu.token_count(env.project_id(0)), tokens);
 }
+
+#[test]
+fn shell_completion_offers_the_registered_aliases() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    env.add("dev", 0, "storage");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kbagent"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    // The real bash script, sourced and run as bash's completion would run it.
+    let script = env.run(&["completions", "bash"]);
+    assert_eq!(script.code, 0, "{}", script.stderr);
+    let path = env.home.path().join("kbagent.bash");
+    std::fs::write(&path, &script.stdout).unwrap();
+    let words = |line: &str| {
+        let driver = format!(
+            "source '{}'; COMP_WORDS=({line}); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); \
+             COMP_TYPE=9; _clap_complete_kbagent kbagent \"${{COMP_WORDS[COMP_CWORD]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            path.display()
+        );
+        let base = env.base();
+        let path_var = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = std::process::Command::new("bash")
+            .env_clear()
+            .envs(
+                base.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .env("PATH", path_var)
+            .current_dir(env.home.path())
+            .args(["-c", &driver])
+            .output()
+            .unwrap();
+        let mut got: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(words("kbagent config list --project ''"), ["dev", "prod"]);
+    assert_eq!(words("kbagent project info -p pr"), ["prod"]);
+    assert_eq!(words("kbagent token list --json --project d"), ["dev"]);
+    // Flags still complete.
+    assert!(words("kbagent project li").contains(&"list".to_owned()));
+    // The fish protocol: alias and the project's name.
+    let r = Run::from(
+        env.cmd()
+            .env("KBAGENT_COMPLETE", "fish")
+            .args(["--", "kbagent", "config", "list", "--project", ""])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.lines().any(|l| l == "prod\tSales Analytics"),
+        "{}",
+        r.stdout
+    );
+}
