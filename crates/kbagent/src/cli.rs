@@ -17,8 +17,8 @@ Examples:
   kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 123
   kbagent context            # the manual for AI agents
 
-Global options go before the command. Exit codes: 0 ok, 1 error, 2 usage, 3 authentication,
-4 network, 5 configuration, 6 permission denied.";
+Global options may come before or after the command. Exit codes: 0 ok, 1 error, 2 usage,
+3 authentication, 4 network, 5 configuration, 6 permission denied.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,30 +39,43 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
-    /// Print exactly one JSON document on stdout (also for errors)
-    #[arg(short = 'j', long)]
+    /// Print exactly one JSON document on stdout (also for errors); `--json=false` turns it off
+    #[arg(
+        short = 'j',
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        hide_default_value = true,
+        hide_possible_values = true,
+        action = clap::ArgAction::Set
+    )]
     pub json: bool,
 
     /// Log HTTP requests and decisions to stderr (tokens are always masked)
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     /// Disable colours (also when NO_COLOR is set or output is not a terminal)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_color: bool,
 
     /// Directory holding config.json (default: KBAGENT_CONFIG_DIR, nearest .kbagent/, platform config dir)
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub config_dir: Option<PathBuf>,
 
     /// Allow reading a Manage API token from KBC_MANAGE_API_TOKEN (off by default: any
     /// subprocess can read the environment)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub allow_env_manage_token: bool,
 
     /// Parallel requests for commands that fan out over projects [env: KBAGENT_MAX_PARALLEL_WORKERS]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub parallel: Option<u32>,
 }
 

@@ -116,13 +116,33 @@ impl<'a> Ctx<'a> {
         ))
     }
 
-    /// Asks the user to confirm on a terminal. Without a terminal the caller must have been
-    /// told to go ahead (`--yes`), so this is only reached interactively.
-    pub fn confirm(&self, question: &str) -> CliResult<bool> {
-        use std::io::{BufRead, Write};
+    /// The one gate of every destructive action: `yes` (the command's `--yes`) goes ahead;
+    /// otherwise a person must answer yes on a terminal. With no one to ask (stdin or stderr
+    /// not a terminal, or `--json`) it refuses with a usage error instead of going ahead.
+    /// `Ok(false)`: the person said no.
+    pub fn confirm(&self, yes: bool, question: &str) -> CliResult<bool> {
+        use std::io::{BufRead, IsTerminal, Write};
+        let stdin_tty = std::io::stdin().is_terminal();
+        match confirmation(
+            yes,
+            self.printer.json(),
+            stdin_tty,
+            self.printer.stderr_is_terminal(),
+        ) {
+            Confirmation::Proceed => return Ok(true),
+            Confirmation::Refuse => {
+                return Err(CliError::usage(format!(
+                    "{question} Not done: this needs a confirmation and there is no terminal to ask on"
+                ))
+                .detail("confirmation_required", true)
+                .hint("Pass --yes to go ahead without a prompt."));
+            }
+            Confirmation::Ask => {}
+        }
         let mut err = self.printer.stderr();
         let _ = write!(err, "{question} [y/N] ");
         let _ = err.flush();
+        drop(err);
         let mut line = String::new();
         std::io::stdin()
             .lock()
@@ -132,5 +152,55 @@ impl<'a> Ctx<'a> {
             line.trim().to_ascii_lowercase().as_str(),
             "y" | "yes"
         ))
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Confirmation {
+    Proceed,
+    Ask,
+    Refuse,
+}
+
+/// Never destructive without `--yes` unless a person confirms: a prompt needs stdin (to
+/// answer) and stderr (to see the question) on a terminal, and no `--json` (a program is
+/// reading). Stdout does not matter: it may be a terminal while stdin is a pipe.
+pub(crate) fn confirmation(
+    yes: bool,
+    json: bool,
+    stdin_tty: bool,
+    stderr_tty: bool,
+) -> Confirmation {
+    if yes {
+        Confirmation::Proceed
+    } else if !json && stdin_tty && stderr_tty {
+        Confirmation::Ask
+    } else {
+        Confirmation::Refuse
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Confirmation, confirmation};
+
+    #[test]
+    fn only_yes_or_a_person_on_a_terminal_lets_a_destructive_action_through() {
+        for json in [false, true] {
+            for stdin in [false, true] {
+                for stderr in [false, true] {
+                    assert_eq!(
+                        confirmation(true, json, stdin, stderr),
+                        Confirmation::Proceed
+                    );
+                    let expected = if !json && stdin && stderr {
+                        Confirmation::Ask
+                    } else {
+                        Confirmation::Refuse
+                    };
+                    assert_eq!(confirmation(false, json, stdin, stderr), expected);
+                }
+            }
+        }
     }
 }

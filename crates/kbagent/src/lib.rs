@@ -36,6 +36,10 @@ use crate::error::{CliError, ErrorCode};
 use crate::output::{Printer, Report};
 
 pub fn run() -> ExitCode {
+    // A request from the shell completion script is answered before anything else.
+    if let Some(code) = commands::completions::answer_request() {
+        return code;
+    }
     let args: Vec<OsString> = std::env::args_os().collect();
     run_with(&args, &Env::from_process())
 }
@@ -50,7 +54,11 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
         Err(e) => return argument_error(&printer, &e),
     };
     printer.configure(cli.global.json, cli.global.no_color);
-    init_logging(cli.global.verbose, env.log.as_deref());
+    init_logging(
+        cli.global.verbose,
+        env.log.as_deref(),
+        printer.stderr_color(),
+    );
     let settings = Settings {
         config_dir: cli.global.config_dir.clone(),
         parallel: cli.global.parallel,
@@ -74,16 +82,50 @@ fn finish(printer: &Printer, outcome: &Result<Report, CliError>) -> ExitCode {
     match written {
         // A closed pipe (`kbagent ... | head`) is the reader's choice, not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
-        Err(_) => ExitCode::from(1),
+        Err(e) => {
+            report_unwritten(printer, outcome, &e);
+            ExitCode::from(1)
+        }
         Ok(()) => ExitCode::from(code),
     }
 }
 
-/// Global options come before the command, but an argument error can happen before clap
-/// has told us whether `--json` was given, so look for it by hand.
+/// The result could not be written (a full disk, an I/O error): say so on stderr rather than
+/// exit 1 in silence, and if the lost result held a secret this run created (a new token, an
+/// OAuth link carrying one), say that it exists, without printing it here either.
+fn report_unwritten(printer: &Printer, outcome: &Result<Report, CliError>, e: &io::Error) {
+    let held_secret = match outcome {
+        Ok(report) => {
+            let data = report.data.to_string();
+            output::masked(&report.human) != report.human || output::masked(&data) != data
+        }
+        Err(_) => false,
+    };
+    let mut err = printer.stderr();
+    let _ = writeln!(
+        err,
+        "kbagent: the output could not be written to stdout: {e}"
+    );
+    if held_secret {
+        let _ = writeln!(
+            err,
+            "kbagent: it held a secret that this run created (the command succeeded) and that \
+             could not be shown; it is not printed here. Find the new token with `kbagent token \
+             list` and delete it, then run the command again with stdout writable."
+        );
+    }
+    let _ = err.flush();
+}
+
+/// An argument error can happen before clap has told us whether `--json` was given, so look
+/// for it by hand: any `--json` (with a value other than `false`, even one clap will reject)
+/// or `-j` in a cluster of short flags asks for a JSON error.
 fn wants_json(args: &[OsString]) -> bool {
     args.iter().skip(1).take_while(|a| *a != "--").any(|a| {
         let Some(a) = a.to_str() else { return false };
+        if let Some(value) = a.strip_prefix("--json=") {
+            return value != "false";
+        }
         a == "--json" || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains('j'))
     })
 }
@@ -110,7 +152,7 @@ fn argument_error(printer: &Printer, e: &clap::Error) -> ExitCode {
     match e.kind() {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
             let plain = e.render().to_string();
-            let styled = e.render().ansi().to_string();
+            let styled = printer.trusted_styles(&e.render().ansi().to_string());
             let text = plain.trim_end().to_owned();
             let report = if e.kind() == ClapErrorKind::DisplayHelp {
                 Report::new(HelpText { help: text }, styled)
@@ -159,11 +201,14 @@ fn argument_error(printer: &Printer, e: &clap::Error) -> ExitCode {
             }
             // People get clap's own usage text on stderr (styled unless it needed masking:
             // escape codes would hide a token from the mask).
-            let _ = if rendered == plain {
-                e.print()
+            let text = if rendered == plain {
+                printer.trusted_styles(&e.render().ansi().to_string())
             } else {
-                write!(io::stderr().lock(), "{rendered}")
+                rendered
             };
+            let mut stderr = printer.stderr();
+            let _ = write!(stderr, "{text}");
+            let _ = stderr.flush();
             ExitCode::from(err.exit_code())
         }
     }
@@ -185,7 +230,9 @@ fn install_panic_hook() {
     }));
 }
 
-fn init_logging(verbose: u8, spec: Option<&str>) {
+/// Logs go to stderr through the same escaping as everything else (a logged URL or server
+/// message cannot carry terminal controls), coloured only on a terminal with colour allowed.
+fn init_logging(verbose: u8, spec: Option<&str>, color: bool) {
     use tracing::level_filters::LevelFilter;
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
@@ -208,7 +255,8 @@ fn init_logging(verbose: u8, spec: Option<&str>) {
         targets = targets.with_target("ureq", LevelFilter::DEBUG);
     }
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
+        .with_writer(move || output::SafeWriter::any_sgr(io::stderr(), color))
+        .with_ansi(color)
         .with_target(true)
         .without_time();
     let _ = tracing_subscriber::registry()
@@ -228,6 +276,24 @@ mod tests {
         assert!(!wants_json(&v(&["kbagent", "project", "list"])));
         assert!(!wants_json(&v(&["kbagent", "--", "--json"])));
         assert!(!wants_json(&v(&["kbagent", "--project", "j"])));
+        assert!(wants_json(&v(&[
+            "kbagent",
+            "project",
+            "list",
+            "--json=true"
+        ])));
+        assert!(wants_json(&v(&[
+            "kbagent",
+            "--json=yes",
+            "project",
+            "list"
+        ])));
+        assert!(!wants_json(&v(&[
+            "kbagent",
+            "--json=false",
+            "project",
+            "list"
+        ])));
         assert!(wants_no_color(&v(&["kbagent", "--no-color", "--help"])));
         assert!(!wants_no_color(&v(&["kbagent", "--", "--no-color"])));
     }

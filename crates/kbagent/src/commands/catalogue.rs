@@ -163,7 +163,12 @@ pub(crate) fn exit_codes(meta: &Meta) -> Vec<ExitInfo> {
 
 pub(crate) fn arguments(cmd: &clap::Command) -> Vec<ArgInfo> {
     cmd.get_arguments()
-        .filter(|a| !a.is_hide_set() && !matches!(a.get_id().as_str(), "help" | "version"))
+        // Global options are accepted by every command; the manual lists them once.
+        .filter(|a| {
+            !a.is_hide_set()
+                && !a.is_global_set()
+                && !matches!(a.get_id().as_str(), "help" | "version")
+        })
         .map(|a| {
             let takes_value = a.get_action().takes_values();
             ArgInfo {

@@ -30,8 +30,8 @@ project (alias, stack URL, Storage API token) in a private config file and runs 
 for you. Use it instead of calling Keboola's APIs yourself.
 
 ## Rules
-- Always pass `--json` (a global option, before the command). Every run then prints exactly
-  one JSON document on stdout, errors included. Warnings are inside it; stderr is for people.
+- Always pass `--json` (a global option, before or after the command). Every run then prints
+  exactly one JSON document on stdout, errors included. Warnings are inside it; stderr is for people.
 - Never read config.json to get a token, and never call the Keboola API with stored tokens
   directly. Never print, log or paste tokens. The only outputs that contain a full secret
   are `token create` and `token refresh`, by request.
@@ -42,6 +42,9 @@ for you. Use it instead of calling Keboola's APIs yourself.
 - Never retry a command that mints a token (`token create`, `config oauth-url`,
   `project refresh`) after a failure without checking `token list` first: the failed call
   may still have created a token.
+- `token delete`, `token refresh` and `project refresh` need `--yes`: with no person to
+  confirm on a terminal they refuse (USAGE_ERROR, `details.confirmation_required`) and change
+  nothing. Pass `--yes` only when the user asked for that change.
 
 ## Choosing a project
 Single-project commands use, in order: `--project ALIAS` (an alias or a project id), the
@@ -113,7 +116,7 @@ pub(crate) fn command_list() -> Vec<(String, String)> {
 
 fn reference() -> String {
     let mut out = String::from(
-        "\n## Commands\nGlobal options (before the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\nEach command's operation class (read, write, destructive, admin) is in `catalogue` of `kbagent --json context`.\n",
+        "\n## Commands\nGlobal options (before or after the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\nEach command's operation class (read, write, destructive, admin) is in `catalogue` of `kbagent --json context`.\n",
     );
     let catalogue = catalogue::catalogue();
     for (name, cmd) in leaf_commands() {
@@ -126,7 +129,11 @@ fn reference() -> String {
             out.push_str(&format!("Operation: {}\n", class.as_str().unwrap_or("")));
         }
         for arg in cmd.get_arguments() {
-            if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
+            // Global options are listed once, above.
+            if arg.is_hide_set()
+                || arg.is_global_set()
+                || matches!(arg.get_id().as_str(), "help" | "version")
+            {
                 continue;
             }
             let help = arg.get_help().map(ToString::to_string).unwrap_or_default();

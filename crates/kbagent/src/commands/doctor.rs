@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{CommandOutput, Meta, OpClass};
 use crate::authority::MintPower;
 use crate::ctx::Ctx;
-use crate::error::{CliResult, ErrorCode};
+use crate::error::{CliError, CliResult, ErrorCode};
 use crate::output::{GREEN, Printer, RED, YELLOW};
 use crate::select::{Checked, select_many, verify_all};
 use crate::store::file_mode;
@@ -128,8 +128,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
             format!("mode {mode:04o}"),
         ));
     }
-    // An unusable config is the one failure doctor reports as an error (exit 5).
-    let cfg = store.load()?;
+    // An unusable config is the one failure doctor reports as an error (exit 5), with the
+    // checks made so far and the ones it could not make.
+    let cfg = match store.load() {
+        Ok(cfg) => cfg,
+        Err(e) => return Err(config_failure(ctx, checks, e)),
+    };
     checks.push(Check::new(
         "config_valid",
         "Config file contents",
@@ -199,6 +203,32 @@ pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
         }
     }
     Ok(Output::of(checks))
+}
+
+/// The config check failed: the error, carrying every check (the failed one, and the
+/// project checks skipped with the reason) in its details and, for people, on stdout.
+fn config_failure(ctx: &Ctx<'_>, mut checks: Vec<Check>, err: CliError) -> CliError {
+    let mut c = Check::new(
+        "config_valid",
+        "Config file contents",
+        Status::Fail,
+        err.message.clone(),
+    );
+    c.error_code = Some(err.code);
+    checks.push(c);
+    let why = "not checked: the config file cannot be used";
+    checks.push(Check::new("connectivity", "Projects", Status::Skip, why));
+    checks.push(Check::new(
+        "token_minting",
+        "Child tokens",
+        Status::Skip,
+        why,
+    ));
+    let out = Output::of(checks);
+    ctx.printer.show_with_error(out.human(ctx.printer));
+    let checks = serde_json::to_value(&out.checks).unwrap_or_default();
+    let summary = serde_json::to_value(&out.summary).unwrap_or_default();
+    err.detail("checks", checks).detail("summary", summary)
 }
 
 impl Output {

@@ -4,6 +4,7 @@
 //! Under `--json` exactly one document is written per run: warnings are collected and go
 //! into the envelope, errors become the error envelope.
 
+mod safe;
 mod table;
 
 use std::cell::{Cell, RefCell};
@@ -11,6 +12,7 @@ use std::io::{self, IsTerminal, Write};
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
+pub use safe::{SafeWriter, Trust, sanitize};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -136,6 +138,10 @@ pub struct Printer {
     stdout_tty: bool,
     stderr_tty: bool,
     warnings: RefCell<Vec<Warning>>,
+    /// Human output that goes to stdout before an error (what a command found before failing).
+    with_error: RefCell<String>,
+    /// Precedes every styling sequence the printer emits (see `safe.rs`).
+    marker: String,
 }
 
 pub const BOLD: Style = Style::new().bold();
@@ -159,6 +165,8 @@ impl Printer {
             stdout_tty: io::stdout().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
             warnings: RefCell::new(Vec::new()),
+            with_error: RefCell::new(String::new()),
+            marker: safe::new_marker(),
         }
     }
 
@@ -190,13 +198,25 @@ impl Printer {
     }
 
     /// Styles `text` for stdout; plain when colour is off (anstream strips it anyway when
-    /// piped, this keeps the strings clean for snapshots).
+    /// piped, this keeps the strings clean for snapshots). The styling is marked as ours so
+    /// that it survives the escaping of control characters in everything printed.
     pub fn paint(&self, style: Style, text: &str) -> String {
         if self.color.get() == ColorChoice::Never {
             text.to_owned()
         } else {
-            format!("{style}{text}{style:#}")
+            let m = &self.marker;
+            format!("{m}{style}{text}{m}{style:#}")
         }
+    }
+
+    /// Marks the styling of text we rendered ourselves (clap's help) as ours.
+    pub fn trusted_styles(&self, styled: &str) -> String {
+        safe::mark_styles(styled, &self.marker)
+    }
+
+    /// Whether colour may be used on stderr (the log formatter asks).
+    pub fn stderr_color(&self) -> bool {
+        self.stderr_tty && self.color.get() != ColorChoice::Never
     }
 
     pub fn warn(&self, warning: Warning) {
@@ -222,8 +242,12 @@ impl Printer {
         }
     }
 
-    pub fn stderr(&self) -> anstream::AutoStream<io::Stderr> {
-        anstream::AutoStream::new(io::stderr(), self.color.get())
+    /// Stderr for people: control characters escaped, our own styling kept.
+    pub fn stderr(&self) -> SafeWriter<anstream::AutoStream<io::Stderr>> {
+        SafeWriter::new(
+            anstream::AutoStream::new(io::stderr(), self.color.get()),
+            Some(self.marker.clone()),
+        )
     }
 
     fn stdout(&self) -> anstream::AutoStream<io::StdoutLock<'static>> {
@@ -240,21 +264,34 @@ impl Printer {
             })
         } else {
             let mut out = self.stdout();
-            out.write_all(report.human.as_bytes())?;
-            if !report.human.is_empty() && !report.human.ends_with('\n') {
+            let human = sanitize(&report.human, safe::Trust::Marked(&self.marker));
+            out.write_all(human.as_bytes())?;
+            if !human.is_empty() && !human.ends_with('\n') {
                 out.write_all(b"\n")?;
             }
             out.flush()
         }
     }
 
+    /// For people, `human` is printed on stdout before the error this run ends with (under
+    /// `--json` the error's details carry the same facts).
+    pub fn show_with_error(&self, human: String) {
+        *self.with_error.borrow_mut() = human;
+    }
+
     pub fn emit_error(&self, err: &CliError) -> io::Result<()> {
         if self.json() {
             self.write_json(&error_document(err))
         } else {
-            if let Some(r) = &err.reveal {
+            let before = self.with_error.take();
+            if !before.is_empty() || err.reveal.is_some() {
                 let mut out = self.stdout();
-                writeln!(out, "{}\nToken: {}", r.note, r.secret.expose())?;
+                if !before.is_empty() {
+                    out.write_all(sanitize(&before, safe::Trust::Marked(&self.marker)).as_bytes())?;
+                }
+                if let Some(r) = &err.reveal {
+                    writeln!(out, "{}\nToken: {}", r.note, r.secret.expose())?;
+                }
                 out.flush()?;
             }
             let mut e = self.stderr();
@@ -268,7 +305,8 @@ impl Printer {
 
     fn write_json(&self, doc: &impl Serialize) -> io::Result<()> {
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, doc)?;
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, safe::JsonFormatter::new());
+        doc.serialize(&mut ser)?;
         out.write_all(b"\n")?;
         out.flush()
     }

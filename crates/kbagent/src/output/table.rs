@@ -3,6 +3,12 @@
 
 use comfy_table::{ContentArrangement, presets};
 
+/// Below this many columns a reported terminal size is taken as no size at all (a
+/// pseudo-terminal that reports 0 columns would squeeze every column to one character).
+const MIN_WIDTH: u16 = 40;
+/// The width used when the terminal reports none.
+const FALLBACK_WIDTH: u16 = 120;
+
 pub struct Table {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -38,6 +44,9 @@ impl Table {
         if terminal {
             t.load_style(presets::UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic);
+            if t.width().is_none_or(|w| w < MIN_WIDTH) {
+                t.set_width(FALLBACK_WIDTH);
+            }
         } else {
             t.load_style(presets::NOTHING)
                 .set_content_arrangement(ContentArrangement::Disabled);

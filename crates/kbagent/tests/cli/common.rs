@@ -342,38 +342,62 @@ pub fn run_or_kill(
 }
 
 impl TestEnv {
-    /// Runs `kbagent <args>` on a pseudo-terminal (util-linux `script`), typing `input`, so
-    /// that it prompts as it does for a person. Stdout and stderr both arrive in `stdout`.
-    /// `None` when `script` is not installed.
+    /// Runs `kbagent <args>` on a pseudo-terminal, typing `input`, so that it prompts as it
+    /// does for a person. Stdout and stderr both arrive in `stdout`.
     pub fn in_terminal(&self, args: &[&str], input: &str) -> Option<Run> {
-        let base = self.base();
-        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-        let mut line = quote(env!("CARGO_BIN_EXE_kbagent"));
-        for a in args {
-            line.push(' ');
-            line.push_str(&quote(a));
-        }
-        let mut cmd = std::process::Command::new("script");
-        cmd.env_clear()
-            .args(["-qec", &line, "/dev/null"])
-            .current_dir(self.home.path());
-        for (k, v) in base.get_envs() {
-            if let Some(v) = v {
-                cmd.env(k, v);
-            }
-        }
-        if std::process::Command::new("script")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            return None;
-        }
-        let (run, _) = run_or_kill(
-            cmd,
-            Some(input.as_bytes()),
-            std::time::Duration::from_secs(60),
-        );
-        Some(run)
+        let mut cmd = self.base();
+        cmd.args(args).current_dir(self.home.path());
+        Some(in_pty_typing(&cmd, input))
     }
+}
+
+/// Runs `inner` (a command built from [`TestEnv::base`]) on a pseudo-terminal through
+/// `script`: stdout and stderr are the terminal (both end up in `stdout`, with `\r\n` line
+/// ends); stdin is the terminal too unless `stdin_from` names a file to read instead. The
+/// terminal reports no size (0 columns), as some harnesses' terminals do.
+pub fn in_pty(inner: &std::process::Command, stdin_from: Option<&str>) -> Run {
+    let mut cmd = pty_command(inner, stdin_from);
+    cmd.stdin(std::process::Stdio::null());
+    Run::from(cmd.output().expect("`script` (util-linux) is installed"))
+}
+
+/// [`in_pty`] with `typed` typed on the terminal (answers to prompts).
+pub fn in_pty_typing(inner: &std::process::Command, typed: &str) -> Run {
+    use std::io::Write;
+    let mut child = pty_command(inner, None)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    Run::from(child.wait_with_output().unwrap())
+}
+
+fn pty_command(inner: &std::process::Command, stdin_from: Option<&str>) -> std::process::Command {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+    let mut line: Vec<String> = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(quote)
+        .collect();
+    if let Some(file) = stdin_from {
+        line.push(format!("< {}", quote(file.as_ref())));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd.args(["-qec", &line.join(" "), "/dev/null"]);
+    cmd
 }

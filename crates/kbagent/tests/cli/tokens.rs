@@ -368,6 +368,7 @@ fn refresh_flags_downgrade_protection_and_dry_run() {
             "--no-master",
             "--token-expires-in",
             "7200",
+            "--yes",
         ],
     );
     assert_eq!(code, 0, "{out:?}");
@@ -393,6 +394,7 @@ fn refresh_flags_downgrade_protection_and_dry_run() {
             "--project",
             "admin",
             "--replace-master",
+            "--yes",
         ],
     );
     assert_eq!(code, 0, "{out:?}");
@@ -439,6 +441,7 @@ fn refresh_all_replaces_expired_tokens_only() {
             "b",
             "--token-expires-in",
             "60",
+            "--yes",
         ],
     );
     assert_eq!(code, 0, "{out:?}");
@@ -450,7 +453,7 @@ fn refresh_all_replaces_expired_tokens_only() {
         rows.iter().find(|r| r["alias"] == "b").unwrap()["error_code"],
         "INVALID_TOKEN"
     );
-    let (out, code) = with_manage(&env, &["project", "refresh", "--all"]);
+    let (out, code) = with_manage(&env, &["project", "refresh", "--all", "--yes"]);
     assert_eq!(code, 0, "{out:?}");
     let refreshed: Vec<&str> = out.data()["projects_refreshed"]
         .as_array()
@@ -704,6 +707,7 @@ fn expired_stored_token_is_an_auth_error() {
             "b",
             "--token-expires-in",
             "30",
+            "--yes",
         ],
     );
     env.emu.advance_clock(Duration::from_secs(45));

@@ -216,9 +216,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         projects_failed: vec![],
         token_expires_in: args.token_expires_in,
     };
-    if !args.dry_run && to_refresh > 0 && !args.yes && ctx.printer.interactive() {
+    if !args.dry_run && to_refresh > 0 && !args.yes {
         ctx.printer.note(&preview(&projects, &plans));
-        if !ctx.confirm(&format!(
+        if !ctx.confirm(args.yes, &format!(
             "Mint {to_refresh} new project token(s) through the Manage API?"
         ))? {
             out.aborted = true;

@@ -57,10 +57,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         alias: project.alias.clone(),
         token_id: id.clone(),
     };
-    if !args.yes
-        && ctx.printer.interactive()
-        && !ctx.confirm(&question(&id, detail.as_ref(), &project.alias))?
-    {
+    if !ctx.confirm(args.yes, &question(&id, detail.as_ref(), &project.alias))? {
         return Ok(outcome(Outcome::Aborted));
     }
     client

@@ -67,13 +67,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let id = args.token_id.to_string();
     let is_stored = id_from_secret(project.entry.token.expose()) == Some(args.token_id);
-    if !args.yes && ctx.printer.interactive() {
+    if !args.yes {
         let what = if is_stored {
             " (the token kbagent uses for this project; the config will be updated)"
         } else {
             ""
         };
-        if !ctx.confirm(&format!(
+        if !ctx.confirm(args.yes, &format!(
             "Rotate token {id}{what} of project '{}'? Its current secret stops working at once.",
             project.alias
         ))? {
