@@ -380,12 +380,28 @@ pub(crate) fn looks_like_token(value: &str) -> bool {
         && secret[0].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Query keys whose values are secrets besides tokens: SAS signatures and the signature
+/// and credential parts of presigned S3 and GCS URLs.
+const SECRET_QUERY_KEYS: &[&str] = &[
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-goog-signature",
+    "x-goog-credential",
+    "upload_id",
+];
+
 /// Renders a query string for the log with every token-like value masked.
 pub(crate) fn masked_query(raw: Option<&str>) -> String {
     let Some(raw) = raw else { return String::new() };
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-        if key.to_ascii_lowercase().contains("token") || looks_like_token(&value) {
+        let lower = key.to_ascii_lowercase();
+        if lower.contains("token")
+            || SECRET_QUERY_KEYS.contains(&lower.as_str())
+            || looks_like_token(&value)
+        {
             out.append_pair(&key, &mask_token(&value));
         } else {
             out.append_pair(&key, &value);
