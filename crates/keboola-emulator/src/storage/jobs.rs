@@ -203,6 +203,9 @@ pub(crate) fn start(
             to_sql(ctx.now)
         ],
     )?;
+    // Rendered before the runner sees the job, so the answer always shows it `waiting`.
+    let body = render_by_id(&store.db, ctx.base_url, ctx.me.project_id, id)?
+        .ok_or_else(ApiError::application_error)?;
     let control = shared.jobs.take_control(job.operation_name);
     let queued = Queued {
         id,
@@ -217,8 +220,6 @@ pub(crate) fn start(
     if shared.jobs.tx.send(queued).is_err() {
         return Err(ApiError::application_error());
     }
-    let body = render_by_id(&store.db, ctx.base_url, ctx.me.project_id, id)?
-        .ok_or_else(ApiError::application_error)?;
     Ok(json_response(StatusCode::ACCEPTED, &body))
 }
 

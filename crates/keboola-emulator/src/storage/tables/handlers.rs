@@ -316,8 +316,12 @@ pub(crate) fn create_async(
                 None,
                 ctx.now,
             )?;
-            data::import_rows(&tx, &mut table, &parsed, false, ctx.now)?;
             tx.commit()?;
+            // The load runs its own transaction; a table whose first load fails goes again.
+            if let Err(e) = data::import_rows(conn, &mut table, &parsed, false, ctx.now) {
+                tables::drop_table(conn, &table)?;
+                return Err(e);
+            }
             let table = in_job(store, ctx, &table.id)?;
             Ok(tables::render_detail(conn, &table, ctx)?)
         }),
