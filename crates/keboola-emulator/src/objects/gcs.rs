@@ -276,10 +276,10 @@ fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> 
     }
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::PERMANENT_REDIRECT;
-    if received > 0 {
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes=0-{}", received - 1)) {
-            resp.headers_mut().insert(header::RANGE, v);
-        }
+    if received > 0
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes=0-{}", received - 1))
+    {
+        resp.headers_mut().insert(header::RANGE, v);
     }
     resp
 }

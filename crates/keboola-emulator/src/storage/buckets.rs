@@ -360,7 +360,7 @@ pub(crate) fn delete(
             None,
             json!({"bucketId": bucket.id, "force": force}),
         );
-        return jobs::start(shared, store, ctx, job, Box::new(work));
+        return jobs::start(shared, store, ctx, &job, Box::new(work));
     }
     drop_bucket(conn, &bucket.id)?;
     no_content()

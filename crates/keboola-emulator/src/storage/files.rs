@@ -500,10 +500,8 @@ fn render(store: &Store, ctx: &Ctx<'_>, f: &File, federation: bool) -> Result<Va
         "runIds": [],
         "creatorToken": {"id": f.token_id, "description": f.token_description},
     });
-    if federation {
-        if let Value::Object(map) = &mut v {
-            map.extend(download_params(ctx, f));
-        }
+    if federation && let Value::Object(map) = &mut v {
+        map.extend(download_params(ctx, f));
     }
     Ok(v)
 }

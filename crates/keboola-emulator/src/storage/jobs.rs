@@ -184,7 +184,7 @@ pub(crate) fn start(
     shared: &Shared,
     store: &Store,
     ctx: &Ctx<'_>,
-    job: NewJob,
+    job: &NewJob,
     work: Work,
 ) -> ApiResult {
     let id = db::next_id(&store.db, SEQUENCE)?;

@@ -49,28 +49,28 @@ fn parse_time(value: &Value, now: Timestamp, key: &str) -> Result<Option<Timesta
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(Some(ts));
     }
-    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
-        if let Ok(z) = dt.to_zoned_datetime(jiff::tz::TimeZone::UTC) {
-            return Ok(Some(z.timestamp()));
-        }
+    if let Ok(dt) = text.parse::<jiff::civil::DateTime>()
+        && let Ok(z) = dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(Some(z.timestamp()));
     }
     // strtotime-style relative times: "-2 days", "-30 minutes".
     let parts: Vec<&str> = text.split_whitespace().collect();
-    if let [amount, unit] = parts.as_slice() {
-        if let Ok(n) = amount.parse::<i64>() {
-            let unit_secs = match unit.trim_end_matches('s') {
-                "second" | "sec" => 1,
-                "minute" | "min" => 60,
-                "hour" => 3600,
-                "day" => 86_400,
-                "week" => 604_800,
-                _ => 0,
-            };
-            if unit_secs > 0 {
-                return Ok(now
-                    .checked_add(SignedDuration::from_secs(n * unit_secs))
-                    .ok());
-            }
+    if let [amount, unit] = parts.as_slice()
+        && let Ok(n) = amount.parse::<i64>()
+    {
+        let unit_secs = match unit.trim_end_matches('s') {
+            "second" | "sec" => 1,
+            "minute" | "min" => 60,
+            "hour" => 3600,
+            "day" => 86_400,
+            "week" => 604_800,
+            _ => 0,
+        };
+        if unit_secs > 0 {
+            return Ok(now
+                .checked_add(SignedDuration::from_secs(n * unit_secs))
+                .ok());
         }
     }
     Err(invalid(&format!(

@@ -239,7 +239,7 @@ pub(crate) fn create_definition(
         shared,
         store,
         ctx,
-        job,
+        &job,
         Box::new(move |store, ctx| {
             let conn = project_db(store, ctx.me.project_id)?;
             let bucket = buckets::by_id(conn, &bucket_id)?
@@ -285,7 +285,7 @@ pub(crate) fn create_async(
         shared,
         store,
         ctx,
-        job,
+        &job,
         Box::new(move |store, ctx| {
             let bytes = files::read_data(store, ctx.me.project_id, file_id)?;
             let parsed = data::parse_csv(&bytes, &csv)?;
@@ -361,7 +361,7 @@ pub(crate) fn import(
         shared,
         store,
         ctx,
-        job,
+        &job,
         Box::new(move |store, ctx| {
             let bytes = files::read_data(store, ctx.me.project_id, file_id)?;
             let parsed = data::parse_csv(&bytes, &csv)?;
@@ -411,7 +411,7 @@ pub(crate) fn export(
         shared,
         store,
         ctx,
-        job,
+        &job,
         Box::new(move |store, ctx| {
             let table = in_job(store, ctx, &table_id)?;
             let conn = project_db(store, ctx.me.project_id)?;
@@ -449,7 +449,7 @@ pub(crate) fn delete(
         shared,
         store,
         ctx,
-        NewJob::new("tableDrop", Some(&table.id), json!({"force": false})),
+        &NewJob::new("tableDrop", Some(&table.id), json!({"force": false})),
         Box::new(move |store, ctx| {
             let table = in_job(store, ctx, &table_id)?;
             let conn = project_db(store, ctx.me.project_id)?;
@@ -485,7 +485,7 @@ pub(crate) fn delete_rows(
         shared,
         store,
         ctx,
-        NewJob::new("tableRowsDelete", Some(&table.id), Value::Object(params)),
+        &NewJob::new("tableRowsDelete", Some(&table.id), Value::Object(params)),
         Box::new(move |store, ctx| {
             let table = in_job(store, ctx, &table_id)?;
             let conn = project_db(store, ctx.me.project_id)?;
@@ -530,7 +530,7 @@ pub(crate) fn add_column(
         shared,
         store,
         ctx,
-        NewJob::new("tableColumnAdd", Some(&table.id), json!({"name": name})),
+        &NewJob::new("tableColumnAdd", Some(&table.id), json!({"name": name})),
         Box::new(move |store, ctx| {
             let mut table = in_job(store, ctx, &table_id)?;
             let conn = project_db(store, ctx.me.project_id)?;
@@ -588,7 +588,7 @@ pub(crate) fn delete_column(
         shared,
         store,
         ctx,
-        NewJob::new(
+        &NewJob::new(
             "tableColumnDelete",
             Some(&table.id),
             json!({"name": column}),

@@ -343,10 +343,10 @@ pub(crate) fn render(
     if include.column_metadata {
         v["columnMetadata"] = metadata::column_map(conn, &t.id, &t.columns)?;
     }
-    if include.bucket {
-        if let Some(b) = buckets::by_id(conn, &t.bucket_id)? {
-            v["bucket"] = buckets::render(conn, &b, ctx)?;
-        }
+    if include.bucket
+        && let Some(b) = buckets::by_id(conn, &t.bucket_id)?
+    {
+        v["bucket"] = buckets::render(conn, &b, ctx)?;
     }
     if let Some(def) = &t.definition {
         v["definition"] = definition::render(def, &t.primary_key);
