@@ -47,7 +47,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(emu: &Emulator) -> Self {
-        let mut config = Agent::config_builder().http_status_as_error(false);
+        // Redirects are answers to look at (GCS resumable uploads answer 308), not to follow.
+        let mut config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0);
         if let Some(ca) = emu.ca_cert() {
             let pem = std::fs::read(ca).expect("read CA");
             let cert = Certificate::from_pem(&pem).expect("parse CA").to_owned();

@@ -285,3 +285,136 @@ fn storage_jobs_fail_or_take_longer_on_request() {
     );
     assert_eq!(c.get("/v2/storage/jobs?limit=1", t).json()[0]["id"], id);
 }
+
+#[test]
+fn gcs_resumable_and_xml_uploads_and_s3_chunked_bodies() {
+    let emu = start_with(EmulatorOptions {
+        projects: 1,
+        file_provider: FileProvider::Gcp,
+        ..Default::default()
+    });
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let file = c
+        .send_form("POST", "/v2/storage/files/prepare", t, "name=r.csv")
+        .json();
+    let p = &file["gcsUploadParams"];
+    let (bucket, key) = (p["bucket"].as_str().unwrap(), p["key"].as_str().unwrap());
+    let bearer = format!("Bearer {}", p["access_token"].as_str().unwrap());
+    let auth = [("Authorization", bearer.as_str())];
+    let start = c.request_url(
+        "POST",
+        &format!(
+            "{}/upload/storage/v1/b/{bucket}/o?uploadType=resumable",
+            emu.gcs_endpoint()
+        ),
+        &auth,
+        Some((
+            "application/json",
+            json!({"name": key}).to_string().into_bytes(),
+        )),
+    );
+    assert_eq!(start.status, 200, "{}", start.text);
+    let session = start.header("location").unwrap().to_owned();
+    let first = c.request_url(
+        "PUT",
+        &session,
+        &[auth[0], ("Content-Range", "bytes 0-3/*")],
+        Some(("text/csv", b"a,b\n".to_vec())),
+    );
+    assert_eq!(first.status, 308);
+    assert_eq!(first.header("range"), Some("bytes=0-3"));
+    let last = c.request_url(
+        "PUT",
+        &session,
+        &[auth[0], ("Content-Range", "bytes 4-7/8")],
+        Some(("text/csv", b"1,2\n".to_vec())),
+    );
+    assert_eq!(last.status, 200, "{}", last.text);
+    assert_eq!(last.json()["size"], "8");
+    let got = c.request_url("GET", file["url"].as_str().unwrap(), &[], None);
+    assert_eq!(got.text, "a,b\n1,2\n");
+    // The XML API replaces the object.
+    let put = c.request_url(
+        "PUT",
+        &format!("{}/{bucket}/{key}", emu.gcs_endpoint()),
+        &auth,
+        Some(("text/csv", b"a,b\n3,4\n".to_vec())),
+    );
+    assert_eq!(put.status, 200, "{}", put.text);
+    let got = c.request_url(
+        "GET",
+        &format!("{}/{bucket}/{key}", emu.gcs_endpoint()),
+        &auth,
+        None,
+    );
+    assert_eq!(got.text, "a,b\n3,4\n");
+    let anonymous = c.request_url(
+        "GET",
+        &format!("{}/{bucket}/{key}", emu.gcs_endpoint()),
+        &[],
+        None,
+    );
+    assert_eq!(anonymous.status, 401);
+
+    let emu = start_with(EmulatorOptions {
+        projects: 1,
+        file_provider: FileProvider::Aws,
+        ..Default::default()
+    });
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let file = c
+        .send_form("POST", "/v2/storage/files/prepare", t, "name=c.csv")
+        .json();
+    let p = &file["uploadParams"];
+    let creds = &p["credentials"];
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+        creds["AccessKeyId"].as_str().unwrap(),
+        "ab".repeat(32)
+    );
+    let chunked =
+        b"4\r\nx,y\n\r\n4\r\n5,6\n\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n".to_vec();
+    let url = format!(
+        "{}/{}/{}",
+        emu.s3_endpoint(),
+        p["bucket"].as_str().unwrap(),
+        p["key"].as_str().unwrap()
+    );
+    let put = c.request_url(
+        "PUT",
+        &url,
+        &[
+            ("Authorization", &auth),
+            (
+                "x-amz-security-token",
+                creds["SessionToken"].as_str().unwrap(),
+            ),
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("Content-Encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "8"),
+        ],
+        Some(("text/csv", chunked)),
+    );
+    assert_eq!(put.status, 200, "{}", put.text);
+    let got = c.request_url(
+        "GET",
+        file["url"].as_str().unwrap(),
+        &[("Range", "bytes=4-")],
+        None,
+    );
+    assert_eq!(got.status, 206);
+    assert_eq!(got.text, "5,6\n");
+    assert_eq!(got.header("content-range"), Some("bytes 4-7/8"));
+    let wrong_token = c.request_url(
+        "GET",
+        &url,
+        &[
+            ("Authorization", &auth),
+            ("x-amz-security-token", "FwoGZXIvYXdzEEmulatorwrong"),
+        ],
+        None,
+    );
+    assert_eq!(wrong_token.status, 403);
+}
