@@ -616,8 +616,12 @@ fn entry_path(url: &str) -> Option<String> {
 }
 
 /// The bytes of an uploaded file for an import: the object itself, or its slices in
-/// manifest order.
-pub(crate) fn read_data(store: &Store, project_id: u64, id: u64) -> Result<Vec<u8>, JobError> {
+/// manifest order; and whether it was sliced.
+pub(crate) fn read_data(
+    store: &Store,
+    project_id: u64,
+    id: u64,
+) -> Result<(Vec<u8>, bool), JobError> {
     let f = by_id(&store.db, id)?
         .filter(|f| f.project_id == project_id)
         .ok_or_else(|| JobError::new("storage.files.notFound", "File not found"))?;
@@ -635,7 +639,7 @@ pub(crate) fn read_data(store: &Store, project_id: u64, id: u64) -> Result<Vec<u
             .map_err(|_| JobError::internal())
     };
     if !f.is_sliced {
-        return read(&f.object_path())?.ok_or_else(not_uploaded);
+        return Ok((read(&f.object_path())?.ok_or_else(not_uploaded)?, false));
     }
     let manifest = read(&format!("{}manifest", f.object_path()))?.ok_or_else(not_uploaded)?;
     let manifest: Value = serde_json::from_slice(&manifest).map_err(|_| {
@@ -661,7 +665,7 @@ pub(crate) fn read_data(store: &Store, project_id: u64, id: u64) -> Result<Vec<u
         // Slices may be gzipped one by one; the CSV parser handles a gzip stream as a whole.
         out.extend(gunzip_if_gzip(bytes).map_err(|_| JobError::internal())?);
     }
-    Ok(out)
+    Ok((out, true))
 }
 
 fn gunzip_if_gzip(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {

@@ -223,3 +223,80 @@ fn export_filters_select_rows_and_columns() {
         "{csv}"
     );
 }
+
+#[test]
+fn sliced_uploads_load_through_their_manifest() {
+    let emu = start_with(EmulatorOptions {
+        projects: 1,
+        file_provider: FileProvider::Aws,
+        ..Default::default()
+    });
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let file = c
+        .send_form(
+            "POST",
+            "/v2/storage/files/prepare",
+            t,
+            "name=sliced.csv&isSliced=1&federationToken=1",
+        )
+        .json();
+    assert_eq!(file["isSliced"], true);
+    let p = &file["uploadParams"];
+    let (bucket, key) = (p["bucket"].as_str().unwrap(), p["key"].as_str().unwrap());
+    let creds = &p["credentials"];
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature={}",
+        creds["AccessKeyId"].as_str().unwrap(),
+        "cd".repeat(32)
+    );
+    let headers = [
+        ("Authorization", auth.as_str()),
+        (
+            "x-amz-security-token",
+            creds["SessionToken"].as_str().unwrap(),
+        ),
+    ];
+    let put = |name: &str, body: &[u8]| {
+        let r = c.request_url(
+            "PUT",
+            &format!("{}/{bucket}/{key}{name}", emu.s3_endpoint()),
+            &headers,
+            Some(("application/octet-stream", body.to_vec())),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    };
+    put("part1", b"\"1\",\"a\"\n\"2\",\"b\"\n");
+    put("part2", b"\"3\",\"c\"\n");
+    let manifest = json!({"entries": [
+        {"url": format!("s3://{bucket}/{key}part1")},
+        {"url": format!("s3://{bucket}/{key}part2")}
+    ]});
+    put("manifest", manifest.to_string().as_bytes());
+    // The credentials cover the file's own key prefix only.
+    let outside = c.request_url(
+        "PUT",
+        &format!("{}/{bucket}/exp-15/other", emu.s3_endpoint()),
+        &headers,
+        Some(("text/csv", b"x".to_vec())),
+    );
+    assert_eq!(outside.status, 403);
+
+    let create = c.send_form(
+        "POST",
+        "/v2/storage/buckets/in.c-crm/tables-async",
+        t,
+        &format!(
+            "name=sliced&dataFileId={}&columns[]=id&columns[]=letter",
+            file["id"]
+        ),
+    );
+    let table = job_results(&c, t, &create);
+    assert_eq!(table["columns"], json!(["id", "letter"]));
+    assert_eq!(table["rowsCount"], 3);
+    let preview = c.get("/v2/storage/tables/in.c-crm.sliced/data-preview", t);
+    assert_eq!(
+        preview.text,
+        "\"id\",\"letter\"\n\"1\",\"a\"\n\"2\",\"b\"\n\"3\",\"c\"\n"
+    );
+}

@@ -73,6 +73,18 @@ impl CsvOptions {
     }
 }
 
+impl CsvOptions {
+    /// The options for the file at hand: slices never have a header, so with `columns`
+    /// given they are read header-less.
+    pub fn for_file(&self, sliced: bool) -> Self {
+        let mut opts = self.clone();
+        if sliced && opts.columns.is_some() {
+            opts.without_headers = true;
+        }
+        opts
+    }
+}
+
 impl Default for CsvOptions {
     fn default() -> Self {
         Self {

@@ -287,8 +287,8 @@ pub(crate) fn create_async(
         ctx,
         &job,
         Box::new(move |store, ctx| {
-            let bytes = files::read_data(store, ctx.me.project_id, file_id)?;
-            let parsed = data::parse_csv(&bytes, &csv)?;
+            let (bytes, sliced) = files::read_data(store, ctx.me.project_id, file_id)?;
+            let parsed = data::parse_csv(&bytes, &csv.for_file(sliced))?;
             if parsed.header.is_empty() {
                 return Err(JobError::new(
                     "storage.tables.validation.noColumns",
@@ -363,8 +363,8 @@ pub(crate) fn import(
         ctx,
         &job,
         Box::new(move |store, ctx| {
-            let bytes = files::read_data(store, ctx.me.project_id, file_id)?;
-            let parsed = data::parse_csv(&bytes, &csv)?;
+            let (bytes, sliced) = files::read_data(store, ctx.me.project_id, file_id)?;
+            let parsed = data::parse_csv(&bytes, &csv.for_file(sliced))?;
             let mut table = in_job(store, ctx, &table_id)?;
             let conn = project_db(store, ctx.me.project_id)?;
             let imported = data::import_rows(conn, &mut table, &parsed, incremental, ctx.now)?;
