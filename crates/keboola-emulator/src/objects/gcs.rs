@@ -23,6 +23,22 @@ fn error(status: StatusCode, reason: &str, message: &str) -> Response<Body> {
     )
 }
 
+/// The object name of an upload: its metadata's `name`, else the `name` query parameter.
+fn object_name(meta: &Value, req: &ApiRequest) -> Option<String> {
+    meta["name"]
+        .as_str()
+        .or_else(|| req.query_param("name"))
+        .map(str::to_owned)
+}
+
+fn name_required() -> Response<Body> {
+    error(
+        StatusCode::BAD_REQUEST,
+        "required",
+        "Required parameter: name",
+    )
+}
+
 fn authenticate(store: &Store, req: &ApiRequest, path: &str) -> Option<File> {
     if let Some(auth) = req.header("authorization") {
         let token = auth.strip_prefix("Bearer ")?.trim();
@@ -125,11 +141,7 @@ fn upload(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
     match req.query_param("uploadType").unwrap_or("media") {
         "media" => {
             let Some(name) = req.query_param("name") else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "required",
-                    "Required parameter: name",
-                );
+                return name_required();
             };
             if authenticate(&store, req, &format!("{bucket}/{name}")).is_none() {
                 return denied();
@@ -144,16 +156,8 @@ fn upload(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
                     "Malformed multipart body.",
                 );
             };
-            let Some(name) = meta["name"]
-                .as_str()
-                .or_else(|| req.query_param("name"))
-                .map(str::to_owned)
-            else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "required",
-                    "Required parameter: name",
-                );
+            let Some(name) = object_name(&meta, req) else {
+                return name_required();
             };
             if authenticate(&store, req, &format!("{bucket}/{name}")).is_none() {
                 return denied();
@@ -183,16 +187,8 @@ fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> 
     };
     let Some(upload_id) = req.query_param("upload_id") else {
         let meta: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let Some(name) = meta["name"]
-            .as_str()
-            .or_else(|| req.query_param("name"))
-            .map(str::to_owned)
-        else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "required",
-                "Required parameter: name",
-            );
+        let Some(name) = object_name(&meta, req) else {
+            return name_required();
         };
         let path = format!("{bucket}/{name}");
         if authenticate(store, req, &path).is_none() {

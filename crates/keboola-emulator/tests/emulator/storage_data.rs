@@ -5,17 +5,15 @@ use keboola_emulator::{EmulatorOptions, FileProvider};
 use serde_json::json;
 
 use crate::common::{Client, start_with};
-use crate::storage_util::{Transfer, download, enc, job_results, upload, wait_job};
+use crate::storage_util::{
+    Transfer, download, enc, job_results, refs, s3_headers, start_provider, upload, wait_job,
+};
 
 const FIRST: &str = "id,name,score\n1,Ada,10\n2,Grace,20\n3,\"Linus, Jr.\",30\n";
 const UPDATE: &str = "id,name,score\n2,Grace Hopper,25\n4,Alan,40\n4,Alan Turing,41\n";
 
 fn round_trip(provider: FileProvider, how: Transfer) {
-    let emu = start_with(EmulatorOptions {
-        projects: 1,
-        file_provider: provider,
-        ..Default::default()
-    });
+    let emu = start_provider(provider);
     let c = Client::new(&emu);
     let t = &emu.projects()[0].tokens.admin;
 
@@ -199,11 +197,7 @@ fn large_tables_export_in_several_slices() {
 
 #[test]
 fn export_filters_select_rows_and_columns() {
-    let emu = start_with(EmulatorOptions {
-        projects: 1,
-        file_provider: FileProvider::Gcp,
-        ..Default::default()
-    });
+    let emu = start_provider(FileProvider::Gcp);
     let c = Client::new(&emu);
     let t = &emu.projects()[0].tokens.admin;
     let export = c.send_form(
@@ -226,11 +220,7 @@ fn export_filters_select_rows_and_columns() {
 
 #[test]
 fn sliced_uploads_load_through_their_manifest() {
-    let emu = start_with(EmulatorOptions {
-        projects: 1,
-        file_provider: FileProvider::Aws,
-        ..Default::default()
-    });
+    let emu = start_provider(FileProvider::Aws);
     let c = Client::new(&emu);
     let t = &emu.projects()[0].tokens.admin;
     let file = c
@@ -244,19 +234,8 @@ fn sliced_uploads_load_through_their_manifest() {
     assert_eq!(file["isSliced"], true);
     let p = &file["uploadParams"];
     let (bucket, key) = (p["bucket"].as_str().unwrap(), p["key"].as_str().unwrap());
-    let creds = &p["credentials"];
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature={}",
-        creds["AccessKeyId"].as_str().unwrap(),
-        "cd".repeat(32)
-    );
-    let headers = [
-        ("Authorization", auth.as_str()),
-        (
-            "x-amz-security-token",
-            creds["SessionToken"].as_str().unwrap(),
-        ),
-    ];
+    let owned = s3_headers(&p["credentials"]);
+    let headers = refs(&owned);
     let put = |name: &str, body: &[u8]| {
         let r = c.request_url(
             "PUT",

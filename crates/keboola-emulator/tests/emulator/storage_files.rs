@@ -1,11 +1,11 @@
 //! File Storage: prepare, list, detail, tags, delete; credentials are checked by the
 //! object endpoints and never reach the request log. Storage job controls.
 
-use keboola_emulator::{EmulatorOptions, FileProvider, StorageJobControl};
+use keboola_emulator::{FileProvider, StorageJobControl};
 use serde_json::json;
 
-use crate::common::{Client, start, start_with};
-use crate::storage_util::{Transfer, sas_parts, upload, wait_job};
+use crate::common::{Client, start};
+use crate::storage_util::{Transfer, sas_parts, sigv4, start_provider, upload, wait_job};
 
 #[test]
 fn files_list_detail_tags_and_delete() {
@@ -108,11 +108,7 @@ fn files_list_detail_tags_and_delete() {
 #[test]
 fn object_endpoints_check_credentials_and_the_log_masks_them() {
     for provider in [FileProvider::Azure, FileProvider::Aws, FileProvider::Gcp] {
-        let emu = start_with(EmulatorOptions {
-            projects: 1,
-            file_provider: provider,
-            ..Default::default()
-        });
+        let emu = start_provider(provider);
         let c = Client::new(&emu);
         let t = &emu.projects()[0].tokens.admin;
         let id = upload(&emu, &c, t, "s.csv", b"a\n1\n", Transfer::Single);
@@ -288,11 +284,7 @@ fn storage_jobs_fail_or_take_longer_on_request() {
 
 #[test]
 fn gcs_resumable_and_xml_uploads_and_s3_chunked_bodies() {
-    let emu = start_with(EmulatorOptions {
-        projects: 1,
-        file_provider: FileProvider::Gcp,
-        ..Default::default()
-    });
+    let emu = start_provider(FileProvider::Gcp);
     let c = Client::new(&emu);
     let t = &emu.projects()[0].tokens.admin;
     let file = c
@@ -357,11 +349,7 @@ fn gcs_resumable_and_xml_uploads_and_s3_chunked_bodies() {
     );
     assert_eq!(anonymous.status, 401);
 
-    let emu = start_with(EmulatorOptions {
-        projects: 1,
-        file_provider: FileProvider::Aws,
-        ..Default::default()
-    });
+    let emu = start_provider(FileProvider::Aws);
     let c = Client::new(&emu);
     let t = &emu.projects()[0].tokens.admin;
     let file = c
@@ -369,11 +357,7 @@ fn gcs_resumable_and_xml_uploads_and_s3_chunked_bodies() {
         .json();
     let p = &file["uploadParams"];
     let creds = &p["credentials"];
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
-        creds["AccessKeyId"].as_str().unwrap(),
-        "ab".repeat(32)
-    );
+    let auth = sigv4(creds["AccessKeyId"].as_str().unwrap());
     let chunked =
         b"4\r\nx,y\n\r\n4\r\n5,6\n\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n".to_vec();
     let url = format!(

@@ -40,16 +40,26 @@ pub fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// An emulator with one project whose File Storage speaks `provider`.
+pub fn start_provider(provider: FileProvider) -> Emulator {
+    crate::common::start_with(keboola_emulator::EmulatorOptions {
+        projects: 1,
+        file_provider: provider,
+        ..Default::default()
+    })
+}
+
 /// A SigV4 `Authorization` header of the right shape for an access key id. The emulator
 /// checks the shape and the session token, not the HMAC.
-fn sigv4(access_key_id: &str) -> String {
+pub fn sigv4(access_key_id: &str) -> String {
     format!(
         "AWS4-HMAC-SHA256 Credential={access_key_id}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature={}",
         "0123456789abcdef".repeat(4)
     )
 }
 
-fn s3_headers(creds: &Value) -> Vec<(String, String)> {
+/// `Authorization`, `x-amz-security-token` and the other SigV4 headers for S3 credentials.
+pub fn s3_headers(creds: &Value) -> Vec<(String, String)> {
     vec![
         (
             "Authorization".into(),
@@ -64,7 +74,7 @@ fn s3_headers(creds: &Value) -> Vec<(String, String)> {
     ]
 }
 
-fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
+pub fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
     h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 

@@ -78,7 +78,11 @@ fn parse_time(value: &Value, now: Timestamp, key: &str) -> Result<Option<Timesta
     )))
 }
 
-fn list_or_comma(params: &Map<String, Value>, key: &str) -> Result<Vec<String>, ApiError> {
+/// A list given as a JSON array, `key[]=` form values, or one comma-separated string.
+pub(crate) fn list_or_comma(
+    params: &Map<String, Value>,
+    key: &str,
+) -> Result<Vec<String>, ApiError> {
     Ok(match params.get(key) {
         Some(Value::String(s)) => s
             .split(',')

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::{
     ApiError, ApiRequest, ApiResult, json_response, no_content, param_bool, param_i64, param_str,
-    param_str_list, parse_form,
+    parse_form,
 };
 use crate::state::{Shared, Store};
 use crate::storage::buckets::{self, project_db};
@@ -15,7 +15,7 @@ use crate::storage::jobs::{self, JobError, NewJob};
 use crate::storage::metadata::{self, Object};
 use crate::storage::tables::data::{self, CsvOptions};
 use crate::storage::tables::definition::{self, ColumnDef};
-use crate::storage::tables::filter::Selection;
+use crate::storage::tables::filter::{Selection, list_or_comma};
 use crate::storage::tables::{self, Include, Table, not_found};
 use crate::storage::{Ctx, files};
 
@@ -159,17 +159,6 @@ fn bucket_for_create(
     Ok(())
 }
 
-fn primary_key_list(params: &Map<String, Value>, key: &str) -> Result<Vec<String>, ApiError> {
-    Ok(match params.get(key) {
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty())
-            .collect(),
-        _ => param_str_list(params, key)?.unwrap_or_default(),
-    })
-}
-
 /// `POST /buckets/{id}/tables-definition`: a typed (or, without types, untyped) empty table.
 pub(crate) fn create_definition(
     shared: &Shared,
@@ -181,7 +170,7 @@ pub(crate) fn create_definition(
     let params = req.params()?;
     let name = param_str(&params, "name").unwrap_or("").to_owned();
     bucket_for_create(store, ctx, bucket_id, &name)?;
-    let primary_key = primary_key_list(&params, "primaryKeysNames")?;
+    let primary_key = list_or_comma(&params, "primaryKeysNames")?;
     let Some(Value::Array(raw_columns)) = params.get("columns") else {
         return Err(validation(
             "Invalid request:\n - columns: \"This field is missing.\"",
@@ -274,7 +263,7 @@ pub(crate) fn create_async(
     let csv = CsvOptions::parse(&params)?;
     let file_id = data_file_id(&params)?;
     files::visible(store, ctx, file_id)?;
-    let primary_key = primary_key_list(&params, "primaryKey")?;
+    let primary_key = list_or_comma(&params, "primaryKey")?;
     let bucket_id = bucket_id.to_owned();
     let job = NewJob::new(
         "tableCreate",
