@@ -69,9 +69,7 @@ impl CommandOutput for Output {
                 b.backend.clone(),
                 thousands(b.rows_count),
                 bytes(b.data_size_bytes),
-                b.is_linked
-                    .then(|| b.source_bucket_id.clone())
-                    .unwrap_or_default(),
+                b.source_bucket_id.clone(),
             ]);
         }
         table.render(p.stdout_is_terminal())
