@@ -250,7 +250,11 @@ impl CliError {
             // Keboola accepted the request; its job then failed, with its own message.
             ApiErrorKind::Http { .. } if err.failed_job_id().is_some() => (
                 ErrorCode::StorageJobFailed,
-                format!("The {err}{target}{}", suffix(&api_text)),
+                format!(
+                    "Storage job {} failed{target}{}",
+                    err.failed_job_id().unwrap_or_default(),
+                    suffix(&api_text)
+                ),
             ),
             ApiErrorKind::Http { status: 401, .. } => {
                 if blames_credential(&api_text, err.api_code()) {
