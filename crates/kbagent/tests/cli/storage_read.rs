@@ -640,7 +640,8 @@ fn files_and_file_detail_never_show_credentials() {
     let env = two_projects();
     let job = finished_job(&env, start_export(&env));
     assert_eq!(job["status"], "success", "{job}");
-    let file_id = job["results"]["file"]["id"].as_u64().unwrap().to_string();
+    let file_num = job["results"]["file"]["id"].as_u64().unwrap();
+    let file_id = file_num.to_string();
     // What Keboola hands out with the file: the secrets that must never be printed.
     let raw = api(
         &env,
@@ -678,7 +679,7 @@ fn files_and_file_detail_never_show_credentials() {
     let files: Files = data(&env, &["storage", "files", "--project", "prod"]);
     assert_eq!(files.project_alias, "prod");
     assert_eq!(files.count, files.files.len());
-    assert!(files.files.iter().any(|f| f["id"].to_string() == file_id));
+    assert!(files.files.iter().any(|f| f["id"].as_u64() == Some(file_num)));
     let tagged: Files = data(
         &env,
         &[
@@ -717,7 +718,7 @@ fn files_and_file_detail_never_show_credentials() {
     assert_eq!(code, 0, "{detail:?}");
     let d = detail.data();
     assert_eq!(d["project_alias"], "prod");
-    assert_eq!(d["id"].to_string(), file_id);
+    assert_eq!(d["id"].as_u64(), Some(file_num));
     assert!(d["name"].is_string());
     assert!(d["sizeBytes"].is_u64());
     for key in [
