@@ -679,7 +679,12 @@ fn files_and_file_detail_never_show_credentials() {
     let files: Files = data(&env, &["storage", "files", "--project", "prod"]);
     assert_eq!(files.project_alias, "prod");
     assert_eq!(files.count, files.files.len());
-    assert!(files.files.iter().any(|f| f["id"].as_u64() == Some(file_num)));
+    assert!(
+        files
+            .files
+            .iter()
+            .any(|f| f["id"].as_u64() == Some(file_num))
+    );
     let tagged: Files = data(
         &env,
         &[
@@ -852,7 +857,7 @@ fn job_detail_success_failure_and_wait() {
             err.message
         );
         assert!(err.message.contains(&failed), "{}", err.message);
-        assert_eq!(err.details.as_ref().unwrap()["job_id"], failed.as_str());
+        assert_eq!(err.details.as_ref().unwrap()["job_id"].to_string(), failed);
         assert_eq!(err.details.as_ref().unwrap()["job"]["status"], "error");
         assert_eq!(
             err.details.as_ref().unwrap()["job"]["error"]["message"],

@@ -16,7 +16,7 @@ use crate::select::{fan_out, select_many};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
-    "List storage buckets across projects (in parallel), with linked-bucket information",
+    "List buckets across projects (in parallel), with linked-bucket sources",
     "Examples:\n  kbagent storage buckets\n  kbagent --json storage buckets --project prod --branch 123",
 )
 .network();

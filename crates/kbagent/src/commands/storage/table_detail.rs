@@ -19,7 +19,7 @@ use crate::select::load_and_select;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
-    "Show one table: columns with types and descriptions, primary key, rows, size, last import",
+    "Show a table: columns with types and descriptions, primary key, size",
     "Examples:\n  kbagent storage table-detail --project prod --table-id in.c-main.orders\n  kbagent --json storage table-detail --project prod --table-id in.c-main.orders --branch 123",
 )
 .network();
