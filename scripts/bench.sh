@@ -48,7 +48,8 @@ hyperfine --warmup 1 --runs "$runs" -N --export-json "$work/fanout.json" \
   "$bin/kbagent --json project status" \
   "$bin/kbagent --json config list"
 
-# Storage fan-out: listing the tables of every project costs about one round trip, not 50.
+# Storage fan-out: the tables of every project cost a couple of round trips (parallel
+# workers), not 50.
 hyperfine --warmup 1 --runs "$runs" -N --export-json "$work/storage.json" \
   "$bin/kbagent --json storage tables --project p1" \
   "$bin/kbagent --json storage tables"
