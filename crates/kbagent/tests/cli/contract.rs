@@ -11,6 +11,7 @@ use keboola_emulator::{EmulatorOptions, Fault};
 use serde_json::{Map, Value, json};
 
 use crate::common::*;
+use crate::storage_read::start_export;
 
 /// Keys whose values change between runs; the marker says what type the value had.
 const VOLATILE_KEYS: &[&str] = &[
@@ -638,23 +639,7 @@ fn storage_read_json_contract() {
     env.add("dev", 1, "storage");
     env.add("other", 2, "admin");
     // One export gives a job and a file to read.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let base = env.emu.url().to_owned();
-    let token = env.token(0, "admin");
-    let job: Value = agent
-        .post(format!(
-            "{base}/v2/storage/tables/in.c-crm.orders/export-async"
-        ))
-        .header("X-StorageApi-Token", &token)
-        .send_form([("limit", "5")])
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    let job_id = job["id"].as_u64().unwrap().to_string();
+    let job_id = start_export(&env).to_string();
     let wait = &[
         "storage",
         "job-detail",
@@ -745,17 +730,7 @@ fn storage_read_json_contract() {
     env.emu.add_storage_job_control(
         serde_json::from_value(json!({"fail": true, "error_message": "Invalid column"})).unwrap(),
     );
-    let failed: Value = agent
-        .post(format!(
-            "{base}/v2/storage/tables/in.c-crm.orders/export-async"
-        ))
-        .header("X-StorageApi-Token", &token)
-        .send_form([("limit", "5")])
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    let failed = failed["id"].as_u64().unwrap().to_string();
+    let failed = start_export(&env).to_string();
     storage_snap(
         &env,
         "storage_job_detail_failed",

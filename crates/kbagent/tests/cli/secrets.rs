@@ -10,6 +10,7 @@ use keboola_emulator::{EmulatorOptions, Seed};
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::storage_read::{finished_job, start_export};
 
 /// What every canary secret contains; nothing else kbagent prints contains it.
 const CANARY: &str = "CANARY";
@@ -1081,38 +1082,12 @@ fn oauth_url_child_token_only_on_stdout() {
 
 /// A finished export of `in.c-crm.orders` in project 101 (`prod`): its job and its file.
 fn export_orders(env: &TestEnv) -> (String, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let token = env.token(0, "admin");
-    let base = env.emu.url();
-    let job: Value = agent
-        .post(format!(
-            "{base}/v2/storage/tables/in.c-crm.orders/export-async"
-        ))
-        .header("X-StorageApi-Token", &token)
-        .send_form([("limit", "3")])
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-    let id = job["id"].to_string();
-    for _ in 0..400 {
-        let job: Value = agent
-            .get(format!("{base}/v2/storage/jobs/{id}"))
-            .header("X-StorageApi-Token", &token)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_json()
-            .unwrap();
-        if job["status"] == "success" {
-            return (id, job["results"]["file"]["id"].to_string());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("export job {id} did not finish");
+    let job = finished_job(env, start_export(env));
+    assert_eq!(job["status"], "success", "{job}");
+    (
+        job["id"].to_string(),
+        job["results"]["file"]["id"].to_string(),
+    )
 }
 
 /// Success and error paths of the storage reads. `ghost`'s token is unknown to the stack.

@@ -161,7 +161,8 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn api(env: &TestEnv, method: &str, path: &str, form: &[(&str, &str)]) -> Value {
+/// A Storage API call with project 101's master token, straight to the emulator.
+pub(crate) fn api(env: &TestEnv, method: &str, path: &str, form: &[(&str, &str)]) -> Value {
     let url = format!("{}{path}", env.emu.url());
     let token = env.token(0, "admin");
     let mut resp = match method {
@@ -179,7 +180,7 @@ fn api(env: &TestEnv, method: &str, path: &str, form: &[(&str, &str)]) -> Value 
 }
 
 /// Starts an export of `orders` in project 101 and returns its job id without waiting.
-fn start_export(env: &TestEnv) -> u64 {
+pub(crate) fn start_export(env: &TestEnv) -> u64 {
     let job = api(
         env,
         "POST",
@@ -192,7 +193,7 @@ fn start_export(env: &TestEnv) -> u64 {
 }
 
 /// The finished job (polled directly from the emulator, a bounded number of times).
-fn finished_job(env: &TestEnv, id: u64) -> Value {
+pub(crate) fn finished_job(env: &TestEnv, id: u64) -> Value {
     for _ in 0..400 {
         let job = api(env, "GET", &format!("/v2/storage/jobs/{id}"), &[]);
         if matches!(job["status"].as_str(), Some("success" | "error")) {

@@ -94,6 +94,16 @@ pub(crate) fn job_id(value: &str) -> Result<String, CliError> {
     numeric_id("job id", value)
 }
 
+/// A 404 on a table says which one, and how to list the tables of its bucket.
+pub(crate) fn table_not_found(err: CliError, alias: &str, table: &str) -> CliError {
+    let bucket = table.rsplit_once('.').map(|(b, _)| b).unwrap_or_default();
+    not_found(
+        err,
+        &format!("Table {table}"),
+        &format!("kbagent storage tables --project {alias} --bucket-id {bucket}"),
+    )
+}
+
 /// A 404 on a named Storage object says which one, and how to list what exists.
 pub(crate) fn not_found(err: CliError, what: &str, list: &str) -> CliError {
     if err.code != ErrorCode::NotFound {

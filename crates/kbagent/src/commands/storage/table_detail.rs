@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::bucket_detail::quoted;
-use super::{bytes, not_found, table_id, thousands};
+use super::{bytes, table_id, table_not_found, thousands};
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -174,14 +174,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref())
         .get_table(&args.table_id)
-        .map_err(|e| {
-            let bucket = args.table_id.rsplit_once('.').map(|(b, _)| b).unwrap_or_default();
-            not_found(
-                project.api_error(&e),
-                &format!("Table {}", args.table_id),
-                &format!("kbagent storage tables --project {} --bucket-id {bucket}", project.alias),
-            )
-        })?;
+        .map_err(|e| table_not_found(project.api_error(&e), &project.alias, &args.table_id))?;
     let bucket = t.raw.get("bucket");
     let backend = text(bucket.and_then(|b| b.get("backend"))).unwrap_or_default();
     let backend_path: Vec<String> = bucket
