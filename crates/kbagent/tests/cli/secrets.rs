@@ -1103,7 +1103,8 @@ fn storage_read_scenarios() -> Vec<Case> {
             "NOT_FOUND",
             1,
         ),
-        ok("storage tables --branch 10102"),
+        ok("storage tables --project prod --branch 10102"),
+        err("storage tables --branch 10102", "USAGE_ERROR", 2),
         err(
             "storage tables --project ghost --bucket-id in.c-crm",
             "INVALID_TOKEN",

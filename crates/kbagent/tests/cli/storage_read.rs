@@ -264,6 +264,11 @@ fn buckets_and_tables_fan_out_over_every_project() {
     ids.sort_unstable();
     assert_eq!(ids, ["in.c-crm.customers", "in.c-crm.orders"]);
 
+    // Branch ids belong to one project.
+    let (out, code) = env.json(&["storage", "tables", "--branch", "10102"]);
+    assert_eq!(code, 2, "{out:?}");
+    assert_eq!(out.err().code, "USAGE_ERROR");
+
     // A dev branch is addressed through its own path.
     let branch = format!("{}02", env.project_id(0));
     let r = env.run(&[

@@ -142,6 +142,18 @@ impl ProjectError {
     }
 }
 
+/// Branch ids belong to one project, so `--branch` reads one project only.
+pub(crate) fn one_project_for_branch(projects: &[Project], branch: Option<&str>) -> CliResult<()> {
+    match branch {
+        Some(b) if projects.len() > 1 => Err(CliError::usage(format!(
+            "--branch {b} names a branch of one project, but {} projects are selected",
+            projects.len()
+        ))
+        .hint("Pass one --project with --branch.")),
+        _ => Ok(()),
+    }
+}
+
 /// Walks a fan-out's results: `each` gets every project that answered, the failures come
 /// back as `errors[]`. A single project named with `--project` that fails is the command's
 /// error instead: there is nothing else to show.
