@@ -58,7 +58,7 @@ pub enum WarningCode {
 }
 
 impl WarningCode {
-    pub const ALL: [WarningCode; 7] = [
+    pub const ALL: &[WarningCode] = &[
         Self::NonMasterToken,
         Self::TokenOnCommandLine,
         Self::ManageTokenEnvIgnored,

@@ -13,4 +13,5 @@ mod net_safety;
 mod project;
 mod reference;
 mod secrets;
+mod storage_read;
 mod tokens;

@@ -10,6 +10,7 @@ use keboola_emulator::{EmulatorOptions, Seed};
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::storage_read::{finished_job, start_export};
 
 /// What every canary secret contains; nothing else kbagent prints contains it.
 const CANARY: &str = "CANARY";
@@ -107,6 +108,8 @@ struct Case {
     fault: Option<Value>,
     /// Replaces the template config for this case.
     config: Option<String>,
+    /// Runs after the reset and returns arguments to append (ids of what it created).
+    setup: Option<fn(&TestEnv) -> Vec<String>>,
 }
 
 fn case(leaf: &str, args: &[&str], expect: Expect) -> Case {
@@ -119,6 +122,7 @@ fn case(leaf: &str, args: &[&str], expect: Expect) -> Case {
         reveal: Reveal::Nothing,
         fault: None,
         config: None,
+        setup: None,
     }
 }
 
@@ -145,6 +149,11 @@ impl Case {
 
     fn config(mut self, text: &str) -> Self {
         self.config = Some(text.to_owned());
+        self
+    }
+
+    fn setup(mut self, setup: fn(&TestEnv) -> Vec<String>) -> Self {
+        self.setup = Some(setup);
         self
     }
 }
@@ -287,8 +296,12 @@ impl Canary {
                     .emu
                     .add_fault(serde_json::from_value(f.clone()).unwrap());
             }
-            let r = self.run_once(c, mode);
-            let ctx = format!("`kbagent {} {}`", mode.join(" "), c.args.join(" "));
+            let mut run = c.clone();
+            if let Some(setup) = c.setup {
+                run.args.extend(setup(&self.env));
+            }
+            let r = self.run_once(&run, mode);
+            let ctx = format!("`kbagent {} {}`", mode.join(" "), run.args.join(" "));
             self.assert_clean("stdout", &r.stdout, &ctx);
             self.assert_clean("stderr", &r.stderr, &ctx);
             let log = serde_json::to_string(&self.env.emu.requests()).unwrap();
@@ -907,7 +920,7 @@ fn canary_tokens_never_leak() {
     }
 
     // The curated scenarios: success and error paths of every leaf.
-    for s in scenarios(&c) {
+    for s in scenarios(&c).into_iter().chain(storage_read_scenarios()) {
         assert!(
             leaves.contains(&s.leaf),
             "scenario for unknown command {}",
@@ -1065,4 +1078,73 @@ fn oauth_url_child_token_only_on_stdout() {
         }
     }
     eprintln!("oauth-url: {checked} runs, child token only on stdout");
+}
+
+/// A finished export of `in.c-crm.orders` in project 101 (`prod`): its job and its file.
+fn export_orders(env: &TestEnv) -> (String, String) {
+    let job = finished_job(env, start_export(env));
+    assert_eq!(job["status"], "success", "{job}");
+    (
+        job["id"].to_string(),
+        job["results"]["file"]["id"].to_string(),
+    )
+}
+
+/// Success and error paths of the storage reads. `ghost`'s token is unknown to the stack.
+fn storage_read_scenarios() -> Vec<Case> {
+    let ok = |args: &str| case(&leaf(args), &split(args), Expect::Ok);
+    let err = |args: &str, code, exit| case(&leaf(args), &split(args), Expect::Err(code, exit));
+    vec![
+        ok("storage buckets"),
+        err("storage buckets --project ghost", "INVALID_TOKEN", 3),
+        ok("storage bucket-detail --project prod --bucket-id in.c-crm"),
+        err(
+            "storage bucket-detail --project prod --bucket-id in.c-none",
+            "NOT_FOUND",
+            1,
+        ),
+        ok("storage tables --project prod --branch 10102"),
+        err("storage tables --branch 10102", "USAGE_ERROR", 2),
+        err(
+            "storage tables --project ghost --bucket-id in.c-crm",
+            "INVALID_TOKEN",
+            3,
+        ),
+        ok("storage table-detail --project copied --table-id in.c-crm.orders"),
+        err(
+            "storage table-detail --project ghost --table-id in.c-crm.orders",
+            "INVALID_TOKEN",
+            3,
+        ),
+        ok("storage preview --project prod --table-id in.c-crm.customers --limit 5"),
+        err(
+            "storage preview --project prod --table-id in.c-crm.none",
+            "NOT_FOUND",
+            1,
+        ),
+        ok("storage files --project prod").setup(|env| {
+            export_orders(env);
+            Vec::new()
+        }),
+        err("storage files --project ghost", "INVALID_TOKEN", 3),
+        ok("storage file-detail --project prod")
+            .setup(|env| vec!["--file-id".to_owned(), export_orders(env).1]),
+        err(
+            "storage file-detail --project prod --file-id 1",
+            "NOT_FOUND",
+            1,
+        ),
+        ok("storage job-detail --project prod --wait")
+            .setup(|env| vec!["--job-id".to_owned(), export_orders(env).0]),
+        err(
+            "storage job-detail --project ghost --job-id 5000001",
+            "INVALID_TOKEN",
+            3,
+        ),
+    ]
+}
+
+/// `storage buckets --project p` is the leaf `storage buckets`.
+fn leaf(args: &str) -> String {
+    args.split(' ').take(2).collect::<Vec<_>>().join(" ")
 }
