@@ -7,6 +7,7 @@ mod config_safety;
 mod contract;
 mod durability;
 mod faults;
+mod hardening_project;
 mod net_safety;
 mod project;
 mod reference;
