@@ -386,3 +386,55 @@ fn missing_master(
     }
     err
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manage_credential_is_used_for_its_own_stack_only() {
+        let http = Http::new(keboola_api::HttpConfig::default()).unwrap();
+        let home = StackUrl::parse("https://connection.keboola.com").unwrap();
+        let other = StackUrl::parse("https://connection.eu-central-1.keboola.com").unwrap();
+        let credential =
+            ManageCredential::new(Token::new("1-abcdefghijklmnopqrst").unwrap(), home.clone());
+        assert!(credential.client(&http, &home).is_ok());
+        let refused = credential.client(&http, &other).unwrap_err();
+        assert_eq!(refused.target, other);
+        assert!(
+            refused
+                .hint()
+                .contains("--url https://connection.eu-central-1.keboola.com")
+        );
+    }
+
+    /// Every Manage API client of the CLI comes from `ManageCredential::client`, so the
+    /// one-stack rule holds for any command that takes a Manage API token.
+    #[test]
+    fn manage_clients_are_made_only_here() {
+        fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, hits);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("authority.rs")
+                    && std::fs::read_to_string(&path)
+                        .unwrap()
+                        .contains("ManageClient::new")
+                {
+                    hits.push(path.display().to_string());
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut hits,
+        );
+        assert!(
+            hits.is_empty(),
+            "ManageClient::new outside authority.rs: {hits:?}"
+        );
+    }
+}
