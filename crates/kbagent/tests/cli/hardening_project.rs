@@ -555,14 +555,15 @@ fn a_token_in_kbagent_project_is_never_echoed() {
 }
 
 /// A `$BROWSER` that writes its environment to `dump` (through a temporary file, so the test
-/// never reads half of it).
+/// never reads half of it). It ignores the hangup of the terminal session ending, so a
+/// browser started in kbagent's own process group still gets to write.
 fn dumping_browser(dir: &Path, dump: &Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("browser.sh");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nenv > '{0}.tmp'\nmv '{0}.tmp' '{0}'\n",
+            "#!/bin/sh\ntrap '' HUP\nenv > '{0}.tmp'\nmv '{0}.tmp' '{0}'\n",
             dump.display()
         ),
     )
