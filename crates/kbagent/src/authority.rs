@@ -6,19 +6,24 @@
 //!    the same narrow scope and without `canManageTokens`.
 //! 3. Otherwise `MISSING_MASTER_TOKEN`, before any write.
 //!
+//! A Manage API token belongs to one stack (its user's account there). It is sent only to
+//! that stack: every use goes through [`ManageCredential::client`], which refuses any other.
+//!
 //! A non-master token is never sent to `POST /v2/storage/tokens`: with `canManageTokens` the
 //! Storage API answers 500 and may still create the token; without it, 403. Minting POSTs
 //! are never retried.
 
 use std::io::IsTerminal;
 
-use keboola_api::{CreateTokenRequest, ManageClient, NewToken, StorageClient, Token, TokenInfo};
+use keboola_api::{
+    CreateTokenRequest, Http, ManageClient, NewToken, StackUrl, StorageClient, Token, TokenInfo,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
-use crate::output::{Warning, WarningCode};
+use crate::output::{Printer, Warning, WarningCode};
 use crate::select::Project;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -71,6 +76,16 @@ impl MintPower {
 
     pub fn can_mint(self) -> bool {
         self == Self::Full
+    }
+
+    /// Whether the token mints child tokens, in a word or two for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Full => "yes",
+            Self::StrippedChildren => "no (guest)",
+            Self::Refused => "no (read-only)",
+            Self::NotMaster => "no (not master)",
+        }
     }
 
     /// One sentence for people: what this token cannot do and why.
@@ -136,6 +151,56 @@ pub fn non_master_warning(alias: &str, info: &TokenInfo) -> Option<Warning> {
     )
 }
 
+/// Where to get a Manage API token, for prompts and hints.
+pub const MANAGE_TOKEN_WHERE: &str = "A Manage API token is a personal access token of your Keboola user: create one in the Keboola UI under your account settings (user menu) -> Personal access tokens, on the stack of the project.";
+
+/// A Manage API token and the stack it belongs to. Keboola issues it for one stack, so it is
+/// sent to that stack only; [`Self::client`] is the one way to use it.
+pub struct ManageCredential {
+    token: Token,
+    stack: StackUrl,
+}
+
+/// A Manage API token was about to be sent to a stack it does not belong to.
+#[derive(Debug)]
+pub struct OtherStack {
+    pub token_stack: StackUrl,
+    pub target: StackUrl,
+}
+
+impl OtherStack {
+    pub fn message(&self, alias: &str) -> String {
+        format!(
+            "'{alias}' is on {}, but the Manage API token is for {}; it was not sent there and nothing was minted",
+            self.target, self.token_stack
+        )
+    }
+
+    pub fn hint(&self) -> String {
+        format!(
+            "Run again for the projects on {0} with `--url {0}` and a Manage API token of that stack.",
+            self.target
+        )
+    }
+}
+
+impl ManageCredential {
+    pub fn new(token: Token, stack: StackUrl) -> Self {
+        Self { token, stack }
+    }
+
+    /// A Manage API client for `target`, only if that is the token's own stack.
+    pub fn client(&self, http: &Http, target: &StackUrl) -> Result<ManageClient, OtherStack> {
+        if target != &self.stack {
+            return Err(OtherStack {
+                token_stack: self.stack.clone(),
+                target: target.clone(),
+            });
+        }
+        Ok(ManageClient::new(http, &self.stack, &self.token))
+    }
+}
+
 /// Where a Manage API token may come from in this run.
 pub enum ManageTokenSource {
     Env(Token),
@@ -168,26 +233,38 @@ impl ManageTokenSource {
         !matches!(self, Self::Unavailable { .. })
     }
 
-    /// Returns the token, prompting (hidden) if that is the source.
-    pub fn token(&self) -> CliResult<Token> {
-        match self {
-            Self::Env(t) => Ok(t.clone()),
+    /// The token for use on `stack` only, prompting (hidden) if that is the source; the
+    /// prompt says `why` it is needed, where it will be sent and where to get one.
+    pub fn credential(
+        &self,
+        printer: &Printer,
+        why: &str,
+        stack: &StackUrl,
+    ) -> CliResult<ManageCredential> {
+        let token = match self {
+            Self::Env(t) => t.clone(),
             Self::Prompt => {
-                let raw = rpassword::prompt_password("Manage API token (input hidden): ").map_err(
-                    |e| CliError::invalid_argument(format!("Cannot read the token: {e}")),
-                )?;
+                printer.note(&format!(
+                    "A Manage API token is needed to {why}. It is sent only to {stack}.\n{MANAGE_TOKEN_WHERE}"
+                ));
+                let raw = rpassword::prompt_password(format!(
+                    "Manage API token for {stack} (input hidden): "
+                ))
+                .map_err(|e| CliError::invalid_argument(format!("Cannot read the token: {e}")))?;
                 Token::new(raw.trim_end_matches(['\r', '\n'])).map_err(|e| {
                     CliError::invalid_argument(format!("The Manage API token is not valid: {e}"))
-                })
+                })?
             }
-            Self::Unavailable { env_ignored } => Err(manage_token_missing(*env_ignored)),
-        }
+            Self::Unavailable { env_ignored } => return Err(manage_token_missing(*env_ignored)),
+        };
+        Ok(ManageCredential::new(token, stack.clone()))
     }
 }
 
 pub fn manage_token_missing(env_ignored: bool) -> CliError {
     let mut err = CliError::usage("No Manage API token is available")
-        .hint("Run in a terminal to be prompted (input hidden), or set KBC_MANAGE_API_TOKEN and pass the global --allow-env-manage-token.");
+        .hint("Run in a terminal to be prompted (input hidden), or set KBC_MANAGE_API_TOKEN and pass the global --allow-env-manage-token.")
+        .hint(MANAGE_TOKEN_WHERE);
     if env_ignored {
         err = err.hint("KBC_MANAGE_API_TOKEN is set but ignored without --allow-env-manage-token.");
         err = err.detail("env_manage_token_ignored", true);
@@ -226,15 +303,32 @@ pub fn mint_child(
     let source = ManageTokenSource::detect(ctx)?;
     if !source.available() {
         let env_ignored = matches!(source, ManageTokenSource::Unavailable { env_ignored: true });
-        return Err(missing_master(project, info, power, command, env_ignored));
+        return Err(missing_master(
+            project,
+            info,
+            power,
+            command,
+            request,
+            env_ignored,
+        ));
     }
     let project_id = project_id_of(project, info)?;
-    let manage_token = source.token()?;
+    let stack = &project.entry.stack_url;
+    let credential = source.credential(
+        ctx.printer,
+        &format!(
+            "mint a child token for `{command}` on project '{}'",
+            project.alias
+        ),
+        stack,
+    )?;
     let mut scoped = request.clone();
     // The Manage API would grant canManageTokens; a child never needs it, and with it the
     // token becomes one the Storage API cannot handle.
     scoped.can_manage_tokens = false;
-    let client = ManageClient::new(ctx.http()?, &project.entry.stack_url, &manage_token);
+    let client = credential
+        .client(ctx.http()?, stack)
+        .map_err(|e| CliError::usage(e.message(&project.alias)).hint(e.hint()))?;
     let token = client
         .create_project_token(project_id, &scoped)
         .map_err(|e| CliError::from_api(&e, Some(&project.alias), Some("Manage API token")))?;
@@ -259,14 +353,20 @@ fn missing_master(
     info: &TokenInfo,
     power: MintPower,
     command: &str,
+    request: &CreateTokenRequest,
     env_ignored: bool,
 ) -> CliError {
     let alias = &project.alias;
     let why = power.limitation().unwrap_or("it cannot mint tokens");
+    // Say what was asked for: a short-lived token, or one that never expires.
+    let what = match request.expires_in {
+        Some(seconds) => format!("a child token that expires in {seconds} s"),
+        None => "a child token that never expires".to_owned(),
+    };
     let mut err = CliError::new(
         ErrorCode::MissingMasterToken,
         format!(
-            "`{command}` must mint a short-lived child token on project '{alias}', but the stored token \
+            "`{command}` must mint {what} on project '{alias}', but the stored token \
              (id {}, \"{}\") cannot: {why}. No Manage API token is available either. Nothing was created.",
             info.id,
             info.description.as_deref().unwrap_or("")
@@ -277,6 +377,7 @@ fn missing_master(
         "Store your own admin master token: `kbagent project edit --project {alias} --token-stdin`."
     ))
     .hint("Or provide a Manage API token: run in a terminal to be prompted, or set KBC_MANAGE_API_TOKEN and pass --allow-env-manage-token.")
+    .hint(MANAGE_TOKEN_WHERE)
     .detail("token_id", info.id.clone())
     .detail("is_master_token", info.is_master_token)
     .detail("can_manage_tokens", info.can_manage_tokens);
@@ -284,4 +385,56 @@ fn missing_master(
         err = err.hint("KBC_MANAGE_API_TOKEN is set but ignored without --allow-env-manage-token.");
     }
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manage_credential_is_used_for_its_own_stack_only() {
+        let http = Http::new(keboola_api::HttpConfig::default()).unwrap();
+        let home = StackUrl::parse("https://connection.keboola.com").unwrap();
+        let other = StackUrl::parse("https://connection.eu-central-1.keboola.com").unwrap();
+        let credential =
+            ManageCredential::new(Token::new("1-abcdefghijklmnopqrst").unwrap(), home.clone());
+        assert!(credential.client(&http, &home).is_ok());
+        let refused = credential.client(&http, &other).unwrap_err();
+        assert_eq!(refused.target, other);
+        assert!(
+            refused
+                .hint()
+                .contains("--url https://connection.eu-central-1.keboola.com")
+        );
+    }
+
+    /// Every Manage API client of the CLI comes from `ManageCredential::client`, so the
+    /// one-stack rule holds for any command that takes a Manage API token.
+    #[test]
+    fn manage_clients_are_made_only_here() {
+        fn walk(dir: &std::path::Path, hits: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, hits);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("authority.rs")
+                    && std::fs::read_to_string(&path)
+                        .unwrap()
+                        .contains("ManageClient::new")
+                {
+                    hits.push(path.display().to_string());
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut hits,
+        );
+        assert!(
+            hits.is_empty(),
+            "ManageClient::new outside authority.rs: {hits:?}"
+        );
+    }
 }

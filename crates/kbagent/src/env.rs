@@ -62,6 +62,10 @@ pub(crate) const VARIABLES: &[Variable] = &[
         meaning: "Log level on stderr (`debug`, `trace`); `-v` is the same as `debug`. Tokens are masked in every log line.",
     },
     Variable {
+        names: &["BROWSER"],
+        meaning: "Browser command(s) for `config oauth-url`, ':'-separated, `%s` for the URL (else `xdg-open` / `open`). It gets kbagent's environment without secret variables.",
+    },
+    Variable {
         names: &["NO_COLOR"],
         meaning: "No colours.",
     },
@@ -88,6 +92,7 @@ pub struct Env {
     pub ca_file: Option<PathBuf>,
     pub no_color: bool,
     pub log: Option<String>,
+    pub browser: Option<String>,
 }
 
 impl std::fmt::Debug for Env {
@@ -134,6 +139,7 @@ impl Env {
                 .map(PathBuf::from),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             log: var("KBAGENT_LOG"),
+            browser: var("BROWSER"),
         }
     }
 

@@ -124,14 +124,25 @@ pub enum ItemCode {
     /// `project refresh` kept a working master token instead of replacing it with a
     /// non-master one (pass `--replace-master` to replace it).
     MasterTokenKept,
+    /// The project is on another stack than the Manage API token, which was not sent there.
+    ManageTokenOtherStack,
+    /// The stored token changed while `project refresh` was minting its replacement; the
+    /// change was kept.
+    TokenChanged,
 }
 
 impl ItemCode {
-    pub const ALL: &[ItemCode] = &[Self::MasterTokenKept];
+    pub const ALL: &[ItemCode] = &[
+        Self::MasterTokenKept,
+        Self::ManageTokenOtherStack,
+        Self::TokenChanged,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MasterTokenKept => "MASTER_TOKEN_KEPT",
+            Self::ManageTokenOtherStack => "MANAGE_TOKEN_OTHER_STACK",
+            Self::TokenChanged => "TOKEN_CHANGED",
         }
     }
 
@@ -139,6 +150,12 @@ impl ItemCode {
         match self {
             Self::MasterTokenKept => {
                 "project refresh kept a working master token (pass --replace-master to replace it)"
+            }
+            Self::ManageTokenOtherStack => {
+                "the project is on another stack than the Manage API token, which is sent only to its own stack (run again with --url and that stack's Manage API token)"
+            }
+            Self::TokenChanged => {
+                "the stored token changed while project refresh was minting a new one; the change was kept and the new token deleted again"
             }
         }
     }

@@ -6,6 +6,7 @@
 // The library's public surface is what `main.rs` and the tests use; everything else is
 // crate-private so the compiler reports dead code.
 pub(crate) mod authority;
+pub(crate) mod child_env;
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod ctx;

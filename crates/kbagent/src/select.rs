@@ -11,6 +11,26 @@ use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::fanout;
 use crate::store::{ConfigFile, ConfigStore, ProjectEntry};
+use crate::token_input::looks_like_token;
+
+/// `KBAGENT_PROJECT` as it may be shown: a token-shaped value (a token pasted where the
+/// alias belongs) is masked.
+pub(crate) fn env_project_shown(ctx: &Ctx<'_>) -> Option<String> {
+    ctx.env.project.as_deref().map(|v| {
+        if looks_like_token(v) {
+            keboola_api::mask_token(v)
+        } else {
+            v.to_owned()
+        }
+    })
+}
+
+fn token_in_project_env() -> CliError {
+    CliError::config(
+        "KBAGENT_PROJECT holds what looks like an API token, not a project alias; it is not used or shown",
+    )
+    .hint("Set KBAGENT_PROJECT to a registered alias (see `kbagent project list`), and keep tokens in `kbagent project add --token-stdin`.")
+}
 
 /// A registered project picked for a command, and why it was picked.
 #[derive(Debug, Clone)]
@@ -69,8 +89,14 @@ pub(crate) fn find_project<'c>(
 
 pub(crate) fn unknown_project(config: &ConfigFile, store: &ConfigStore, key: &str) -> CliError {
     let known: Vec<&str> = config.projects.keys().map(String::as_str).collect();
+    // A token given as the project is never echoed.
+    let shown = if looks_like_token(key) {
+        keboola_api::mask_token(key)
+    } else {
+        key.to_owned()
+    };
     let mut err = CliError::config(format!(
-        "Project '{key}' is not registered in {}",
+        "Project '{shown}' is not registered in {}",
         store.file().display()
     ));
     err = if known.is_empty() {
@@ -102,6 +128,9 @@ pub(crate) fn select_project(
     let (key, source) = if let Some(p) = flag {
         (p.to_owned(), Selection::Flag)
     } else if let Some(p) = ctx.env.project.as_deref() {
+        if looks_like_token(p) {
+            return Err(token_in_project_env());
+        }
         (p.to_owned(), Selection::Env)
     } else if let Some(p) = config.pinned() {
         (p.to_owned(), Selection::Pin)

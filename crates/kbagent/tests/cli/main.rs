@@ -8,6 +8,7 @@ mod contract;
 mod durability;
 mod faults;
 mod hardening_output;
+mod hardening_project;
 mod hardening_token;
 mod net_safety;
 mod project;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::authority::{self, Authority};
+use crate::child_env;
 use crate::commands::shared::{ConfigRefArgs, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -76,15 +77,36 @@ fn wizard_base(ctx: &Ctx<'_>) -> CliResult<Url> {
         .oauth_wizard_url
         .as_deref()
         .unwrap_or(DEFAULT_OAUTH_WIZARD);
+    // The URL will carry a live token: never echo it (it may hold a password), and send it
+    // only over https, or http to this machine.
     let url = Url::parse(raw).map_err(|e| {
         CliError::config(format!("KBAGENT_OAUTH_WIZARD_URL is not a valid URL: {e}"))
     })?;
-    if !matches!(url.scheme(), "https" | "http") {
+    let fix = "Use an https:// URL (http:// only for 127.0.0.1, ::1 or localhost), without user:password@.";
+    if !url.username().is_empty() || url.password().is_some() {
         return Err(CliError::config(
-            "KBAGENT_OAUTH_WIZARD_URL must be an http(s) URL",
-        ));
+            "KBAGENT_OAUTH_WIZARD_URL must not contain a user name or password",
+        )
+        .hint(fix));
     }
-    Ok(url)
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(CliError::config(
+            "KBAGENT_OAUTH_WIZARD_URL uses http:// for a host other than this machine; the URL carries a token",
+        )
+        .hint(fix)),
+        _ => Err(CliError::config("KBAGENT_OAUTH_WIZARD_URL must be an https URL").hint(fix)),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
@@ -117,12 +139,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let link = url.to_string();
     let mut browser_opened = false;
     if !args.no_open && !ctx.printer.json() && ctx.printer.stdout_is_terminal() {
-        match webbrowser::open(&link) {
+        match child_env::open_browser(ctx.env.browser.as_deref(), &link) {
             Ok(()) => browser_opened = true,
-            Err(e) => ctx.printer.warn(
+            Err(why) => ctx.printer.warn(
                 Warning::new(
                     WarningCode::BrowserNotOpened,
-                    format!("Could not open a browser: {}", e.kind()),
+                    format!("Could not open a browser: {why}"),
                 )
                 .hint("Open the URL printed on stdout yourself."),
             ),

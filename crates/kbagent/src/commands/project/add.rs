@@ -25,7 +25,8 @@ pub(crate) struct Args {
     /// Alias for the project (letters, digits, '_', '.', '-')
     #[arg(short = 'p', long = "project", value_name = "ALIAS", value_parser = shared::alias)]
     pub alias: String,
-    /// Stack URL [default: KBC_STORAGE_API_URL, then https://connection.keboola.com]
+    /// Stack URL the token is sent to and verified against [default: KBC_STORAGE_API_URL,
+    /// then https://connection.keboola.com]
     #[arg(long)]
     pub url: Option<String>,
     #[command(flatten)]
@@ -71,17 +72,24 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
-    let raw_url = args
-        .url
-        .as_deref()
-        .or(ctx.env.storage_api_url.as_deref())
-        .unwrap_or(DEFAULT_STACK);
+    let (raw_url, url_source) = match (&args.url, &ctx.env.storage_api_url) {
+        (Some(u), _) => (u.as_str(), "--url"),
+        (None, Some(u)) => (u.as_str(), "KBC_STORAGE_API_URL"),
+        (None, None) => (DEFAULT_STACK, "the default; pass --url for another stack"),
+    };
     let stack = parse_stack_url(raw_url)?;
     let store = ctx.store()?;
     // Fail on a duplicate before spending a request; checked again under the lock below.
     let existing = store.load()?;
     if existing.projects.contains_key(&args.alias) {
         return Err(duplicate_alias(&args.alias));
+    }
+    // Before a hidden prompt, say where the typed token will go.
+    if !args.token.given() && ctx.env.kbc_token().is_none() && ctx.printer.interactive() {
+        ctx.printer.note(&format!(
+            "The token will be sent to {stack} ({url_source}) to verify it, and stored for '{}'.",
+            args.alias
+        ));
     }
     let token = args
         .token

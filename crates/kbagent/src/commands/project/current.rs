@@ -8,7 +8,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::Printer;
-use crate::select::{Selection, select_project};
+use crate::select::{Selection, env_project_shown, select_project};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -81,7 +81,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                 Source::Chosen(p.source)
             }),
         pinned,
-        env_override: ctx.env.project.clone(),
+        env_override: env_project_shown(ctx),
         project_id: selected.as_ref().and_then(|p| p.entry.project_id),
         stack_url: selected.as_ref().map(|p| p.entry.stack_url.to_string()),
         projects_registered: cfg.projects.len(),

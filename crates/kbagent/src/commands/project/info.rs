@@ -105,9 +105,18 @@ impl CommandOutput for Output {
         );
         line("Master token", yes_no(self.is_master_token).to_owned());
         line(
-            "Can manage tokens",
-            yes_no(self.privileges.can_manage_tokens).to_owned(),
+            "Mints child tokens",
+            self.child_token_minting.label().to_owned(),
         );
+        // canManageTokens alone does not let a token mint: say so beside the flag.
+        let flag = match (
+            self.privileges.can_manage_tokens,
+            self.child_token_minting.can_mint(),
+        ) {
+            (true, false) => "yes (the flag only; without a usable master token it mints nothing)",
+            (flag, _) => yes_no(flag),
+        };
+        line("canManageTokens flag", flag.to_owned());
         line(
             "Expires",
             self.token_expires.clone().unwrap_or_else(|| "never".into()),

@@ -1,27 +1,32 @@
 //! `project refresh`: mint a new project token through the Manage API, verify it and store
 //! it. Plans first (which projects, why), then mints; one project's failure is reported in
 //! `projects_failed` and never stops the others.
+//!
+//! The Manage API token belongs to one stack (`--url`, else the stack of the first project
+//! to refresh); projects on other stacks are reported, and the token is never sent there.
 
-use keboola_api::{CreateTokenRequest, Http, ManageClient, Token};
+mod one;
+
+use keboola_api::StackUrl;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::authority::{self, Authority, ManageTokenSource, MintPower, planned_authority};
-use crate::commands::shared::yes_no;
+use super::rows::parse_stack_url;
+use crate::authority::{self, Authority, ManageTokenSource, MintPower, OtherStack};
 use crate::commands::{CommandOutput, Escalation, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode, ItemCode, ItemErrorCode};
 use crate::output::{Printer, Table, Warning, WarningCode, cell};
-use crate::select::{Checked, Project, select_many, verify_all, verify_token};
+use crate::select::{Checked, Project, select_many, verify_all};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Admin,
     "Mint a new project token through the Manage API and store it",
-    "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes\n  kbagent project refresh --all --dry-run",
+    "Examples:\n  kbagent project refresh --project prod\n  kbagent --allow-env-manage-token --json project refresh --all --yes --url https://connection.keboola.com\n  kbagent project refresh --all --dry-run\n  kbagent project refresh --project prod --revoke-old",
 )
 .network()
 .partial()
-// Both replace working tokens in the config.
+// The first two replace working tokens in the config; --revoke-old deletes them.
 .escalations(&[
     Escalation {
         flag: "--force",
@@ -29,6 +34,10 @@ pub(crate) const META: Meta = Meta::new(
     },
     Escalation {
         flag: "--replace-master",
+        class: OpClass::Destructive,
+    },
+    Escalation {
+        flag: "--revoke-old",
         class: OpClass::Destructive,
     },
 ]);
@@ -58,6 +67,14 @@ pub(crate) struct Args {
     /// Replace a working master token with the new (non-master) token
     #[arg(long)]
     pub replace_master: bool,
+    /// Stack the Manage API token belongs to; it is sent there only, and projects on other
+    /// stacks are skipped [default: the stack of the first project to refresh]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Delete each replaced token once its replacement verifies and is stored (otherwise the
+    /// old token keeps working until it expires)
+    #[arg(long)]
+    pub revoke_old: bool,
     /// Show what would be done; mint nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -90,6 +107,18 @@ pub(crate) enum Reason {
     Requested,
 }
 
+/// What became of the token a refresh replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OldToken {
+    /// It still works (until it expires): not asked to revoke, or the revocation failed.
+    StillValid,
+    /// Deleted with `--revoke-old`.
+    Revoked,
+    /// It no longer worked before the refresh.
+    Invalid,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct RefreshedRow {
     pub alias: String,
@@ -105,6 +134,14 @@ pub(crate) struct RefreshedRow {
     pub child_token_authority: Option<Authority>,
     pub child_token_note: &'static str,
     pub reason: Reason,
+    /// Whether the new token mints child tokens itself.
+    pub child_token_minting: MintPower,
+    /// Id of the token that was replaced, when it could be read.
+    pub old_token_id: Option<String>,
+    pub old_token: OldToken,
+    /// Why the old token could not be revoked with `--revoke-old`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_token_error: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -143,6 +180,9 @@ pub(crate) struct FailedRow {
     /// Absent for `MASTER_TOKEN_KEPT` (a decision, not a failure to retry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retryable: Option<bool>,
+    /// What to do about it, when there is something to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -158,6 +198,8 @@ pub(crate) struct Output {
     pub projects_skipped: Vec<KeptRow>,
     pub projects_failed: Vec<FailedRow>,
     pub token_expires_in: Option<u64>,
+    /// The stack the Manage API token was used for; null when none was needed.
+    pub manage_token_stack: Option<String>,
 }
 
 enum Plan {
@@ -165,6 +207,7 @@ enum Plan {
     Valid,
     Refuse { reason: String },
     Unchecked,
+    OtherStack(OtherStack),
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
@@ -173,6 +216,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             .hint("Pass --project ALIAS (repeatable) or --all."));
     }
     let master = !args.no_master;
+    let named_stack = args.url.as_deref().map(parse_stack_url).transpose()?;
     let cfg = ctx.store()?.load()?;
     let projects = select_many(ctx, &cfg, if args.all { &[] } else { &args.aliases })?;
     // Fail fast, before any request, when no Manage token can be had.
@@ -195,11 +239,21 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
     let checked = verify_all(ctx, &http, &projects, workers);
-    let plans: Vec<Plan> = projects
+    let mut plans: Vec<Plan> = projects
         .iter()
         .zip(&checked)
         .map(|(p, c)| plan(args, p, c))
         .collect();
+    let manage_stack = named_stack.or_else(|| {
+        projects
+            .iter()
+            .zip(&plans)
+            .find(|(_, plan)| matches!(plan, Plan::Refresh { .. }))
+            .map(|(p, _)| p.entry.stack_url.clone())
+    });
+    if let Some(stack) = &manage_stack {
+        keep_to_stack(&projects, &mut plans, stack);
+    }
     let to_refresh = plans
         .iter()
         .filter(|p| matches!(p, Plan::Refresh { .. }))
@@ -215,6 +269,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         projects_skipped: vec![],
         projects_failed: vec![],
         token_expires_in: args.token_expires_in,
+        manage_token_stack: None,
     };
     if !args.dry_run && to_refresh > 0 && !args.yes {
         ctx.printer.note(&preview(&projects, &plans));
@@ -225,16 +280,21 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             return Ok(out);
         }
     }
-    let manage = match (&source, to_refresh) {
-        (Some(s), n) if n > 0 => {
-            let token = s.token()?;
-            let first = &projects[0];
-            let client = ManageClient::new(&http, &first.entry.stack_url, &token);
-            let who = client
+    let manage = match (&source, &manage_stack) {
+        (Some(s), Some(stack)) if to_refresh > 0 => {
+            let credential = s.credential(
+                ctx.printer,
+                &format!("mint {to_refresh} new project token(s) on {stack}"),
+                stack,
+            )?;
+            let who = credential
+                .client(&http, stack)
+                .map_err(|e| CliError::unexpected(e.message("the Manage API token")))?
                 .verify()
                 .map_err(|e| CliError::from_api(&e, None, Some("Manage API token")))?;
+            out.manage_token_stack = Some(stack.to_string());
             Some((
-                token,
+                credential,
                 who.user
                     .map(|u| if u.email.is_empty() { u.name } else { u.email }),
             ))
@@ -249,6 +309,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                 error,
                 error_code,
                 retryable,
+                hint: None,
             };
         match plan {
             Plan::Valid => out.projects_valid.push(KeptRow {
@@ -269,6 +330,14 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                     ));
                 }
             }
+            Plan::OtherStack(other) => out.projects_failed.push(FailedRow {
+                hint: Some(other.hint()),
+                ..failed(
+                    other.message(&p.alias),
+                    ItemCode::ManageTokenOtherStack.into(),
+                    Some(false),
+                )
+            }),
             Plan::Refresh { reason } if args.dry_run => {
                 out.projects_refreshed.push(Row::Planned(PlannedRow {
                     alias: p.alias.clone(),
@@ -281,21 +350,41 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                 }));
             }
             Plan::Refresh { reason } => {
-                let (token, owner) = manage
+                let (credential, owner) = manage
                     .as_ref()
                     .ok_or_else(|| CliError::unexpected("Manage API token missing"))?;
-                match refresh_one(ctx, &http, p, token, owner.as_deref(), args, master, reason) {
+                let job = one::Job {
+                    project: p,
+                    checked: c,
+                    credential,
+                    owner: owner.as_deref(),
+                    args,
+                    master,
+                    reason,
+                };
+                match one::refresh(ctx, &http, &job) {
                     Ok(row) => out.projects_refreshed.push(Row::Refreshed(row)),
-                    Err(e) => out.projects_failed.push(failed(
-                        e.message,
-                        e.code.into(),
-                        Some(e.retryable),
-                    )),
+                    Err(f) => out.projects_failed.push(FailedRow {
+                        hint: f.hint,
+                        ..failed(f.message, f.code, f.retryable)
+                    }),
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Projects to refresh on another stack than the Manage API token's are not refreshed.
+fn keep_to_stack(projects: &[Project], plans: &mut [Plan], stack: &StackUrl) {
+    for (p, plan) in projects.iter().zip(plans.iter_mut()) {
+        if matches!(plan, Plan::Refresh { .. }) && &p.entry.stack_url != stack {
+            *plan = Plan::OtherStack(OtherStack {
+                token_stack: stack.clone(),
+                target: p.entry.stack_url.clone(),
+            });
+        }
+    }
 }
 
 fn plan(args: &Args, p: &Project, c: &Checked) -> Plan {
@@ -334,6 +423,7 @@ fn preview(projects: &[Project], plans: &[Plan]) -> String {
             Plan::Valid => "keep (token works)".to_owned(),
             Plan::Refuse { .. } => "keep (working master token)".to_owned(),
             Plan::Unchecked => "keep (the token could not be checked)".to_owned(),
+            Plan::OtherStack(o) => format!("skip (on {}, not the Manage token's stack)", o.target),
         };
         t.row([p.alias.clone(), cell(p.entry.project_name.as_deref()), what]);
     }
@@ -348,92 +438,6 @@ fn reason_text(reason: Reason) -> &'static str {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn refresh_one(
-    ctx: &Ctx<'_>,
-    http: &Http,
-    project: &Project,
-    manage_token: &Token,
-    owner: Option<&str>,
-    args: &Args,
-    master: bool,
-    reason: Reason,
-) -> CliResult<RefreshedRow> {
-    let project_id = project.entry.project_id.ok_or_else(|| {
-        CliError::config(format!(
-            "The project id of '{}' is unknown; re-add the project",
-            project.alias
-        ))
-    })?;
-    let description = match owner {
-        Some(o) if !o.is_empty() => format!("{} [{o}]", args.token_description),
-        _ => args.token_description.clone(),
-    };
-    let request = CreateTokenRequest {
-        description: Some(description),
-        expires_in: args.token_expires_in,
-        can_manage_buckets: true,
-        can_read_all_file_uploads: true,
-        can_purge_trash: true,
-        can_manage_tokens: master,
-        can_read_all_project_events: true,
-        can_manage_dev_branches: true,
-        ..CreateTokenRequest::default()
-    };
-    let client = ManageClient::new(http, &project.entry.stack_url, manage_token);
-    let minted = client
-        .create_project_token(project_id, &request)
-        .map_err(|e| CliError::from_api(&e, Some(&project.alias), Some("Manage API token")))?;
-    let new_id = minted.info.id.clone();
-    let info = verify_token(ctx, &project.alias, &project.entry.stack_url, &minted.secret)
-        .map_err(|e| {
-            e.reworded(|m| format!(
-                "{m} (the new token id {new_id} was minted but could not be verified, so it was not stored; delete it with `kbagent token delete --project {} --token-id {new_id}`)",
-                project.alias
-            ))
-        })?;
-    let alias = project.alias.clone();
-    let secret = minted.secret.clone();
-    let verified = info.clone();
-    ctx.store()?
-        .update(move |cfg| {
-            let entry = cfg.projects.get_mut(&alias).ok_or_else(|| {
-                CliError::config(format!(
-                    "Project '{alias}' was removed while its token was being refreshed"
-                ))
-            })?;
-            entry.token = secret;
-            if let Some(owner) = &verified.owner {
-                entry.project_name = Some(owner.name.clone());
-                entry.project_id = Some(owner.id);
-            }
-            Ok(())
-        })
-        .map_err(|e| {
-            e.reworded(|m| format!("{m} (the new token id {new_id} is live but was not stored)"))
-        })?;
-    let plan = planned_authority(MintPower::of(&info), true);
-    Ok(RefreshedRow {
-        alias: project.alias.clone(),
-        project_id: info.owner.as_ref().map(|o| o.id).or(Some(project_id)),
-        project_name: info.owner.as_ref().map(|o| o.name.clone()),
-        token: minted.secret.masked(),
-        token_id: info.id,
-        action: Action::Refreshed,
-        is_master_token: info.is_master_token,
-        can_manage_tokens: info.can_manage_tokens,
-        expires: info.expires,
-        child_token_authority: plan,
-        child_token_note: match plan {
-            Some(Authority::StorageMaster) => "the stored token mints child tokens itself",
-            _ => {
-                "child-token commands (config oauth-url, token create) need a Manage API token for this project; the stored token is not a master token"
-            }
-        },
-        reason,
-    })
-}
-
 impl CommandOutput for Output {
     fn partial_failure(&self) -> bool {
         !self.projects_failed.is_empty()
@@ -444,22 +448,14 @@ impl CommandOutput for Output {
             return "Aborted; nothing was minted.\n".to_owned();
         }
         let mut human = String::new();
-        let mut t = Table::new([
-            "ALIAS",
-            "RESULT",
-            "TOKEN",
-            "MASTER",
-            "MANAGE TOKENS",
-            "EXPIRES",
-        ]);
+        let mut t = Table::new(["ALIAS", "RESULT", "TOKEN", "MINTS TOKENS", "EXPIRES"]);
         for r in &self.projects_refreshed {
             match r {
                 Row::Refreshed(r) => t.row([
                     r.alias.clone(),
                     "refreshed".to_owned(),
                     r.token.clone(),
-                    yes_no(r.is_master_token).to_owned(),
-                    yes_no(r.can_manage_tokens).to_owned(),
+                    r.child_token_minting.label().to_owned(),
                     r.expires.clone().unwrap_or_else(|| "never".to_owned()),
                 ]),
                 Row::Planned(r) => t.row([
@@ -468,15 +464,14 @@ impl CommandOutput for Output {
                     r.token.to_owned(),
                     "-".to_owned(),
                     "-".to_owned(),
-                    "-".to_owned(),
                 ]),
             };
         }
         for r in &self.projects_valid {
-            t.row([r.alias.as_str(), "valid, kept", "", "", "", ""]);
+            t.row([r.alias.as_str(), "valid, kept", "", "", ""]);
         }
         for r in &self.projects_failed {
-            t.row([r.alias.as_str(), "failed", "", "", "", ""]);
+            t.row([r.alias.as_str(), "failed", "", "", ""]);
         }
         if t.is_empty() {
             human.push_str("No projects to refresh.\n");
@@ -485,6 +480,14 @@ impl CommandOutput for Output {
         }
         for r in &self.projects_failed {
             human.push_str(&format!("{}: {}\n", r.alias, r.error));
+            if let Some(hint) = &r.hint {
+                human.push_str(&format!("  {hint}\n"));
+            }
+        }
+        for r in &self.projects_refreshed {
+            if let Row::Refreshed(r) = r {
+                human.push_str(&one::old_token_line(r));
+            }
         }
         let via_manage = self.projects_refreshed.iter().any(|r| {
             matches!(r, Row::Refreshed(r) if r.child_token_authority == Some(Authority::ManageApi))

@@ -4,7 +4,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::rows::RegistryRow;
-use crate::commands::shared::{ProjectsArg, yes_no};
+use crate::authority::MintPower;
+use crate::commands::shared::ProjectsArg;
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliResult, ErrorCode};
@@ -38,6 +39,8 @@ pub(crate) enum Verdict {
         is_master_token: bool,
         can_manage_tokens: bool,
         token_expires: Option<String>,
+        /// Whether the token mints child tokens itself (`full`), and if not, why.
+        child_token_minting: MintPower,
     },
     Error {
         error: String,
@@ -69,17 +72,17 @@ impl CommandOutput for Output {
             return "No projects registered.\n".to_owned();
         }
         let mut table = Table::new([
-            "ALIAS", "STATUS", "MS", "PROJECT", "ID", "MASTER", "EXPIRES",
+            "ALIAS", "STATUS", "MS", "PROJECT", "ID", "MINTS TOKENS", "EXPIRES",
         ]);
         for r in &self.0 {
             let s = &r.project.project;
             let (master, last) = match &r.verdict {
                 Verdict::Ok {
-                    is_master_token,
+                    child_token_minting,
                     token_expires,
                     ..
                 } => (
-                    yes_no(*is_master_token).to_owned(),
+                    child_token_minting.label().to_owned(),
                     token_expires.clone().unwrap_or_else(|| "never".into()),
                 ),
                 Verdict::Error { error_code, .. } => ("-".into(), error_code.as_str().into()),
@@ -127,6 +130,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                         project.project.project_id = Some(owner.id);
                     }
                     let verdict = Verdict::Ok {
+                        child_token_minting: MintPower::of(&info),
                         is_master_token: info.is_master_token,
                         can_manage_tokens: info.can_manage_tokens,
                         token_expires: info.expires,

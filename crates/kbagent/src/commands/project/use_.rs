@@ -7,7 +7,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::{Printer, Warning, WarningCode};
-use crate::select::{Selection, find_project, unknown_project};
+use crate::select::{Selection, env_project_shown, find_project, unknown_project};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -50,7 +50,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         cfg.default_project = Some(alias.clone());
         Ok((alias, previous))
     })?;
-    let env_override = ctx.env.project.clone();
+    let env_override = env_project_shown(ctx);
     if let Some(env) = &env_override {
         ctx.printer.warn(Warning::new(
             WarningCode::EnvOverride,
