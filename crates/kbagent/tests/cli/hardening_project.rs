@@ -206,7 +206,7 @@ fn a_refresh_does_not_undo_an_edit_made_while_it_minted() {
     env.emu.add_fault(Fault {
         method: Some("POST".into()),
         path: "/manage/projects/*/tokens".into(),
-        latency_ms: Some(4000),
+        latency_ms: Some(8000),
         times: Some(1),
         ..Fault::default()
     });
