@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keboola_api::{Http, HttpConfig, StorageClient};
+use keboola_api::{Http, HttpConfig, StorageClient, TransferConfig};
 
 use crate::env::Env;
 use crate::error::{CliError, CliResult};
@@ -103,6 +103,31 @@ impl<'a> Ctx<'a> {
             &project.entry.stack_url,
             &project.entry.token,
         ))
+    }
+
+    /// Settings of Storage file transfers: the object-store endpoint overrides from the
+    /// environment (`AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `STORAGE_EMULATOR_HOST`).
+    pub fn transfer_config(&self) -> CliResult<TransferConfig> {
+        let endpoint = |raw: Option<&str>, name: &str| -> CliResult<Option<url::Url>> {
+            let Some(raw) = raw else { return Ok(None) };
+            // STORAGE_EMULATOR_HOST is often given as host:port alone.
+            let text = if raw.contains("://") {
+                raw.to_owned()
+            } else {
+                format!("http://{raw}")
+            };
+            url::Url::parse(&text)
+                .map(Some)
+                .map_err(|_| CliError::config(format!("{name} is not a valid URL: '{raw}'")))
+        };
+        Ok(TransferConfig {
+            s3_endpoint: endpoint(
+                self.env.s3_endpoint.as_deref(),
+                "AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL",
+            )?,
+            gcs_endpoint: endpoint(self.env.gcs_endpoint.as_deref(), "STORAGE_EMULATOR_HOST")?,
+            ..TransferConfig::default()
+        })
     }
 
     /// Asks the user to confirm on a terminal. Without a terminal the caller must have been

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use keboola_api::{ApiError, ApiErrorKind};
+use keboola_api::{ApiError, ApiErrorKind, TransferError};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -309,6 +309,31 @@ impl CliError {
         }
         if err.attempts() > 1 {
             out.details.insert("attempts".into(), err.attempts().into());
+        }
+        out
+    }
+}
+
+impl CliError {
+    /// Turns a failed file transfer into a CLI error: the client's errors as
+    /// [`CliError::from_api`] does, a local read or write failure as what it is. The id of
+    /// a file uploaded before the failure goes into `details.file_id`.
+    pub fn from_transfer(err: &TransferError, project: Option<&str>) -> Self {
+        let mut out = match err {
+            TransferError::Api(e) => Self::from_api(e, project, None),
+            TransferError::Local(e) => {
+                let code = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    ErrorCode::PermissionDenied
+                } else {
+                    ErrorCode::UnexpectedError
+                };
+                let mut out = CliError::new(code, format!("Local file error: {e}"));
+                out.project = project.map(str::to_owned);
+                out
+            }
+        };
+        if let Some(id) = err.file_id() {
+            out.details.insert("file_id".into(), id.into());
         }
         out
     }
