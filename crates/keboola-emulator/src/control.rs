@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::http::time;
 use crate::http::{ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json};
 use crate::state::{Shared, lock};
+use crate::storage::jobs::StorageJobControl;
 
 /// A misbehaviour to inject into matching requests. The same structure is the JSON body
 /// of `POST /_emulator/faults`.
@@ -244,7 +245,30 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest) -> ApiResult {
             shared.advance_clock_ms((secs * 1000.0).round() as i64);
             ok_json(&clock_json(shared))
         }
-        (_, ["faults" | "requests" | "reset" | "clock"]) => Err(ApiError::method_not_allowed()),
+        (Method::POST, ["storage-jobs"]) => {
+            let control: StorageJobControl = serde_json::from_slice(&req.body).map_err(|e| {
+                ApiError::bad_request(
+                    &format!("Invalid storage job control: {e}"),
+                    "emulator.invalidStorageJobControl",
+                )
+            })?;
+            lock(&shared.jobs.controls).push(control.clone());
+            Ok(json_response(
+                StatusCode::CREATED,
+                &serde_json::to_value(&control).unwrap_or_else(|_| json!({})),
+            ))
+        }
+        (Method::GET, ["storage-jobs"]) => ok_json(
+            &serde_json::to_value(lock(&shared.jobs.controls).clone())
+                .unwrap_or_else(|_| json!([])),
+        ),
+        (Method::DELETE, ["storage-jobs"]) => {
+            lock(&shared.jobs.controls).clear();
+            no_content()
+        }
+        (_, ["faults" | "requests" | "reset" | "clock" | "storage-jobs"]) => {
+            Err(ApiError::method_not_allowed())
+        }
         _ => Err(ApiError::route_not_found()),
     }
 }

@@ -18,7 +18,10 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::http::ApiError;
 use crate::manage;
-use crate::storage::{branches, buckets, components, configurations, events, tokens};
+use crate::objects;
+use crate::storage::{
+    branches, buckets, components, configurations, events, files, jobs, metadata, tables, tokens,
+};
 
 /// Schemas of the metadata database, one per resource.
 const METADATA_SCHEMAS: &[&str] = &[
@@ -32,10 +35,13 @@ const METADATA_SCHEMAS: &[&str] = &[
     branches::SCHEMA,
     configurations::SCHEMA,
     events::SCHEMA,
+    jobs::SCHEMA,
+    files::SCHEMA,
+    objects::SCHEMA,
 ];
 
 /// Schemas of each project's database.
-const PROJECT_SCHEMAS: &[&str] = &[buckets::SCHEMA];
+const PROJECT_SCHEMAS: &[&str] = &[buckets::SCHEMA, metadata::SCHEMA, tables::SCHEMA];
 
 const SEQUENCES_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sequences (
@@ -106,6 +112,23 @@ fn drop_tables(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute(&format!("DROP TABLE \"{table}\""), [])?;
     }
     Ok(())
+}
+
+/// Drops every table (data tables included) and creates the project schemas again.
+pub(crate) fn recreate_project(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "defer_foreign_keys", true)?;
+    drop_tables(conn)?;
+    for schema in PROJECT_SCHEMAS {
+        conn.execute_batch(schema)?;
+    }
+    Ok(())
+}
+
+/// The directory of the data, when it is kept on disk.
+impl Location {
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
+    }
 }
 
 /// Deletes every row of every table, for a reset.

@@ -113,33 +113,48 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// PHP-style form decoding: `a[]=x` appends to a list, `a[k]=v` sets a map entry.
+/// PHP-style form decoding: `a[]=x` appends to a list, `a[k]=v` sets a map entry, and
+/// brackets nest: `metadata[0][key]=v` is `{"metadata": {"0": {"key": "v"}}}`.
 pub(crate) fn parse_form(text: &str) -> Map<String, Value> {
     let mut out = Map::new();
     for (key, value) in url::form_urlencoded::parse(text.as_bytes()) {
         let value = Value::String(value.into_owned());
-        match key.find('[') {
-            Some(open) if key.ends_with(']') => {
-                let name = key[..open].to_owned();
-                let inner = &key[open + 1..key.len() - 1];
-                if inner.is_empty() {
-                    let entry = out.entry(name).or_insert_with(|| Value::Array(Vec::new()));
-                    if let Value::Array(items) = entry {
-                        items.push(value);
-                    }
-                } else {
-                    let entry = out.entry(name).or_insert_with(|| Value::Object(Map::new()));
-                    if let Value::Object(map) = entry {
-                        map.insert(inner.to_owned(), value);
-                    }
-                }
-            }
-            _ => {
-                out.insert(key.into_owned(), value);
-            }
-        }
+        let Some(open) = key.find('[').filter(|_| key.ends_with(']')) else {
+            out.insert(key.into_owned(), value);
+            continue;
+        };
+        let name = key[..open].to_owned();
+        let path: Vec<&str> = key[open + 1..key.len() - 1].split("][").collect();
+        let slot = out.entry(name).or_insert(Value::Null);
+        insert_form_value(slot, &path, value);
     }
     out
+}
+
+fn insert_form_value(slot: &mut Value, path: &[&str], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *slot = value;
+        return;
+    };
+    if first.is_empty() {
+        if !slot.is_array() {
+            *slot = Value::Array(Vec::new());
+        }
+        if let Value::Array(items) = slot {
+            items.push(Value::Null);
+            if let Some(last) = items.last_mut() {
+                insert_form_value(last, rest, value);
+            }
+        }
+        return;
+    }
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = slot {
+        let child = map.entry((*first).to_owned()).or_insert(Value::Null);
+        insert_form_value(child, rest, value);
+    }
 }
 
 /// Reads a boolean parameter given as JSON bool, number or the strings true/false/1/0.
@@ -380,12 +395,28 @@ pub(crate) fn looks_like_token(value: &str) -> bool {
         && secret[0].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// Query keys whose values are secrets besides tokens: SAS signatures and the signature
+/// and credential parts of presigned S3 and GCS URLs.
+const SECRET_QUERY_KEYS: &[&str] = &[
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-goog-signature",
+    "x-goog-credential",
+    "upload_id",
+];
+
 /// Renders a query string for the log with every token-like value masked.
 pub(crate) fn masked_query(raw: Option<&str>) -> String {
     let Some(raw) = raw else { return String::new() };
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-        if key.to_ascii_lowercase().contains("token") || looks_like_token(&value) {
+        let lower = key.to_ascii_lowercase();
+        if lower.contains("token")
+            || SECRET_QUERY_KEYS.contains(&lower.as_str())
+            || looks_like_token(&value)
+        {
             out.append_pair(&key, &mask_token(&value));
         } else {
             out.append_pair(&key, &value);
@@ -428,6 +459,11 @@ mod tests {
         assert_eq!(map["componentAccess"], json!(["a", "b"]));
         assert_eq!(map["bucketPermissions"], json!({"in.c-x": "read"}));
         assert_eq!(map["expiresIn"], json!("3600"));
+        let nested = parse_form("metadata[0][key]=k&metadata[0][value]=v&metadata[1][key]=l");
+        assert_eq!(
+            nested["metadata"],
+            json!({"0": {"key": "k", "value": "v"}, "1": {"key": "l"}})
+        );
     }
 
     #[test]

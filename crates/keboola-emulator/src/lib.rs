@@ -22,6 +22,7 @@ mod encryption;
 mod http;
 mod manage;
 mod oauth;
+mod objects;
 mod seed;
 mod server;
 mod services;
@@ -40,7 +41,9 @@ use serde::{Deserialize, Serialize};
 
 pub use control::{Fault, FaultBody, LoggedRequest};
 pub use http::mask_token;
+pub use objects::FileProvider;
 pub use seed::{Seed, SeedProject, SeedTokens, load_seed};
+pub use storage::jobs::StorageJobControl;
 
 use manage::projects::Role;
 use state::{Seeded, Shared, lock};
@@ -70,8 +73,13 @@ pub struct EmulatorOptions {
     /// listener's own address.
     pub hostname: Option<String>,
     /// Where the SQLite databases live (`emulator.sqlite`, `project_<id>.sqlite`); in
-    /// memory when `None`. Re-seeded at every start.
+    /// memory when `None`. Re-seeded at every start. File Storage bytes go to
+    /// `<data_dir>/files`, else to a temporary directory removed on drop.
     pub data_dir: Option<PathBuf>,
+    /// Which cloud File Storage imitates (upload and download protocol). Default Azure.
+    pub file_provider: FileProvider,
+    /// Rows of the first project's `in.c-crm.orders` (default 2,000), for benchmarks.
+    pub seed_rows: Option<u64>,
 }
 
 impl Default for EmulatorOptions {
@@ -86,6 +94,8 @@ impl Default for EmulatorOptions {
             cert_dir: None,
             hostname: None,
             data_dir: None,
+            file_provider: FileProvider::default(),
+            seed_rows: None,
         }
     }
 }
@@ -198,12 +208,15 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         cert_dir,
         hostname,
         data_dir,
+        file_provider,
+        seed_rows,
     } = opts;
     let hostname = hostname
         .as_deref()
         .map(services::check_hostname)
         .transpose()?;
-    let seeded = seed::build_store(projects, seed.as_ref())?;
+    let mut seeded = seed::build_store(projects, seed.as_ref())?;
+    seeded.seed_rows = seed_rows;
     let location = db::Location::new(data_dir)?;
     let listener = std::net::TcpListener::bind((host, port))?;
     listener.set_nonblocking(true)?;
@@ -233,7 +246,8 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     };
 
     let ready = ready_line(&seeded, &base_url, ca_cert);
-    let shared = Arc::new(Shared::new(urls, location, seeded, latency_ms)?);
+    let (shared, job_queue) = Shared::new(urls, location, seeded, latency_ms, file_provider)?;
+    let shared = Arc::new(shared);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -244,6 +258,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         let _guard = runtime.enter();
         tokio::net::TcpListener::from_std(listener)?
     };
+    runtime.spawn(storage::jobs::runner(Arc::clone(&shared), job_queue));
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     runtime.spawn(server::accept_loop(
         listener,
@@ -398,6 +413,30 @@ impl Emulator {
 
     pub fn set_latency_ms(&self, ms: u64) {
         self.shared.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Makes the next Storage jobs fail or take longer (see `StorageJobControl`).
+    pub fn add_storage_job_control(&self, control: StorageJobControl) {
+        lock(&self.shared.jobs.controls).push(control);
+    }
+
+    pub fn clear_storage_job_controls(&self) {
+        lock(&self.shared.jobs.controls).clear();
+    }
+
+    /// The provider File Storage imitates.
+    pub fn file_provider(&self) -> FileProvider {
+        lock(&self.shared.store).provider
+    }
+
+    /// What `AWS_ENDPOINT_URL_S3` is set to for S3 clients: `<url>/_s3` (path-style).
+    pub fn s3_endpoint(&self) -> String {
+        format!("{}/_s3", self.ready.url)
+    }
+
+    /// What `STORAGE_EMULATOR_HOST` is set to for Google Cloud Storage clients: `<url>/_gcs`.
+    pub fn gcs_endpoint(&self) -> String {
+        format!("{}/_gcs", self.ready.url)
     }
 
     /// Writes one line per served request to stderr (the binary does this unless `--quiet`).

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use keboola_emulator::{EmulatorOptions, load_seed, spawn};
+use keboola_emulator::{EmulatorOptions, FileProvider, load_seed, spawn};
 
 /// A local Keboola Connection stack (Storage, Manage and Encryption APIs, OAuth wizard).
 ///
@@ -44,6 +44,13 @@ struct Args {
     /// of memory; they are re-seeded at every start.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Which cloud File Storage imitates: aws (S3 at <url>/_s3), azure (Blob Storage at
+    /// <url>/_abs) or gcp (Cloud Storage at <url>/_gcs).
+    #[arg(long, value_name = "PROVIDER", default_value = "azure", value_parser = ["aws", "azure", "gcp"])]
+    file_provider: String,
+    /// Rows of the first project's in.c-crm.orders table (default 2000), for benchmarks.
+    #[arg(long, value_name = "N")]
+    seed_rows: Option<u64>,
     /// JSON seed file fixing the seeded secrets.
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
@@ -71,6 +78,8 @@ fn main() -> anyhow::Result<()> {
         cert_dir: args.cert_dir,
         hostname: args.hostname,
         data_dir: args.data_dir,
+        file_provider: FileProvider::parse(&args.file_provider).unwrap_or_default(),
+        seed_rows: args.seed_rows,
     })?;
     emulator.log_requests_to_stderr(!args.quiet);
 

@@ -10,7 +10,7 @@ use axum::http::{Response, StatusCode};
 
 use crate::http::{ApiError, ApiRequest, ApiResult};
 use crate::state::Shared;
-use crate::{encryption, manage, oauth, storage};
+use crate::{encryption, manage, oauth, objects, storage};
 
 type Handler = fn(&Shared, &ApiRequest, &[&str]) -> ApiResult;
 
@@ -105,6 +105,8 @@ fn target(hostname: Option<&str>, host: Option<&str>) -> Target {
 enum Route<'a> {
     Storage(&'a [&'a str]),
     Manage(&'a [&'a str]),
+    /// The cloud object protocols behind File Storage: `abs`, `s3`, `gcs`.
+    Objects(&'static str, &'a [&'a str]),
     Sibling(&'static Sibling, &'a [&'a str]),
     UnknownHost,
     NotFound,
@@ -117,6 +119,9 @@ fn route<'a>(shared: &Shared, req: &ApiRequest, segs: &'a [&'a str]) -> Route<'a
         Target::Connection => match segs {
             ["v2", "storage", rest @ ..] => Route::Storage(rest),
             ["manage", rest @ ..] => Route::Manage(rest),
+            ["_abs", rest @ ..] => Route::Objects("abs", rest),
+            ["_s3", rest @ ..] => Route::Objects("s3", rest),
+            ["_gcs", rest @ ..] => Route::Objects("gcs", rest),
             // Clients that call Encryption on the stack URL itself.
             ["encrypt"] => {
                 sibling("encryption").map_or(Route::NotFound, |s| Route::Sibling(s, segs))
@@ -135,6 +140,7 @@ pub(crate) fn service_of(shared: &Shared, req: &ApiRequest) -> Option<&'static s
     match route(shared, req, &req.segs()) {
         Route::Storage(_) => Some("storage"),
         Route::Manage(_) => Some("manage"),
+        Route::Objects(service, _) => Some(service),
         Route::Sibling(service, _) => Some(service.id),
         Route::UnknownHost | Route::NotFound => None,
     }
@@ -146,6 +152,7 @@ pub(crate) fn dispatch(shared: &Shared, req: &ApiRequest) -> Response<Body> {
     let result = match route(shared, req, &segs) {
         Route::Storage(rest) => storage::handle(shared, req, rest),
         Route::Manage(rest) => manage::handle(shared, req, rest),
+        Route::Objects(service, rest) => Ok(objects::handle(shared, req, service, rest)),
         Route::Sibling(service, rest) => serve(service, shared, req, rest),
         Route::UnknownHost => Err(ApiError::service(
             StatusCode::NOT_FOUND,

@@ -14,12 +14,15 @@ use crate::manage::organizations::{self, Organization};
 use crate::manage::projects::{self, Project};
 use crate::manage::tokens::ManageToken;
 use crate::manage::users::{self, User};
+use crate::objects::{Blobs, FileProvider};
+use crate::seed;
 use crate::services::Urls;
 use crate::storage::branches::{self, Branch};
 use crate::storage::components::{self, Component};
 use crate::storage::configurations::{self, Config};
+use crate::storage::jobs::{self, Jobs, Queued};
 use crate::storage::tokens::{self, StorageToken};
-use crate::storage::{buckets, events};
+use crate::storage::{events, files};
 
 /// The seeded state as plain values: what a start and a reset load into the databases.
 #[derive(Clone)]
@@ -36,8 +39,8 @@ pub(crate) struct Seeded {
     pub tokens: BTreeMap<u64, StorageToken>,
     pub branches: Vec<Branch>,
     pub configs: Vec<Config>,
-    /// Bucket ids per project.
-    pub buckets: BTreeMap<u64, Vec<String>>,
+    /// Rows of the first project's `in.c-crm.orders` when not the default.
+    pub seed_rows: Option<u64>,
     pub next_token_id: u64,
     pub next_config_id: u64,
 }
@@ -65,17 +68,28 @@ pub(crate) struct Store {
     pub db: Connection,
     project_dbs: BTreeMap<u64, Connection>,
     location: Location,
+    /// File Storage bytes.
+    pub blobs: Blobs,
+    /// What files/prepare and file detail speak.
+    pub provider: FileProvider,
 }
 
 impl Store {
     /// Opens the databases and loads the seeded state into them, replacing whatever an
     /// existing data directory held (the seed decides the secrets of this run).
-    pub fn open(location: Location, seeded: &Seeded) -> anyhow::Result<Self> {
+    pub fn open(
+        location: Location,
+        seeded: &Seeded,
+        provider: FileProvider,
+    ) -> anyhow::Result<Self> {
         let db = location.open_metadata()?;
+        let blobs = Blobs::new(location.data_dir())?;
         let mut store = Self {
             db,
             project_dbs: BTreeMap::new(),
             location,
+            blobs,
+            provider,
         };
         store.load(seeded)?;
         Ok(store)
@@ -110,19 +124,25 @@ impl Store {
         db::set_next_id(&tx, tokens::SEQUENCE, seeded.next_token_id)?;
         db::set_next_id(&tx, configurations::SEQUENCE, seeded.next_config_id)?;
         db::set_next_id(&tx, events::SEQUENCE, 1)?;
+        db::set_next_id(&tx, jobs::SEQUENCE, jobs::FIRST_ID)?;
+        db::set_next_id(&tx, files::SEQUENCE, files::FIRST_ID)?;
         tx.commit()?;
+        self.blobs.clear()?;
         for &project_id in seeded.projects.keys() {
             if !self.project_dbs.contains_key(&project_id) {
                 let conn = self.location.open_project(project_id)?;
                 self.project_dbs.insert(project_id, conn);
             }
         }
+        let first = seeded.projects.keys().next().copied();
         for (project_id, conn) in &mut self.project_dbs {
             let tx = conn.transaction()?;
-            db::clear(&tx)?;
-            for bucket in seeded.buckets.get(project_id).into_iter().flatten() {
-                buckets::insert(&tx, bucket)?;
-            }
+            db::recreate_project(&tx)?;
+            let orders = match seeded.seed_rows {
+                Some(n) if Some(*project_id) == first => n,
+                _ => seed::storage::DEFAULT_ORDERS,
+            };
+            seed::storage::load(&tx, orders)?;
             tx.commit()?;
         }
         Ok(())
@@ -147,6 +167,8 @@ pub(crate) struct Shared {
     pub next_fault_id: AtomicU64,
     pub log: Mutex<Vec<LoggedRequest>>,
     pub echo_to_stderr: AtomicBool,
+    /// The Storage job runner's queue and controls.
+    pub jobs: Jobs,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,20 +182,26 @@ impl Shared {
         location: Location,
         seeded: Seeded,
         latency_ms: u64,
-    ) -> anyhow::Result<Self> {
-        let store = Store::open(location, &seeded)?;
-        Ok(Self {
-            base_url: urls.connection(),
-            urls,
-            seeded,
-            store: Mutex::new(store),
-            clock_offset_ms: AtomicI64::new(0),
-            latency_ms: AtomicU64::new(latency_ms),
-            faults: Mutex::new(Vec::new()),
-            next_fault_id: AtomicU64::new(1),
-            log: Mutex::new(Vec::new()),
-            echo_to_stderr: AtomicBool::new(false),
-        })
+        provider: FileProvider,
+    ) -> anyhow::Result<(Self, tokio::sync::mpsc::UnboundedReceiver<Queued>)> {
+        let store = Store::open(location, &seeded, provider)?;
+        let (jobs, queue) = Jobs::new();
+        Ok((
+            Self {
+                base_url: urls.connection(),
+                urls,
+                seeded,
+                store: Mutex::new(store),
+                clock_offset_ms: AtomicI64::new(0),
+                latency_ms: AtomicU64::new(latency_ms),
+                faults: Mutex::new(Vec::new()),
+                next_fault_id: AtomicU64::new(1),
+                log: Mutex::new(Vec::new()),
+                echo_to_stderr: AtomicBool::new(false),
+                jobs,
+            },
+            queue,
+        ))
     }
 
     /// The emulator's "now": real time plus whatever the tests advanced the clock by.
@@ -211,6 +239,7 @@ impl Shared {
         let _ = lock(&self.store).load(&self.seeded);
         lock(&self.faults).clear();
         lock(&self.log).clear();
+        lock(&self.jobs.controls).clear();
         self.clock_offset_ms.store(0, Ordering::SeqCst);
     }
 }

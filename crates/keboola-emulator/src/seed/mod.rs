@@ -2,6 +2,7 @@
 
 mod components;
 mod configs;
+pub(crate) mod storage;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -247,7 +248,7 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         branches: Vec::new(),
         configs: Vec::new(),
         next_config_id: FIRST_CONFIG_ID,
-        buckets: BTreeMap::new(),
+        seed_rows: None,
         next_token_id: FIRST_STORAGE_TOKEN_ID,
     };
 
@@ -345,14 +346,6 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         );
 
         configs::seed_branches(&mut store, &mut rng, project_id, &admin_token);
-        store.buckets.insert(
-            project_id,
-            vec![
-                "in.c-crm".into(),
-                "in.c-budget".into(),
-                "out.c-reports".into(),
-            ],
-        );
         store.projects.insert(
             project_id,
             Project {

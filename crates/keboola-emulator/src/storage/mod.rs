@@ -5,13 +5,17 @@ pub(crate) mod buckets;
 pub(crate) mod components;
 pub(crate) mod configurations;
 pub(crate) mod events;
+pub(crate) mod files;
 mod index;
+pub(crate) mod jobs;
+pub(crate) mod metadata;
+pub(crate) mod tables;
 pub(crate) mod tokens;
 
 use axum::http::Method;
 use jiff::Timestamp;
 
-use crate::http::{ApiError, ApiRequest, ApiResult, ok_json};
+use crate::http::{ApiError, ApiRequest, ApiResult, ok_json, param_i64, parse_form};
 use crate::state::Shared;
 use tokens::{StorageToken, TokenView};
 
@@ -73,9 +77,68 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             branches::get(&store, &ctx, id)
         }
         ["events"] if m == Method::POST => events::create(&store, &ctx, req),
-        ["tokens" | "components" | "dev-branches" | "events", ..] => {
-            Err(ApiError::method_not_allowed())
+        ["buckets"] if m == Method::GET => buckets::list(&store, &ctx, req),
+        ["buckets"] if m == Method::POST => buckets::create(&store, &ctx, req),
+        ["buckets", id] if m == Method::GET => buckets::get(&store, &ctx, id),
+        ["buckets", id] if m == Method::DELETE => buckets::delete(shared, &store, &ctx, id, req),
+        ["buckets", id, "metadata"] if m == Method::GET => buckets::metadata_list(&store, &ctx, id),
+        ["buckets", id, "metadata"] if m == Method::POST => {
+            buckets::metadata_post(&store, &ctx, id, req)
         }
+        ["buckets", id, "tables"] if m == Method::GET => tables::list(&store, &ctx, req, Some(id)),
+        ["buckets", id, "tables-definition"] if m == Method::POST => {
+            tables::create_definition(shared, &store, &ctx, id, req)
+        }
+        ["buckets", id, "tables-async"] if m == Method::POST => {
+            tables::create_async(shared, &store, &ctx, id, req)
+        }
+        ["tables"] if m == Method::GET => tables::list(&store, &ctx, req, None),
+        ["tables", id] if m == Method::GET => tables::get(&store, &ctx, id),
+        ["tables", id] if m == Method::DELETE => tables::delete(shared, &store, &ctx, id, req),
+        ["tables", id, "data-preview"] if m == Method::GET => {
+            tables::preview(&store, &ctx, id, req)
+        }
+        ["tables", id, "import-async"] if m == Method::POST => {
+            tables::import(shared, &store, &ctx, id, req)
+        }
+        ["tables", id, "export-async"] if m == Method::POST => {
+            tables::export(shared, &store, &ctx, id, req)
+        }
+        ["tables", id, "rows"] if m == Method::DELETE => {
+            tables::delete_rows(shared, &store, &ctx, id, req)
+        }
+        ["tables", id, "columns"] if m == Method::POST => {
+            tables::add_column(shared, &store, &ctx, id, req)
+        }
+        ["tables", id, "columns", column] if m == Method::DELETE => {
+            tables::delete_column(shared, &store, &ctx, id, column)
+        }
+        ["tables", id, "metadata"] if m == Method::GET => tables::metadata_list(&store, &ctx, id),
+        ["tables", id, "metadata"] if m == Method::POST => {
+            tables::metadata_post(&store, &ctx, id, req)
+        }
+        ["jobs"] if m == Method::GET && branch.is_none() => {
+            let query = parse_form(req.raw_query.as_deref().unwrap_or(""));
+            let limit = param_i64(&query, "limit")?.unwrap_or(100).clamp(1, 1000);
+            let offset = param_i64(&query, "offset")?.unwrap_or(0).max(0);
+            jobs::list(&store, &ctx, limit.unsigned_abs(), offset.unsigned_abs())
+        }
+        ["jobs", id] if m == Method::GET && branch.is_none() => jobs::get(&store, &ctx, id),
+        ["files", "prepare"] if m == Method::POST => {
+            files::prepare(&store, &ctx, store.provider, req)
+        }
+        ["files"] if m == Method::GET => files::list(&store, &ctx, req),
+        ["files", id] if m == Method::GET => files::get(&store, &ctx, id, req),
+        ["files", id] if m == Method::DELETE => files::delete(&store, &ctx, id),
+        ["files", id, "tags"] if m == Method::POST => files::add_tag(&store, &ctx, id, req),
+        ["files", id, "tags", tag] if m == Method::DELETE => {
+            files::delete_tag(&store, &ctx, id, tag)
+        }
+        [
+            "tokens" | "components" | "dev-branches" | "events" | "buckets" | "tables" | "jobs"
+            | "files",
+            ..,
+        ] => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::route_not_found()),
     }
 }

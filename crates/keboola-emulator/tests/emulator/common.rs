@@ -23,6 +23,7 @@ pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -46,7 +47,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(emu: &Emulator) -> Self {
-        let mut config = Agent::config_builder().http_status_as_error(false);
+        // Redirects are answers to look at (GCS resumable uploads answer 308), not to follow.
+        let mut config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0);
         if let Some(ca) = emu.ca_cert() {
             let pem = std::fs::read(ca).expect("read CA");
             let cert = Certificate::from_pem(&pem).expect("parse CA").to_owned();
@@ -69,8 +73,20 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> Resp {
-        let url = format!("{}{path}", self.base);
-        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        self.request_url(method, &format!("{}{path}", self.base), headers, body)
+    }
+
+    /// A request to a full URL (file URLs, object endpoints), never outside the emulator.
+    pub fn request_url(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Resp {
+        assert!(url.starts_with(&self.base), "{url} is not on the emulator");
+        let path = url;
+        let mut builder = ureq::http::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -90,11 +106,17 @@ impl Client {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap_or_default();
         Resp {
             status,
             headers,
-            text,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
         }
     }
 
