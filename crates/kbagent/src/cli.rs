@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{completions, config, context, doctor, project, token, version};
+use crate::commands::{completions, config, context, doctor, project, storage, token, version};
 
 pub(crate) const ABOUT: &str = "Operate Keboola Connection projects from the command line: register \
 projects, check tokens, browse configurations, manage Storage API tokens and build OAuth URLs.";
@@ -77,6 +77,9 @@ pub(crate) enum Command {
     /// Browse component configurations and build OAuth authorization URLs
     #[command(after_help = config::EXAMPLES)]
     Config(config::ConfigArgs),
+    /// Browse Storage: buckets, tables, table data, files and storage jobs
+    #[command(after_help = storage::EXAMPLES)]
+    Storage(storage::StorageArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Escalation, Meta, OpClass};
-use super::{completions, config, context, doctor, project, token, version};
+use super::{completions, config, context, doctor, project, storage, token, version};
 use crate::cli::Cli;
 use crate::error::ErrorCode;
 
@@ -47,6 +47,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("project", project::ProjectCommand::entries());
     noun("token", token::TokenCommand::entries());
     noun("config", config::ConfigCommand::entries());
+    noun("storage", storage::StorageCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),

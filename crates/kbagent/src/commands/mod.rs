@@ -13,6 +13,7 @@ pub(crate) mod context;
 pub(crate) mod doctor;
 pub(crate) mod project;
 pub(crate) mod shared;
+pub(crate) mod storage;
 pub(crate) mod token;
 pub(crate) mod version;
 
@@ -160,6 +161,7 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Project(args) => args.command.run(ctx),
         Command::Token(args) => args.command.run(ctx),
         Command::Config(args) => args.command.run(ctx),
+        Command::Storage(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Completions(args) => Ok(report(p, &completions::run(ctx, &args)?)),
