@@ -24,8 +24,21 @@ pub(crate) struct StorageArgs {
     pub command: StorageCommand,
 }
 
+mod writes;
+
 verbs!(StorageCommand {
     "buckets" => Buckets(buckets),
+    "download-table" => DownloadTable(download_table),
+    "upload-table" => UploadTable(upload_table),
+    "load-file" => LoadFile(load_file),
+    "create-bucket" => CreateBucket(create_bucket),
+    "create-table" => CreateTable(create_table),
+    "delete-table" => DeleteTable(delete_table),
+    "delete-bucket" => DeleteBucket(delete_bucket),
+    "truncate-table" => TruncateTable(truncate_table),
+    "file-upload" => FileUpload(file_upload),
+    "file-download" => FileDownload(file_download),
+    "file-delete" => FileDelete(file_delete),
 });
 
 /// A project that could not be read during a fan-out.

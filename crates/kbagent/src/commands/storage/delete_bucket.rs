@@ -1,0 +1,89 @@
+//! `storage delete-bucket`: delete buckets, with `--force` their tables too (asks first;
+//! `--yes` off a terminal, `--dry-run` to see what would go).
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::writes::{ConfirmArgs, ItemFailure, outcome_lines, remove_each, settle, bucket_id};
+use crate::commands::shared::{BranchArg, ProjectArg};
+use crate::commands::{CommandOutput, Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::error::CliResult;
+use crate::output::Printer;
+use crate::select::load_and_select;
+
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Destructive,
+    "Delete one or more storage buckets (--force: with their tables)",
+    "Examples:
+  kbagent storage delete-bucket --project prod --bucket-id in.c-old --dry-run
+  kbagent storage delete-bucket --project prod --bucket-id in.c-old --force --yes",
+)
+.network()
+.partial();
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// A bucket to delete (repeatable)
+    #[arg(long, value_name = "BUCKET_ID", required = true, value_parser = bucket_id)]
+    pub bucket_id: Vec<String>,
+    /// Also delete the tables in the bucket
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub branch: BranchArg,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Output {
+    pub deleted: Vec<String>,
+    pub failed: Vec<ItemFailure>,
+    pub dry_run: bool,
+    pub project_alias: String,
+    /// With `--dry-run`: the buckets that would be deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_delete: Option<Vec<String>>,
+}
+
+impl CommandOutput for Output {
+    fn human(&self, _: &Printer) -> String {
+        let done = self.would_delete.as_ref().unwrap_or(&self.deleted);
+        outcome_lines("Deleted bucket", "delete bucket", self.dry_run, done, &self.failed)
+    }
+
+    fn partial_failure(&self) -> bool {
+        !self.failed.is_empty()
+    }
+}
+
+pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    let project = load_and_select(ctx, args.project.get())?;
+    let client = ctx
+        .storage(&project)?
+        .with_branch(args.branch.branch.as_deref());
+    let r = remove_each(
+        ctx,
+        &project,
+        &args.confirm,
+        "Delete bucket(s)",
+        &args.bucket_id,
+        |id| client.get_bucket(id).map(drop),
+        |id| {
+            let job = client
+                .delete_bucket(id, args.force)
+                .map_err(|e| project.api_error(&e))?;
+            settle(&project, &client, job)
+        },
+    )?;
+    Ok(Output {
+        deleted: r.done,
+        failed: r.failed,
+        dry_run: args.confirm.dry_run,
+        project_alias: project.alias,
+        would_delete: args.confirm.dry_run.then_some(r.would),
+    })
+}

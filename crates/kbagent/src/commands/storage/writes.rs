@@ -1,0 +1,370 @@
+//! What the storage writes and transfers share: id parsers, `--yes`/`--dry-run` and the
+//! confirmation rule, `--wait`/`--timeout`, per-item failures, byte progress bars and the
+//! files that appear only once complete.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use keboola_api::{JobWait, StorageJob};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult, ErrorCode};
+use crate::output::Printer;
+use crate::select::Project;
+
+/// A bucket, table or file id: Keboola's characters only, so nothing odd reaches a URL.
+fn storage_id(what: &str, value: &str, dots: usize) -> Result<String, CliError> {
+    let ok = !value.is_empty()
+        && value.len() <= 255
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value.split('.').count() > dots
+        && value.split('.').all(|p| !p.is_empty());
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        let shape = match dots {
+            1 => " (STAGE.c-NAME, e.g. in.c-main)",
+            2 => " (BUCKET.TABLE, e.g. in.c-main.orders)",
+            _ => "",
+        };
+        Err(CliError::invalid_argument(format!(
+            "Invalid {what} '{}'{shape}",
+            value.escape_debug()
+        )))
+    }
+}
+
+pub(crate) fn bucket_id(value: &str) -> Result<String, CliError> {
+    storage_id("bucket id", value, 1)
+}
+
+pub(crate) fn table_id(value: &str) -> Result<String, CliError> {
+    storage_id("table id", value, 2)
+}
+
+/// A Storage file id: digits.
+pub(crate) fn file_id(value: &str) -> Result<String, CliError> {
+    if !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(CliError::invalid_argument(format!(
+            "Invalid file id '{}': file ids are numbers",
+            value.escape_debug()
+        )))
+    }
+}
+
+/// A bucket or table name: letters, digits, '_' and '-'.
+pub(crate) fn name(value: &str) -> Result<String, CliError> {
+    let ok = !value.is_empty()
+        && value.len() <= 96
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(CliError::invalid_argument(format!(
+            "Invalid name '{}': use letters, digits, '_' or '-'",
+            value.escape_debug()
+        )))
+    }
+}
+
+/// Keboola's numeric ids (files, jobs) as numbers in `data`, as Keboola sends them.
+pub(crate) fn num(id: &str) -> Option<u64> {
+    id.parse().ok()
+}
+
+/// `--yes` and `--dry-run` of a destructive command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ConfirmArgs {
+    /// Go ahead without asking (needed when stdin or stderr is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Say what would be removed and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Whether to go ahead with a destructive change: `--yes`, or a "y" on a terminal. Off a
+/// terminal without `--yes` it is a usage error, never a silent deletion.
+pub(crate) fn confirmed(ctx: &Ctx<'_>, args: &ConfirmArgs, question: &str) -> CliResult<bool> {
+    if args.yes {
+        return Ok(true);
+    }
+    if ctx.printer.interactive() {
+        return ctx.confirm(question);
+    }
+    Err(CliError::usage(format!(
+        "{question} Refusing without --yes (no terminal to ask on)"
+    ))
+    .hint("Pass --yes to go ahead, or --dry-run to see what would be removed."))
+}
+
+/// `--wait/--no-wait` and `--timeout SECONDS` of a command that starts a Storage job.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct WaitArgs {
+    /// Wait for the job to finish (default)
+    #[arg(long, overrides_with = "no_wait")]
+    pub wait: bool,
+    /// Return once the job is started; follow it with `storage job-detail --job-id`
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up waiting after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+}
+
+impl WaitArgs {
+    pub fn waits(&self) -> bool {
+        !self.no_wait
+    }
+
+    pub fn job_wait(&self) -> JobWait {
+        JobWait {
+            timeout: Duration::from_secs(self.timeout),
+            ..JobWait::default()
+        }
+    }
+}
+
+/// Waits for a job that deleting or truncating may have started (`None`: done at once).
+pub(crate) fn settle(
+    project: &Project,
+    client: &keboola_api::StorageClient,
+    job: Option<StorageJob>,
+) -> CliResult<()> {
+    if let Some(job) = job {
+        client
+            .finish_job(job, &JobWait::default())
+            .map_err(|e| project.api_error(&e))?;
+    }
+    Ok(())
+}
+
+/// One item a multi-item command could not act on.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ItemFailure {
+    pub id: String,
+    pub error: String,
+    pub error_code: ErrorCode,
+}
+
+impl ItemFailure {
+    pub fn new(id: &str, err: &CliError) -> Self {
+        Self {
+            id: id.to_owned(),
+            error: err.message.clone(),
+            error_code: err.code,
+        }
+    }
+}
+
+/// Human lines for a multi-item destructive command.
+pub(crate) fn outcome_lines(
+    verb: &str,
+    would: &str,
+    dry_run: bool,
+    done: &[String],
+    failed: &[ItemFailure],
+) -> String {
+    let mut out = String::new();
+    for id in done {
+        if dry_run {
+            out.push_str(&format!("Would {would} {id}\n"));
+        } else {
+            out.push_str(&format!("{verb} {id}\n"));
+        }
+    }
+    for f in failed {
+        out.push_str(&format!("Failed {}: {}\n", f.id, f.error));
+    }
+    if out.is_empty() {
+        out.push_str("Nothing to do.\n");
+    }
+    out
+}
+
+/// What a multi-item removal did (or, with `--dry-run`, would do).
+#[derive(Debug, Default)]
+pub(crate) struct Removal {
+    pub done: Vec<String>,
+    pub would: Vec<String>,
+    pub failed: Vec<ItemFailure>,
+}
+
+/// Removes each item after one confirmation. `--dry-run` only checks that each exists
+/// (`check`); a failing item is recorded and the others go on.
+pub(crate) fn remove_each(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    args: &ConfirmArgs,
+    what: &str,
+    ids: &[String],
+    check: impl Fn(&str) -> Result<(), keboola_api::ApiError>,
+    remove: impl Fn(&str) -> CliResult<()>,
+) -> CliResult<Removal> {
+    let mut out = Removal::default();
+    if args.dry_run {
+        for id in ids {
+            match check(id) {
+                Ok(()) => out.would.push(id.clone()),
+                Err(e) => out
+                    .failed
+                    .push(ItemFailure::new(id, &project.api_error(&e))),
+            }
+        }
+        return Ok(out);
+    }
+    let question = format!(
+        "{what} {} in project '{}'? This cannot be undone.",
+        ids.join(", "),
+        project.alias
+    );
+    if !confirmed(ctx, args, &question)? {
+        return Err(CliError::usage("Aborted; nothing was changed"));
+    }
+    for id in ids {
+        match remove(id) {
+            Ok(()) => out.done.push(id.clone()),
+            Err(e) => out.failed.push(ItemFailure::new(id, &e)),
+        }
+    }
+    Ok(out)
+}
+
+/// A byte counter on stderr, shown only when a person watches (never under `--json`).
+pub(crate) fn byte_bar(printer: &Printer, label: &str, total: Option<u64>) -> ProgressBar {
+    if printer.json() || !printer.stderr_is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "{msg} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} [{elapsed}]"
+    } else {
+        "{spinner} {msg} {bytes} {binary_bytes_per_sec} [{elapsed}]"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_message(label.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// A writer that moves a progress bar.
+pub(crate) struct Counted<W> {
+    pub inner: W,
+    pub bar: ProgressBar,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that moves a progress bar.
+pub(crate) struct CountedRead<R> {
+    pub inner: R,
+    pub bar: ProgressBar,
+}
+
+impl<R: Read> Read for CountedRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// A file written under a temporary name in its target directory and renamed into place
+/// only when complete: a failed or interrupted download never leaves a file that looks
+/// finished (the temporary one is removed on drop, or is an obvious `.kbagent-*` leftover
+/// after a kill).
+pub(crate) struct PendingFile {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl PendingFile {
+    pub fn create(target: &Path) -> CliResult<Self> {
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if target.is_dir() {
+            return Err(CliError::invalid_argument(format!(
+                "{} is a directory; give a file name with --output",
+                target.display()
+            )));
+        }
+        let temp = tempfile::Builder::new()
+            .prefix(".kbagent-")
+            .suffix(".part")
+            .tempfile_in(&dir)
+            .map_err(|e| local_error(&dir, &e))?;
+        Ok(Self {
+            temp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    pub fn file(&mut self) -> &mut File {
+        self.temp.as_file_mut()
+    }
+
+    /// Flushes to disk and renames into place; returns the absolute path.
+    pub fn commit(self) -> CliResult<PathBuf> {
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| local_error(&self.target, &e))?;
+        let target = self.target.clone();
+        self.temp
+            .persist(&target)
+            .map_err(|e| local_error(&target, &e.error))?;
+        Ok(std::path::absolute(&target).unwrap_or(target))
+    }
+}
+
+pub(crate) fn local_error(path: &Path, e: &io::Error) -> CliError {
+    let code = if e.kind() == io::ErrorKind::PermissionDenied {
+        ErrorCode::PermissionDenied
+    } else {
+        ErrorCode::UnexpectedError
+    };
+    CliError::new(code, format!("Cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(table_id("in.c-main.orders").is_ok());
+        assert!(table_id("in.c-main").is_err());
+        assert!(table_id("in.c-main.ord ers").is_err());
+        assert!(bucket_id("out.c-x").is_ok());
+        assert!(bucket_id("out..x").is_err());
+        assert!(file_id("123").is_ok());
+        assert!(file_id("12a").is_err());
+        assert!(name("sales_2").is_ok());
+        assert!(name("a/b").is_err());
+    }
+}
