@@ -401,3 +401,18 @@ pub(crate) fn metadata_post(store: &Store, ctx: &Ctx<'_>, id: &str, req: &ApiReq
         &Value::Array(metadata::list(conn, Object::Bucket, &b.id)?),
     ))
 }
+
+/// `DELETE /buckets/{id}/metadata/{metadataId}`: 204.
+pub(crate) fn metadata_delete(
+    store: &Store,
+    ctx: &Ctx<'_>,
+    id: &str,
+    metadata_id: &str,
+) -> ApiResult {
+    let conn = project_db(store, ctx.me.project_id)?;
+    let b = writable(conn, ctx.me, id)?;
+    if !metadata::delete_one(conn, Object::Bucket, &b.id, metadata_id)? {
+        return Err(metadata::not_found(metadata_id));
+    }
+    no_content()
+}

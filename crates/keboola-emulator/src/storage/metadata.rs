@@ -104,6 +104,30 @@ pub(crate) fn upsert(
     Ok(())
 }
 
+/// Removes one entry of an object; false when it has no entry with that id.
+pub(crate) fn delete_one(
+    conn: &Connection,
+    object: Object,
+    id: &str,
+    metadata_id: &str,
+) -> rusqlite::Result<bool> {
+    let Ok(metadata_id) = metadata_id.parse::<i64>() else {
+        return Ok(false);
+    };
+    let n = conn.execute(
+        "DELETE FROM storage_metadata WHERE object_type = ?1 AND object_id = ?2 AND id = ?3",
+        params![object.as_str(), id, metadata_id],
+    )?;
+    Ok(n > 0)
+}
+
+pub(crate) fn not_found(metadata_id: &str) -> ApiError {
+    ApiError::not_found(
+        &format!("Metadata with id \"{metadata_id}\" not found"),
+        "storage.metadata.notFound",
+    )
+}
+
 /// Removes every entry of an object (and, for a table, of its columns).
 pub(crate) fn delete_all(conn: &Connection, object: Object, id: &str) -> rusqlite::Result<()> {
     conn.execute(

@@ -114,6 +114,27 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             tables::delete_column(shared, &store, &ctx, id, column)
         }
         ["tables", id, "metadata"] if m == Method::GET => tables::metadata_list(&store, &ctx, id),
+        ["tables", id, "metadata", meta] if m == Method::DELETE => {
+            tables::metadata_delete(&store, &ctx, id, meta)
+        }
+        ["tables", id, "primary-key"] if m == Method::POST => {
+            tables::add_primary_key(shared, &store, &ctx, id, req)
+        }
+        ["tables", id, "primary-key"] if m == Method::DELETE => {
+            tables::delete_primary_key(shared, &store, &ctx, id)
+        }
+        ["buckets", id, "metadata", meta] if m == Method::DELETE => {
+            buckets::metadata_delete(&store, &ctx, id, meta)
+        }
+        ["columns", column, "metadata"] if m == Method::GET => {
+            tables::column_metadata_list(&store, &ctx, column)
+        }
+        ["columns", column, "metadata"] if m == Method::POST => {
+            tables::column_metadata_post(&store, &ctx, column, req)
+        }
+        ["columns", column, "metadata", meta] if m == Method::DELETE => {
+            tables::column_metadata_delete(&store, &ctx, column, meta)
+        }
         ["tables", id, "metadata"] if m == Method::POST => {
             tables::metadata_post(&store, &ctx, id, req)
         }
@@ -136,7 +157,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         [
             "tokens" | "components" | "dev-branches" | "events" | "buckets" | "tables" | "jobs"
-            | "files",
+            | "files" | "columns",
             ..,
         ] => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::route_not_found()),

@@ -242,3 +242,61 @@ fn ready_line_then_stop(mut cmd: Command) -> Value {
     assert!(child.wait().unwrap().success());
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad ready line ({e}): {line}"))
 }
+
+#[test]
+fn file_provider_and_seed_rows_flags() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--quiet",
+            "--projects",
+            "1",
+            "--file-provider",
+            "gcp",
+            "--seed-rows",
+            "25",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap();
+    let url = ready["url"].as_str().unwrap();
+    let token = ready["projects"][0]["tokens"]["admin"].as_str().unwrap();
+    let (status, body) = http_get(&format!("{url}/v2/storage/tables/in.c-crm.orders"), token);
+    assert_eq!(status, 200, "{body}");
+    let table: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(table["rowsCount"], 25);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .post(&format!("{url}/v2/storage/files/prepare"))
+        .header("X-StorageApi-Token", token)
+        .send_form([("name", "x.csv")])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let file: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(file["provider"], "gcp");
+    assert!(file["gcsUploadParams"]["access_token"].is_string());
+    // SIGTERM, so the emulator removes its temporary file directory on the way out.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+
+    let refused = Command::new(BIN)
+        .args(["--file-provider", "dropbox"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("dropbox"));
+}

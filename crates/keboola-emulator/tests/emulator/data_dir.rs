@@ -73,3 +73,60 @@ fn tokens_and_buckets_live_in_database_files() {
     drop(emu);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn table_rows_and_file_bytes_live_under_the_data_dir() {
+    let dir = std::env::temp_dir().join(format!(
+        "keboola-emulator-data-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let emu = start_with(EmulatorOptions {
+        projects: 1,
+        data_dir: Some(dir.clone()),
+        ..EmulatorOptions::default()
+    });
+    let project = dir.join("project_101.sqlite");
+    let n = count(
+        &project,
+        "SELECT n FROM storage_tables WHERE id = 'in.c-crm.orders'",
+    );
+    assert_eq!(
+        count(&project, &format!("SELECT COUNT(*) FROM data_{n}")),
+        2000
+    );
+
+    let c = Client::new(&emu);
+    let admin = &emu.projects()[0].tokens.admin;
+    let id = crate::storage_util::upload(
+        &emu,
+        &c,
+        admin,
+        "kept.csv",
+        b"a\n1\n",
+        crate::storage_util::Transfer::Single,
+    );
+    let stored: Vec<Vec<u8>> = std::fs::read_dir(dir.join("files"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(stored, [b"a\n1\n".to_vec()]);
+    // The branch prefix reaches the same File Storage.
+    let branch = c.send_form(
+        "POST",
+        "/v2/storage/branch/default/files/prepare",
+        admin,
+        "name=b.csv",
+    );
+    assert_eq!(branch.status, 201, "{}", branch.text);
+    assert_eq!(branch.json()["id"], id + 1);
+    emu.reset();
+    assert_eq!(
+        std::fs::read_dir(dir.join("files")).unwrap().count(),
+        0,
+        "a reset drops the bytes"
+    );
+    drop(emu);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -279,3 +279,49 @@ fn sliced_uploads_load_through_their_manifest() {
         "\"id\",\"letter\"\n\"1\",\"a\"\n\"2\",\"b\"\n\"3\",\"c\"\n"
     );
 }
+
+#[test]
+fn incremental_loads_without_a_primary_key_append() {
+    let emu = start_provider(FileProvider::Azure);
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let csv = b"k;v\n1;\"a;b\"\n2;c\n";
+    let file = upload(&emu, &c, t, "log.csv", csv, Transfer::Single);
+    let create = c.send_form(
+        "POST",
+        "/v2/storage/buckets/out.c-reports/tables-async",
+        t,
+        &format!("name=log&dataFileId={file}&delimiter=%3B"),
+    );
+    assert_eq!(job_results(&c, t, &create)["primaryKey"], json!([]));
+    let import = c.send_form(
+        "POST",
+        "/v2/storage/tables/out.c-reports.log/import-async",
+        t,
+        &format!("dataFileId={file}&delimiter=%3B&incremental=1"),
+    );
+    assert_eq!(job_results(&c, t, &import)["totalRowsCount"], 4);
+    let preview = c.get("/v2/storage/tables/out.c-reports.log/data-preview", t);
+    assert_eq!(
+        preview.text,
+        "\"k\",\"v\"\n\"1\",\"a;b\"\n\"2\",\"c\"\n\"1\",\"a;b\"\n\"2\",\"c\"\n"
+    );
+    // A new column in an incremental file is added to the untyped table.
+    let wider = upload(
+        &emu,
+        &c,
+        t,
+        "wider.csv",
+        b"k,v,extra\n3,d,x\n",
+        Transfer::Single,
+    );
+    let import = c.send_form(
+        "POST",
+        "/v2/storage/tables/out.c-reports.log/import-async",
+        t,
+        &format!("dataFileId={wider}&incremental=1"),
+    );
+    assert_eq!(job_results(&c, t, &import)["totalRowsCount"], 5);
+    let detail = c.get("/v2/storage/tables/out.c-reports.log", t).json();
+    assert_eq!(detail["columns"], json!(["k", "v", "extra"]));
+}

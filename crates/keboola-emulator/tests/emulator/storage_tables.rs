@@ -348,3 +348,127 @@ fn typed_tables_columns_rows_and_drop() {
         403
     );
 }
+
+#[test]
+fn primary_keys_order_and_metadata_entries() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let top = c.get(
+        "/v2/storage/tables/in.c-crm.orders/data-preview?columns=amount&limit=3&orderBy[0][column]=amount&orderBy[0][order]=DESC&orderBy[0][dataType]=DOUBLE",
+        t,
+    );
+    assert_eq!(top.status, 200, "{}", top.text);
+    let amounts: Vec<f64> = top
+        .text
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_matches('"').parse().unwrap())
+        .collect();
+    assert_eq!(amounts.len(), 3);
+    assert!(amounts.windows(2).all(|w| w[0] >= w[1]), "{amounts:?}");
+    let all = c.get(
+        "/v2/storage/tables/in.c-crm.orders/data-preview?columns=amount&limit=1000",
+        t,
+    );
+    let first_rows: Vec<f64> = all
+        .text
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_matches('"').parse().unwrap())
+        .collect();
+    assert_eq!(first_rows.len(), 1000);
+    assert!(
+        first_rows.iter().all(|a| *a <= amounts[0]),
+        "the largest amount comes first"
+    );
+
+    // Dropping and setting the primary key; duplicates fail the job.
+    let drop = c.delete("/v2/storage/tables/in.c-crm.customers/primary-key", t);
+    assert_eq!(job_results(&c, t, &drop)["primaryKey"], json!([]));
+    let dup = c.post_json(
+        "/v2/storage/tables/in.c-crm.customers/primary-key",
+        t,
+        &json!({"columns": ["country"]}),
+    );
+    let job = wait_job(&c, t, &dup);
+    assert_eq!(
+        job["error"]["code"], "storage.tables.primaryKeyDuplicateValues",
+        "{job}"
+    );
+    let set = c.send_form(
+        "POST",
+        "/v2/storage/tables/in.c-crm.customers/primary-key",
+        t,
+        "columns[]=id",
+    );
+    assert_eq!(job_results(&c, t, &set)["primaryKey"], json!(["id"]));
+    let twice = c.send_form(
+        "POST",
+        "/v2/storage/tables/in.c-crm.customers/primary-key",
+        t,
+        "columns[]=email",
+    );
+    assert_eq!(twice.status, 400);
+
+    // Column metadata and deleting single entries.
+    let posted = c.post_json(
+        "/v2/storage/columns/in.c-crm.customers.email/metadata",
+        t,
+        &json!({"provider": "user", "metadata": [{"key": "KBC.description", "value": "Work e-mail"}]}),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.text);
+    let entry = posted
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["provider"] == "user")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["value"], "Work e-mail");
+    let listed = c
+        .get("/v2/storage/columns/in.c-crm.customers.email/metadata", t)
+        .json();
+    assert!(listed.as_array().unwrap().contains(&entry));
+    let path = format!(
+        "/v2/storage/columns/in.c-crm.customers.email/metadata/{}",
+        entry["id"].as_str().unwrap()
+    );
+    assert_eq!(c.delete(&path, t).status, 204);
+    assert_eq!(
+        c.delete(&path, t).json()["code"],
+        "storage.metadata.notFound"
+    );
+    assert_eq!(
+        c.get("/v2/storage/columns/in.c-crm.customers.nope/metadata", t)
+            .status,
+        404
+    );
+
+    let bucket_meta = c.get("/v2/storage/buckets/in.c-crm/metadata", t).json();
+    let id = bucket_meta[0]["id"].as_str().unwrap();
+    assert_eq!(
+        c.delete(&format!("/v2/storage/buckets/in.c-crm/metadata/{id}"), t)
+            .status,
+        204
+    );
+    assert_eq!(
+        c.get("/v2/storage/buckets/in.c-crm/metadata", t).json(),
+        json!([])
+    );
+    let table_meta = c
+        .get("/v2/storage/tables/in.c-crm.orders/metadata", t)
+        .json();
+    let user = table_meta
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["provider"] == "user")
+        .unwrap();
+    let path = format!(
+        "/v2/storage/tables/in.c-crm.orders/metadata/{}",
+        user["id"].as_str().unwrap()
+    );
+    assert_eq!(c.delete(&path, t).status, 204);
+}

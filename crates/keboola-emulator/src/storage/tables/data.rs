@@ -348,13 +348,14 @@ pub(crate) fn select(
         .limit
         .map_or_else(String::new, |l| format!(" LIMIT {l}"));
     let sql = format!(
-        "SELECT {} FROM {}{where_sql} ORDER BY rowid{limit}",
+        "SELECT {} FROM {}{where_sql}{}{limit}",
         if cols.is_empty() {
             "1".to_owned()
         } else {
             cols.join(", ")
         },
-        table.sql_name()
+        table.sql_name(),
+        selection.order_sql()
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(args.iter()))?;

@@ -30,6 +30,8 @@ pub(crate) struct Selection {
     changed_since: Option<Timestamp>,
     changed_until: Option<Timestamp>,
     conditions: Vec<Condition>,
+    /// `orderBy[]`: column, descending, numeric.
+    order: Vec<(String, bool, bool)>,
 }
 
 /// Reads a `changedSince`-style value: unix seconds, a date-time, or `-N unit` (ago).
@@ -76,6 +78,23 @@ fn parse_time(value: &Value, now: Timestamp, key: &str) -> Result<Option<Timesta
     Err(invalid(&format!(
         "Invalid value \"{text}\" for \"{key}\": give a unix timestamp or a date"
     )))
+}
+
+/// Whether a `dataType` compares as a number.
+fn is_numeric_type(t: &str) -> bool {
+    matches!(
+        t.to_ascii_uppercase().as_str(),
+        "INTEGER" | "DOUBLE" | "BIGINT" | "REAL" | "DECIMAL" | "NUMERIC" | "FLOAT"
+    )
+}
+
+/// Items of a list given as a JSON array or as PHP-indexed form fields (`x[0][k]=`).
+fn items(value: &Value) -> Option<Vec<&Value>> {
+    match value {
+        Value::Array(items) => Some(items.iter().collect()),
+        Value::Object(map) => Some(map.values().collect()),
+        _ => None,
+    }
 }
 
 /// A list given as a JSON array, `key[]=` form values, or one comma-separated string.
@@ -139,12 +158,8 @@ impl Selection {
             });
         }
         if let Some(filters) = params.get("whereFilters") {
-            let items: Vec<&Value> = match filters {
-                Value::Array(items) => items.iter().collect(),
-                Value::Object(map) => map.values().collect(),
-                _ => return Err(invalid("whereFilters must be a list")),
-            };
-            for (i, item) in items.into_iter().enumerate() {
+            let list = items(filters).ok_or_else(|| invalid("whereFilters must be a list"))?;
+            for (i, item) in list.into_iter().enumerate() {
                 let Value::Object(f) = item else {
                     return Err(invalid("whereFilters must be a list of objects"));
                 };
@@ -174,18 +189,39 @@ impl Selection {
                         "Invalid request:\n - whereFilters[{i}][values]: \"This field is missing.\""
                     )));
                 }
-                let numeric = param_str(f, "dataType").is_some_and(|t| {
-                    matches!(
-                        t.to_ascii_uppercase().as_str(),
-                        "INTEGER" | "DOUBLE" | "BIGINT" | "REAL" | "DECIMAL" | "NUMERIC" | "FLOAT"
-                    )
-                });
+                let numeric = param_str(f, "dataType").is_some_and(is_numeric_type);
                 conditions.push(Condition {
                     column,
                     operator,
                     values,
                     numeric,
                 });
+            }
+        }
+        let mut order = Vec::new();
+        if let Some(list) = params.get("orderBy") {
+            for item in items(list).ok_or_else(|| invalid("orderBy must be a list"))? {
+                let column = item.get("column").and_then(Value::as_str).unwrap_or("");
+                if !known(column) {
+                    return Err(invalid(&format!(
+                        "Order column \"{column}\" not found in table {}",
+                        table.id
+                    )));
+                }
+                let desc = match item.get("order").and_then(Value::as_str) {
+                    None | Some("ASC" | "asc") => false,
+                    Some("DESC" | "desc") => true,
+                    Some(other) => {
+                        return Err(invalid(&format!(
+                            "Invalid order \"{other}\": allowed are ASC, DESC"
+                        )));
+                    }
+                };
+                let numeric = item
+                    .get("dataType")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_numeric_type);
+                order.push((column.to_owned(), desc, numeric));
             }
         }
         for c in &conditions {
@@ -202,6 +238,7 @@ impl Selection {
             changed_since,
             changed_until,
             conditions,
+            order,
         })
     }
 
@@ -269,6 +306,24 @@ impl Selection {
         } else {
             (format!(" WHERE {}", parts.join(" AND ")), args)
         }
+    }
+
+    /// `ORDER BY ...`: the requested order, then load order.
+    pub fn order_sql(&self) -> String {
+        let mut parts: Vec<String> = self
+            .order
+            .iter()
+            .map(|(c, desc, numeric)| {
+                let col = if *numeric {
+                    format!("CAST({} AS REAL)", quote(c))
+                } else {
+                    quote(c)
+                };
+                format!("{col} {}", if *desc { "DESC" } else { "ASC" })
+            })
+            .collect();
+        parts.push("rowid".to_owned());
+        format!(" ORDER BY {}", parts.join(", "))
     }
 
     pub fn has_filter(&self) -> bool {

@@ -3,6 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode, header};
+use rusqlite::OptionalExtension as _;
 use serde_json::{Map, Value, json};
 
 use crate::http::{
@@ -689,4 +690,194 @@ pub(crate) fn metadata_post(store: &Store, ctx: &Ctx<'_>, id: &str, req: &ApiReq
         StatusCode::CREATED,
         &json!({"metadata": list, "columnsMetadata": if columns.is_empty() { json!([]) } else { Value::Object(columns) }}),
     ))
+}
+
+/// `POST /tables/{id}/primary-key {columns[]}`: 202 `tablePrimaryKeyAdd`; duplicate keys
+/// fail the job.
+pub(crate) fn add_primary_key(
+    shared: &Shared,
+    store: &Store,
+    ctx: &Ctx<'_>,
+    id: &str,
+    req: &ApiRequest,
+) -> ApiResult {
+    let table = writable(store, ctx, id)?;
+    let mut params = query_params(req);
+    params.extend(req.params()?);
+    let columns = list_or_comma(&params, "columns")?;
+    if columns.is_empty() {
+        return Err(validation(
+            "Invalid request:\n - columns: \"This field is missing.\"",
+        ));
+    }
+    if let Some(c) = columns.iter().find(|c| !table.columns.contains(c)) {
+        return Err(ApiError::bad_request(
+            &format!("Primary key column \"{c}\" is not in table {}.", table.id),
+            "storage.tables.invalidPrimaryKeyColumns",
+        ));
+    }
+    // UNCERTAIN: the code Keboola gives when a primary key is already set.
+    if !table.primary_key.is_empty() {
+        return Err(ApiError::bad_request(
+            &format!("Table {} already has a primary key.", table.id),
+            "storage.tables.primaryKeyAlreadyExists",
+        ));
+    }
+    let table_id = table.id.clone();
+    jobs::start(
+        shared,
+        store,
+        ctx,
+        &NewJob::new(
+            "tablePrimaryKeyAdd",
+            Some(&table.id),
+            json!({"columns": columns}),
+        ),
+        Box::new(move |store, ctx| {
+            let mut table = in_job(store, ctx, &table_id)?;
+            let conn = project_db(store, ctx.me.project_id)?;
+            let key: Vec<String> = columns.iter().map(|c| tables::quote(c)).collect();
+            let duplicate: Option<i64> = conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM {} GROUP BY {} HAVING COUNT(*) > 1 LIMIT 1",
+                        table.sql_name(),
+                        key.join(", ")
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if duplicate.is_some() {
+                return Err(JobError::new(
+                    "storage.tables.primaryKeyDuplicateValues",
+                    &format!(
+                        "The new primary key cannot be created; duplicate values in primary key columns {}.",
+                        columns.join(", ")
+                    ),
+                ));
+            }
+            let tx = conn.unchecked_transaction()?;
+            tables::set_primary_key(&tx, &mut table, columns.clone())?;
+            tx.commit()?;
+            Ok(tables::render_detail(conn, &table, ctx)?)
+        }),
+    )
+}
+
+/// `DELETE /tables/{id}/primary-key`: 202 `tablePrimaryKeyDelete`.
+pub(crate) fn delete_primary_key(
+    shared: &Shared,
+    store: &Store,
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> ApiResult {
+    let table = writable(store, ctx, id)?;
+    let table_id = table.id.clone();
+    jobs::start(
+        shared,
+        store,
+        ctx,
+        &NewJob::new("tablePrimaryKeyDelete", Some(&table.id), json!({})),
+        Box::new(move |store, ctx| {
+            let mut table = in_job(store, ctx, &table_id)?;
+            let conn = project_db(store, ctx.me.project_id)?;
+            tables::set_primary_key(conn, &mut table, Vec::new())?;
+            Ok(tables::render_detail(conn, &table, ctx)?)
+        }),
+    )
+}
+
+/// `DELETE /tables/{id}/metadata/{metadataId}`: 204.
+pub(crate) fn metadata_delete(
+    store: &Store,
+    ctx: &Ctx<'_>,
+    id: &str,
+    metadata_id: &str,
+) -> ApiResult {
+    let table = writable(store, ctx, id)?;
+    let conn = project_db(store, ctx.me.project_id)?;
+    if !metadata::delete_one(conn, Object::Table, &table.id, metadata_id)? {
+        return Err(metadata::not_found(metadata_id));
+    }
+    no_content()
+}
+
+/// `<tableId>.<column>` of `/columns/{id}/metadata`: the table and the column.
+fn column_target(
+    store: &Store,
+    ctx: &Ctx<'_>,
+    column_id: &str,
+) -> Result<(Table, String), ApiError> {
+    let (table_id, column) = column_id
+        .rsplit_once('.')
+        .ok_or_else(|| not_found(column_id))?;
+    let table = readable(store, ctx, table_id)?;
+    if !table.columns.iter().any(|c| c == column) {
+        return Err(ApiError::not_found(
+            &format!("Column \"{column}\" not found in table {}.", table.id),
+            "storage.tables.columnNotFound",
+        ));
+    }
+    Ok((table, column.to_owned()))
+}
+
+/// `GET /columns/{tableId}.{column}/metadata`.
+pub(crate) fn column_metadata_list(store: &Store, ctx: &Ctx<'_>, column_id: &str) -> ApiResult {
+    let (table, column) = column_target(store, ctx, column_id)?;
+    let conn = project_db(store, ctx.me.project_id)?;
+    let entries = metadata::list(conn, Object::Column, &format!("{}.{column}", table.id))?;
+    Ok(json_response(StatusCode::OK, &Value::Array(entries)))
+}
+
+/// `POST /columns/{tableId}.{column}/metadata {provider, metadata[]}`: 201 with the list.
+pub(crate) fn column_metadata_post(
+    store: &Store,
+    ctx: &Ctx<'_>,
+    column_id: &str,
+    req: &ApiRequest,
+) -> ApiResult {
+    let (table, column) = column_target(store, ctx, column_id)?;
+    writable(store, ctx, &table.id)?;
+    let params = req.params()?;
+    let provider = metadata::parse_provider(&params)?;
+    let entries = metadata::parse_entries(&params, "metadata")?;
+    let conn = project_db(store, ctx.me.project_id)?;
+    let object_id = format!("{}.{column}", table.id);
+    let tx = conn.unchecked_transaction()?;
+    for (key, value) in &entries {
+        metadata::upsert(
+            &tx,
+            Object::Column,
+            &object_id,
+            &provider,
+            key,
+            value,
+            ctx.now,
+        )?;
+    }
+    tx.commit()?;
+    let entries = metadata::list(conn, Object::Column, &object_id)?;
+    Ok(json_response(StatusCode::CREATED, &Value::Array(entries)))
+}
+
+/// `DELETE /columns/{tableId}.{column}/metadata/{metadataId}`: 204.
+pub(crate) fn column_metadata_delete(
+    store: &Store,
+    ctx: &Ctx<'_>,
+    column_id: &str,
+    metadata_id: &str,
+) -> ApiResult {
+    let (table, column) = column_target(store, ctx, column_id)?;
+    writable(store, ctx, &table.id)?;
+    let conn = project_db(store, ctx.me.project_id)?;
+    if !metadata::delete_one(
+        conn,
+        Object::Column,
+        &format!("{}.{column}", table.id),
+        metadata_id,
+    )? {
+        return Err(metadata::not_found(metadata_id));
+    }
+    no_content()
 }

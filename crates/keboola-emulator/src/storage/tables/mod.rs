@@ -23,8 +23,10 @@ use crate::storage::metadata::{self, Object};
 pub(crate) use data::seed_rows;
 pub(crate) use definition::{ColumnDef, parse_column as definition_column};
 pub(crate) use handlers::{
-    add_column, create_async, create_definition, delete, delete_column, delete_rows, export, get,
-    import, list, metadata_list, metadata_post, preview,
+    add_column, add_primary_key, column_metadata_delete, column_metadata_list,
+    column_metadata_post, create_async, create_definition, delete, delete_column,
+    delete_primary_key, delete_rows, export, get, import, list, metadata_delete, metadata_list,
+    metadata_post, preview,
 };
 
 pub(crate) const SCHEMA: &str = "
@@ -173,13 +175,8 @@ pub(crate) fn create(
         cols.join(", ")
     ))?;
     if !primary_key.is_empty() {
-        let pk: Vec<String> = primary_key.iter().map(|c| quote(c)).collect();
-        conn.execute_batch(&format!(
-            "CREATE UNIQUE INDEX \"data_{}_pk\" ON {} ({})",
-            table.n,
-            table.sql_name(),
-            pk.join(", ")
-        ))?;
+        let mut t = table.clone();
+        set_primary_key(conn, &mut t, primary_key.to_vec())?;
     }
     if let Some(def) = definition {
         definition::write_metadata(conn, &table.id, def, now)?;
@@ -192,6 +189,30 @@ pub(crate) fn drop_table(conn: &Connection, table: &Table) -> rusqlite::Result<(
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", table.sql_name()))?;
     conn.execute("DELETE FROM storage_tables WHERE n = ?1", [table.n])?;
     metadata::delete_all(conn, Object::Table, &table.id)?;
+    Ok(())
+}
+
+/// Sets the primary key: the unique index incremental loads upsert on, and the metadata row.
+pub(crate) fn set_primary_key(
+    conn: &Connection,
+    table: &mut Table,
+    primary_key: Vec<String>,
+) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("DROP INDEX IF EXISTS \"data_{}_pk\"", table.n))?;
+    if !primary_key.is_empty() {
+        let pk: Vec<String> = primary_key.iter().map(|c| quote(c)).collect();
+        conn.execute_batch(&format!(
+            "CREATE UNIQUE INDEX \"data_{}_pk\" ON {} ({})",
+            table.n,
+            table.sql_name(),
+            pk.join(", ")
+        ))?;
+    }
+    conn.execute(
+        "UPDATE storage_tables SET primary_key = ?2 WHERE n = ?1",
+        params![table.n, json!(primary_key).to_string()],
+    )?;
+    table.primary_key = primary_key;
     Ok(())
 }
 
