@@ -11,4 +11,5 @@ mod net_safety;
 mod project;
 mod reference;
 mod secrets;
+mod storage_write;
 mod tokens;
