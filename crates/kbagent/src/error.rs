@@ -27,11 +27,13 @@ pub enum ErrorCode {
     UsageError,
     InvalidArgument,
     PermissionDenied,
+    /// A Storage job (import, export, delete, ...) ended in `error`.
+    StorageJobFailed,
     UnexpectedError,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::InvalidToken,
         Self::AuthRejected,
         Self::MissingMasterToken,
@@ -45,6 +47,7 @@ impl ErrorCode {
         Self::UsageError,
         Self::InvalidArgument,
         Self::PermissionDenied,
+        Self::StorageJobFailed,
         Self::UnexpectedError,
     ];
 
@@ -63,6 +66,7 @@ impl ErrorCode {
             Self::UsageError => "USAGE_ERROR",
             Self::InvalidArgument => "INVALID_ARGUMENT",
             Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::StorageJobFailed => "STORAGE_JOB_FAILED",
             Self::UnexpectedError => "UNEXPECTED_ERROR",
         }
     }
@@ -76,7 +80,10 @@ impl ErrorCode {
             Self::ConfigError => "configuration",
             Self::UsageError | Self::InvalidArgument => "validation",
             Self::PermissionDenied => "authorization",
-            Self::AccessDenied | Self::ApiError | Self::UnexpectedError => "api",
+            Self::AccessDenied
+            | Self::ApiError
+            | Self::StorageJobFailed
+            | Self::UnexpectedError => "api",
         }
     }
 
@@ -89,7 +96,11 @@ impl ErrorCode {
             Self::Timeout | Self::ConnectionError | Self::RetryExhausted => 4,
             Self::ConfigError => 5,
             Self::PermissionDenied => 6,
-            Self::AccessDenied | Self::NotFound | Self::ApiError | Self::UnexpectedError => 1,
+            Self::AccessDenied
+            | Self::NotFound
+            | Self::ApiError
+            | Self::StorageJobFailed
+            | Self::UnexpectedError => 1,
         }
     }
 }
@@ -236,6 +247,15 @@ impl CliError {
             }
         };
         let (code, message) = match err.kind() {
+            // Keboola accepted the request; its job then failed, with its own message.
+            ApiErrorKind::Http { .. } if err.failed_job_id().is_some() => (
+                ErrorCode::StorageJobFailed,
+                format!(
+                    "Storage job {} failed{target}{}",
+                    err.failed_job_id().unwrap_or_default(),
+                    suffix(&api_text)
+                ),
+            ),
             ApiErrorKind::Http { status: 401, .. } => {
                 if blames_credential(&api_text, err.api_code()) {
                     (
@@ -309,6 +329,9 @@ impl CliError {
         }
         if err.attempts() > 1 {
             out.details.insert("attempts".into(), err.attempts().into());
+        }
+        if let Some(job) = err.failed_job_id() {
+            out.details.insert("job_id".into(), job.into());
         }
         out
     }
@@ -388,6 +411,26 @@ mod tests {
         }
         assert_eq!(ErrorCode::AccessDenied.exit_code(), 1);
         assert_eq!(ErrorCode::ConfigError.exit_code(), 5);
+    }
+
+    #[test]
+    fn a_failed_storage_job_keeps_keboolas_message_and_job_id() {
+        let job: keboola_api::StorageJob = serde_json::from_value(serde_json::json!({
+            "id": 347, "status": "error", "operationName": "tableImport",
+            "error": {"code": "storage.tableImport", "message": "Column 'x' not found"}
+        }))
+        .unwrap();
+        let api = job.into_result().unwrap_err();
+        let err = CliError::from_api(&api, Some("prod"), Some("101-...AbCd"));
+        assert_eq!(err.code, ErrorCode::StorageJobFailed);
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.message.contains("347"), "{}", err.message);
+        assert!(
+            err.message.contains("Column 'x' not found"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.details["job_id"], "347");
     }
 
     #[test]

@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 
-use super::writes::{WaitArgs, bucket_id, name, num};
+use super::writes::{WaitArgs, name, num};
+use super::bucket_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

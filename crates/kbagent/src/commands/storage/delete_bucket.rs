@@ -4,7 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::writes::{ConfirmArgs, ItemFailure, outcome_lines, remove_each, settle, bucket_id};
+use super::writes::{ConfirmArgs, ItemFailure, outcome_lines, remove_each, settle};
+use super::bucket_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

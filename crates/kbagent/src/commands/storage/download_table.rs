@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bytes;
-use super::writes::{Counted, PendingFile, byte_bar, num, table_id};
+use super::writes::{Counted, PendingFile, byte_bar, num};
+use super::table_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

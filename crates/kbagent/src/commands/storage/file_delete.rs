@@ -4,7 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::writes::{ConfirmArgs, ItemFailure, file_id, num, outcome_lines, remove_each};
+use super::writes::{ConfirmArgs, ItemFailure, num, outcome_lines, remove_each};
+use super::file_id;
 use crate::commands::shared::ProjectArg;
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

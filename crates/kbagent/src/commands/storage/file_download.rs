@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bytes;
-use super::writes::{Counted, PendingFile, byte_bar, file_id, local_error, num};
+use super::writes::{Counted, PendingFile, byte_bar, local_error, num};
+use super::file_id;
 use crate::commands::shared::ProjectArg;
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::thousands;
-use super::writes::{WaitArgs, file_id, num, table_id};
+use super::writes::{WaitArgs, num};
+use super::file_id;
+use super::table_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

@@ -28,6 +28,13 @@ mod writes;
 
 verbs!(StorageCommand {
     "buckets" => Buckets(buckets),
+    "bucket-detail" => BucketDetail(bucket_detail),
+    "tables" => Tables(tables),
+    "table-detail" => TableDetail(table_detail),
+    "preview" => Preview(preview),
+    "files" => Files(files),
+    "file-detail" => FileDetail(file_detail),
+    "job-detail" => JobDetail(job_detail),
     "download-table" => DownloadTable(download_table),
     "upload-table" => UploadTable(upload_table),
     "load-file" => LoadFile(load_file),
@@ -40,6 +47,75 @@ verbs!(StorageCommand {
     "file-download" => FileDownload(file_download),
     "file-delete" => FileDelete(file_delete),
 });
+
+/// A Storage object id (`in.c-main`, `in.c-main.orders`): letters, digits, '-', '_', '.'.
+fn storage_id(what: &str, example: &str, value: &str) -> Result<String, CliError> {
+    let ok = !value.is_empty()
+        && value.len() <= 255
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(CliError::invalid_argument(format!(
+            "Invalid {what} '{}': use letters, digits, '-', '_' or '.' (such as {example})",
+            value.escape_debug()
+        )))
+    }
+}
+
+/// `in.c-main`: a stage, then the bucket's name.
+pub(crate) fn bucket_id(value: &str) -> Result<String, CliError> {
+    let id = storage_id("bucket id", "in.c-main", value)?;
+    if id.split('.').count() != 2 {
+        return Err(CliError::invalid_argument(format!(
+            "Invalid bucket id '{id}': a bucket id is STAGE.NAME, such as in.c-main"
+        )));
+    }
+    Ok(id)
+}
+
+/// `in.c-main.orders`: the bucket id, then the table's name.
+pub(crate) fn table_id(value: &str) -> Result<String, CliError> {
+    let id = storage_id("table id", "in.c-main.orders", value)?;
+    if id.split('.').count() != 3 {
+        return Err(CliError::invalid_argument(format!(
+            "Invalid table id '{id}': a table id is STAGE.BUCKET.TABLE, such as in.c-main.orders"
+        )));
+    }
+    Ok(id)
+}
+
+/// A Storage file or job id: digits only.
+fn numeric_id(what: &str, value: &str) -> Result<String, CliError> {
+    if !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(CliError::invalid_argument(format!(
+            "Invalid {what} '{}': {what}s are numbers",
+            value.escape_debug()
+        )))
+    }
+}
+
+pub(crate) fn file_id(value: &str) -> Result<String, CliError> {
+    numeric_id("file id", value)
+}
+
+pub(crate) fn job_id(value: &str) -> Result<String, CliError> {
+    numeric_id("job id", value)
+}
+
+/// A 404 on a named Storage object says which one, and how to list what exists.
+pub(crate) fn not_found(err: CliError, what: &str, list: &str) -> CliError {
+    if err.code != ErrorCode::NotFound {
+        return err;
+    }
+    let project = err.project.clone().unwrap_or_default();
+    err.reworded(|_| format!("{what} was not found in project '{project}'"))
+        .hint(format!("List what exists with `{list}`."))
+}
 
 /// A project that could not be read during a fan-out.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -134,5 +210,18 @@ mod tests {
         assert_eq!(bytes(1024), "1.0 KiB");
         assert_eq!(bytes(1_258_291), "1.2 MiB");
         assert_eq!(bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
+    }
+
+    #[test]
+    fn id_parsers() {
+        assert_eq!(bucket_id("in.c-main").unwrap(), "in.c-main");
+        assert!(bucket_id("in.c-main.orders").is_err());
+        assert!(bucket_id("in/c-main").is_err());
+        assert_eq!(table_id("in.c-main.orders").unwrap(), "in.c-main.orders");
+        assert!(table_id("in.c-main").is_err());
+        assert!(table_id("in.c-main.or ders").is_err());
+        assert_eq!(file_id("555").unwrap(), "555");
+        assert!(file_id("5a").is_err());
+        assert!(job_id("").is_err());
     }
 }

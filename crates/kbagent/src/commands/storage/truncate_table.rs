@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::thousands;
-use super::writes::{ConfirmArgs, ItemFailure, confirmed, settle, table_id};
+use super::writes::{ConfirmArgs, ItemFailure, confirmed, settle};
+use super::table_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

@@ -15,7 +15,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::load_file::{CsvArgs, JobSummary, after_upload, load};
-use super::writes::{CountedRead, WaitArgs, byte_bar, name, num, table_id};
+use super::writes::{CountedRead, WaitArgs, byte_bar, name, num};
+use super::table_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;

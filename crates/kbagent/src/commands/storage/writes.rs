@@ -17,50 +17,6 @@ use crate::error::{CliError, CliResult, ErrorCode};
 use crate::output::Printer;
 use crate::select::Project;
 
-/// A bucket, table or file id: Keboola's characters only, so nothing odd reaches a URL.
-fn storage_id(what: &str, value: &str, dots: usize) -> Result<String, CliError> {
-    let ok = !value.is_empty()
-        && value.len() <= 255
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && value.split('.').count() > dots
-        && value.split('.').all(|p| !p.is_empty());
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        let shape = match dots {
-            1 => " (STAGE.c-NAME, e.g. in.c-main)",
-            2 => " (BUCKET.TABLE, e.g. in.c-main.orders)",
-            _ => "",
-        };
-        Err(CliError::invalid_argument(format!(
-            "Invalid {what} '{}'{shape}",
-            value.escape_debug()
-        )))
-    }
-}
-
-pub(crate) fn bucket_id(value: &str) -> Result<String, CliError> {
-    storage_id("bucket id", value, 1)
-}
-
-pub(crate) fn table_id(value: &str) -> Result<String, CliError> {
-    storage_id("table id", value, 2)
-}
-
-/// A Storage file id: digits.
-pub(crate) fn file_id(value: &str) -> Result<String, CliError> {
-    if !value.is_empty() && value.len() <= 20 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(value.to_owned())
-    } else {
-        Err(CliError::invalid_argument(format!(
-            "Invalid file id '{}': file ids are numbers",
-            value.escape_debug()
-        )))
-    }
-}
-
 /// A bucket or table name: letters, digits, '_' and '-'.
 pub(crate) fn name(value: &str) -> Result<String, CliError> {
     let ok = !value.is_empty()
@@ -356,14 +312,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_checked() {
-        assert!(table_id("in.c-main.orders").is_ok());
-        assert!(table_id("in.c-main").is_err());
-        assert!(table_id("in.c-main.ord ers").is_err());
-        assert!(bucket_id("out.c-x").is_ok());
-        assert!(bucket_id("out..x").is_err());
-        assert!(file_id("123").is_ok());
-        assert!(file_id("12a").is_err());
+    fn names_are_checked() {
         assert!(name("sales_2").is_ok());
         assert!(name("a/b").is_err());
     }
