@@ -70,7 +70,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ctx,
         &project,
         &args.confirm,
-        "Delete bucket(s)",
+        "delete bucket(s)",
         &args.bucket_id,
         |id| client.get_bucket(id).map(drop),
         |id| {

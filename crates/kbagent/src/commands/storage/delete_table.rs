@@ -70,7 +70,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ctx,
         &project,
         &args.confirm,
-        "Delete table(s)",
+        "delete table(s)",
         &args.table_id,
         |id| client.get_table(id).map(drop),
         |id| {

@@ -64,7 +64,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ctx,
         &project,
         &args.confirm,
-        "Delete file(s)",
+        "delete file(s)",
         &args.file_id,
         |id| client.get_file(id).map(drop),
         |id| client.delete_file(id).map_err(|e| project.api_error(&e)),

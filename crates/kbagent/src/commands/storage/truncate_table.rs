@@ -112,12 +112,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             .iter()
             .map(|t| format!("{} ({} rows)", t.table_id, thousands(t.rows_before)))
             .collect();
-        let question = format!(
-            "Delete every row of {} in project '{}'? This cannot be undone.",
+        let action = format!(
+            "delete every row of {} in project '{}'",
             list.join(", "),
             project.alias
         );
-        if !confirmed(ctx, &args.confirm, &question)? {
+        if !confirmed(ctx, &args.confirm, &action)? {
             return Err(CliError::usage("Aborted; nothing was changed"));
         }
     }

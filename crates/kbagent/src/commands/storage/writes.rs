@@ -50,17 +50,18 @@ pub(crate) struct ConfirmArgs {
     pub dry_run: bool,
 }
 
-/// Whether to go ahead with a destructive change: `--yes`, or a "y" on a terminal. Off a
-/// terminal without `--yes` it is a usage error, never a silent deletion.
-pub(crate) fn confirmed(ctx: &Ctx<'_>, args: &ConfirmArgs, question: &str) -> CliResult<bool> {
+/// Whether to go ahead with a destructive change (`action`: "delete table x in project
+/// 'p'"): `--yes`, or a "y" on a terminal. Off a terminal without `--yes` it is a usage
+/// error, never a silent deletion.
+pub(crate) fn confirmed(ctx: &Ctx<'_>, args: &ConfirmArgs, action: &str) -> CliResult<bool> {
     if args.yes {
         return Ok(true);
     }
     if ctx.printer.interactive() {
-        return ctx.confirm(question);
+        return ctx.confirm(&format!("Really {action}? This cannot be undone."));
     }
     Err(CliError::usage(format!(
-        "{question} Refusing without --yes (no terminal to ask on)"
+        "Refusing to {action} without --yes (no terminal to ask on)"
     ))
     .hint("Pass --yes to go ahead, or --dry-run to see what would be removed."))
 }
@@ -180,12 +181,8 @@ pub(crate) fn remove_each(
         }
         return Ok(out);
     }
-    let question = format!(
-        "{what} {} in project '{}'? This cannot be undone.",
-        ids.join(", "),
-        project.alias
-    );
-    if !confirmed(ctx, args, &question)? {
+    let action = format!("{what} {} in project '{}'", ids.join(", "), project.alias);
+    if !confirmed(ctx, args, &action)? {
         return Err(CliError::usage("Aborted; nothing was changed"));
     }
     for id in ids {
