@@ -4,7 +4,7 @@ use keboola_api::CreateBucket;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::writes::name;
+use super::writes::{legacy_branch_storage, name};
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -49,6 +49,9 @@ pub(crate) struct Output {
     pub stage: String,
     pub backend: Option<String>,
     pub description: Option<String>,
+    /// With `--branch` on a project without `storage-branches`: jobs will not read the
+    /// bucket.
+    pub legacy_branch_storage: bool,
 }
 
 impl CommandOutput for Output {
@@ -60,9 +63,10 @@ impl CommandOutput for Output {
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let name = args.name.strip_prefix("c-").unwrap_or(&args.name).to_owned();
-    let bucket = ctx
+    let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref())
+        .with_branch(args.branch.branch.as_deref());
+    let bucket = client
         .create_bucket(&CreateBucket {
             name,
             stage: args.stage.clone(),
@@ -82,5 +86,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         stage: bucket.stage,
         backend: bucket.backend,
         description: bucket.description.or_else(|| args.description.clone()),
+        legacy_branch_storage: legacy_branch_storage(&client, args.branch.branch.as_deref()),
     })
 }

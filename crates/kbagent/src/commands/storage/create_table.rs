@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 
-use super::writes::{WaitArgs, name, num};
+use super::writes::{WaitArgs, legacy_branch_storage, name, num};
 use super::bucket_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
@@ -89,6 +89,12 @@ pub(crate) struct Output {
     pub bucket_id: String,
     pub primary_key: Vec<String>,
     pub columns: Vec<String>,
+    /// Always false: the bucket must exist.
+    pub auto_created_bucket: bool,
+    /// With `--branch` on a project without `storage-branches`: jobs will not read the
+    /// table.
+    pub legacy_branch_storage: bool,
+    /// `created`, or `started` with `--no-wait`.
     pub action: String,
     pub job_id: Option<u64>,
     pub job_status: String,
@@ -162,6 +168,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         bucket_id: args.bucket_id.clone(),
         primary_key: args.primary_key.clone(),
         columns: args.columns.iter().map(|c| c.name.clone()).collect(),
+        auto_created_bucket: false,
+        legacy_branch_storage: legacy_branch_storage(&client, args.branch.branch.as_deref()),
         action: if job.status.is_finished() { "created" } else { "started" }.to_owned(),
         job_id: num(&job.id),
         job_status: job.status.as_str().to_owned(),

@@ -39,6 +39,21 @@ pub(crate) fn num(id: &str) -> Option<u64> {
     id.parse().ok()
 }
 
+/// Whether a write into development branch `branch` lands in legacy branch storage: a
+/// project without the `storage-branches` feature, whose jobs never read the branch's
+/// buckets. Always false on the main branch; an unreadable answer counts as false (the
+/// flag only informs).
+pub(crate) fn legacy_branch_storage(
+    client: &keboola_api::StorageClient,
+    branch: Option<&str>,
+) -> bool {
+    branch.is_some()
+        && client.verify().is_ok_and(|info| {
+            info.owner
+                .is_some_and(|o| !o.features.iter().any(|f| f == "storage-branches"))
+        })
+}
+
 /// `--yes` and `--dry-run` of a destructive command.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct ConfirmArgs {
@@ -266,9 +281,15 @@ impl PendingFile {
                 target.display()
             )));
         }
-        let temp = tempfile::Builder::new()
-            .prefix(".kbagent-")
-            .suffix(".part")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".kbagent-").suffix(".part");
+        // A data file like any other (0666 less the umask), not the 0600 of a temporary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder
             .tempfile_in(&dir)
             .map_err(|e| local_error(&dir, &e))?;
         Ok(Self {
