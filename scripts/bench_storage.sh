@@ -55,6 +55,21 @@ cat >"$work/curl_get.sh" <<EOF
 #!/usr/bin/env bash
 while read -r u; do curl -sf "\$u"; done <"$work/slices.txt" >"$work/curl.gz"
 EOF
+# What download-table does, in curl: export-async, poll the job, the file with its
+# credentials, every slice through gunzip, after the header line.
+cat >"$work/curl_export.sh" <<EOF
+#!/usr/bin/env bash
+set -e
+api() { curl -sf -H "X-StorageApi-Token: $token" "\$@"; }
+job=\$(api -X POST -H 'Content-Type: application/json' -d '{"gzip":true}' "$url/v2/storage/tables/in.c-crm.orders/export-async" | jq -r .id)
+until [ "\$(api "$url/v2/storage/jobs/\$job" | tee "$work/job.json" | jq -r .status)" = success ]; do sleep 0.02; done
+f=\$(api "$url/v2/storage/files/\$(jq -r .results.file.id "$work/job.json")?federationToken=1")
+conn=\$(jq -r .absCredentials.SASConnectionString <<<"\$f")
+ep=\$(sed 's/.*BlobEndpoint=\([^;]*\).*/\1/' <<<"\$conn"); sas=\$(sed 's/.*SharedAccessSignature=//' <<<"\$conn")
+{ head -n 1 "$work/orders.csv"
+  curl -sf "\$(jq -r .url <<<"\$f")" | jq -r --arg ep "\$ep" --arg sas "\$sas" '.entries[].url | sub("^azure://[^/]*/"; \$ep + "/") + "?" + \$sas' |
+    while read -r u; do curl -sf "\$u"; done | gunzip; } >"$work/curl_export.csv"
+EOF
 cat >"$work/curl_get_gunzip.sh" <<EOF
 #!/usr/bin/env bash
 while read -r u; do curl -sf "\$u"; done <"$work/slices.txt" | gunzip >"$work/curl.csv"
@@ -77,10 +92,12 @@ chmod +x "$work"/*.sh
 echo "kbagent $("$bin/kbagent" --version | cut -d' ' -f2); $rows rows: $((csv_bytes / 1048576)) MiB CSV, $((gz_bytes / 1048576)) MiB gzipped in $(wc -l <"$work/slices.txt") slices; $(nproc) cores"
 hyperfine --warmup 1 --runs "$runs" -N --export-json "$work/down.json" \
   "$bin/kbagent --json storage download-table --table-id in.c-crm.orders --output $work/kb.csv" \
+  "$work/curl_export.sh" \
   "$bin/kbagent --json storage file-download --file-id $export_file --output $work/kb.gz" \
   "$work/curl_get_gunzip.sh" \
   "$work/curl_get.sh"
 cmp -s "$work/kb.csv" "$work/orders.csv" || echo "WARNING: two downloads of the table differ"
+cmp -s "$work/curl_export.csv" "$work/orders.csv" || echo "WARNING: curl's export differs from download-table's"
 cmp -s "$work/kb.gz" "$work/curl.gz" || echo "WARNING: file-download and curl got different bytes"
 cmp -s "$work/curl.csv" <(tail -n +2 "$work/orders.csv") || echo "WARNING: curl|gunzip differs from the table's rows"
 
@@ -102,6 +119,7 @@ report() { # file, label, bytes per run, for each benchmark in order
 }
 report "$work/down.json" \
   "download-table (export job + fetch + gunzip)@$csv_bytes" \
+  "curl: export job + fetch + gunzip@$csv_bytes" \
   "file-download (the export's slices, raw)@$gz_bytes" \
   "curl slices | gunzip > file@$csv_bytes" \
   "curl slices > file (raw)@$gz_bytes"

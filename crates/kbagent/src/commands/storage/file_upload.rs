@@ -87,7 +87,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             .map_or_else(|| "upload".to_owned(), |n| n.to_string_lossy().into_owned())
     });
     let project = load_and_select(ctx, args.project.get())?;
-    let cfg = ctx.transfer_config()?;
+    let mut cfg = ctx.transfer_config()?;
     let client = ctx
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref());
@@ -103,6 +103,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         is_permanent: args.permanent,
         ..PrepareFile::default()
     };
+    cfg.part_size = crate::ctx::part_size_for(prepare.size_bytes);
     let file = client
         .upload_file(&prepare, &mut data, &cfg)
         .map_err(|e| CliError::from_transfer(&e, Some(&project.alias)))?;

@@ -148,7 +148,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let table_name = args.table_id.rsplit('.').next().unwrap_or_default().to_owned();
     name(&table_name)?;
     let project = load_and_select(ctx, args.project.get())?;
-    let cfg = ctx.transfer_config()?;
+    let mut cfg = ctx.transfer_config()?;
     let client = ctx
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref());
@@ -195,6 +195,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         tags: vec![if missing.table { "file-import" } else { "table-import" }.to_owned()],
         ..PrepareFile::default()
     };
+    cfg.part_size = crate::ctx::part_size_for(prepare.size_bytes);
     let file = client
         .prepare_file(&prepare)
         .map_err(|e| project.api_error(&e))?;
