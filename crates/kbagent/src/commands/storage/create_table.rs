@@ -3,7 +3,7 @@
 use keboola_api::{ColumnDefinition, TableDefinition};
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::writes::{WaitArgs, legacy_branch_storage, name, num};
 use super::bucket_id;
@@ -96,6 +96,13 @@ pub(crate) struct Output {
     pub legacy_branch_storage: bool,
     /// `created`, or `started` with `--no-wait`.
     pub action: String,
+    /// Cloning from a table, partitioning and clustering are not options of this command:
+    /// always `null` (the keys keep the shape scripts expect).
+    pub source_table_id: Option<String>,
+    pub source_branch_id: Option<String>,
+    pub time_partitioning: Option<Value>,
+    pub range_partitioning: Option<Value>,
+    pub clustering: Option<Value>,
     pub job_id: Option<u64>,
     pub job_status: String,
 }
@@ -171,6 +178,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         auto_created_bucket: false,
         legacy_branch_storage: legacy_branch_storage(&client, args.branch.branch.as_deref()),
         action: if job.status.is_finished() { "created" } else { "started" }.to_owned(),
+        source_table_id: None,
+        source_branch_id: None,
+        time_partitioning: None,
+        range_partitioning: None,
+        clustering: None,
         job_id: num(&job.id),
         job_status: job.status.as_str().to_owned(),
     })
