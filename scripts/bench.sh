@@ -6,7 +6,8 @@
 #   RUNS=30 scripts/bench.sh    # more runs per command
 #
 # Targets on a 2-core machine: start-up (--version, project list) under 5 ms median;
-# 50-project `project status` under 400 ms (the floor is one 100 ms round trip);
+# 50-project `project status` under 400 ms (the floor is one 100 ms round trip), and
+# `storage tables` over 50 projects next to the same command for one project;
 # peak RSS under 20 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,18 +48,25 @@ hyperfine --warmup 1 --runs "$runs" -N --export-json "$work/fanout.json" \
   "$bin/kbagent --json project status" \
   "$bin/kbagent --json config list"
 
+# Storage fan-out: the tables of every project cost a couple of round trips (parallel
+# workers), not 50.
+hyperfine --warmup 1 --runs "$runs" -N --export-json "$work/storage.json" \
+  "$bin/kbagent --json storage tables --project p1" \
+  "$bin/kbagent --json storage tables"
+
 echo
 echo "Medians:"
-for f in "$work/startup.json" "$work/fanout.json"; do
+for f in "$work/startup.json" "$work/fanout.json" "$work/storage.json"; do
   # hyperfine's JSON keeps one "command" and one "median" (seconds) per benchmark, in order.
   paste <(grep -o '"command": "[^"]*"' "$f" | cut -d'"' -f4 | sed "s|$bin/||") \
         <(grep -o '"median": [0-9.e-]*' "$f" | awk '{printf "%.1f ms\n", $2 * 1000}') |
-    awk -F'\t' '{printf "  %-34s %s\n", $1, $2}'
+    awk -F'\t' '{printf "  %-42s %s\n", $1, $2}'
 done
 
 echo
 echo "Peak resident memory (GNU time, KiB):"
-for cmd in "--version" "--json project list" "--json project status" "--json config list"; do
+for cmd in "--version" "--json project list" "--json project status" "--json config list" \
+  "--json storage tables"; do
   # shellcheck disable=SC2086
   kib=$( { /usr/bin/time -f '%M' "$bin/kbagent" $cmd >/dev/null; } 2>&1 | tail -n 1)
   printf '  %-24s %6s KiB\n' "$cmd" "$kib"

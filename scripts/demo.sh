@@ -3,7 +3,7 @@
 # It builds both binaries, starts the emulator on a free loopback port, and walks the main
 # scenario: register a project with a token copied "from the UI", see what it can do, mint a
 # fresh project token through the Manage API, and build an OAuth URL that the emulator's
-# wizard accepts.
+# wizard accepts; then browse Storage: find a table, show its columns, preview its rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,5 +65,13 @@ if command -v curl >/dev/null; then
     --config-id "$oauth_config" | grep -A2 '"oauth_api"'
 fi
 kb doctor
+
+# Storage: find a table, read its columns, look at a sample of its rows.
+kb storage buckets --project demo
+kb storage tables --project demo --bucket-id in.c-crm
+kb storage table-detail --project demo --table-id in.c-crm.orders
+kb storage preview --project demo --table-id in.c-crm.orders --limit 5 --format table
+kb storage preview --project demo --table-id in.c-crm.orders --columns order_id,status,amount \
+  --where-column status --where-value cancelled --limit 3
 echo
 echo "Done. The emulator stops now; its state was in memory only."

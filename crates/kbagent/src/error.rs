@@ -331,7 +331,9 @@ impl CliError {
             out.details.insert("attempts".into(), err.attempts().into());
         }
         if let Some(job) = err.failed_job_id() {
-            out.details.insert("job_id".into(), job.into());
+            // Keboola's job ids are numbers.
+            let id = job.parse::<u64>().map_or_else(|_| job.into(), Value::from);
+            out.details.insert("job_id".into(), id);
         }
         out
     }
@@ -430,7 +432,7 @@ mod tests {
             "{}",
             err.message
         );
-        assert_eq!(err.details["job_id"], "347");
+        assert_eq!(err.details["job_id"], 347);
     }
 
     #[test]

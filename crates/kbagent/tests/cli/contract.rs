@@ -11,6 +11,7 @@ use keboola_emulator::{EmulatorOptions, Fault};
 use serde_json::{Map, Value, json};
 
 use crate::common::*;
+use crate::storage_read::start_export;
 
 /// Keys whose values change between runs; the marker says what type the value had.
 const VOLATILE_KEYS: &[&str] = &[
@@ -160,14 +161,13 @@ static VALIDATED: AtomicUsize = AtomicUsize::new(0);
 /// Checks a successful `data` against the schema of the command the snapshot is named
 /// after (`project_refresh_dry_run` is `project refresh`), and counts it.
 fn validate(env: &TestEnv, name: &str, c: &Contract) {
-    if matches_schema(env, name, c) {
+    if check_schema(env, name, c) {
         VALIDATED.fetch_add(1, Ordering::Relaxed);
     }
 }
 
-/// Whether `data` was checked against its command's schema (it panics when it does not
-/// match).
-fn matches_schema(env: &TestEnv, name: &str, c: &Contract) -> bool {
+/// [`validate`] without the count: whether `data` was checked against a schema.
+fn check_schema(env: &TestEnv, name: &str, c: &Contract) -> bool {
     if c.envelope["status"] != "ok" {
         return false;
     }
@@ -613,7 +613,7 @@ fn storage_write_json_contract() {
     let mut checked = 0;
     let mut snap_w = |name: &str, args: &[&str]| {
         let c = contract(&env, &json_run(&env, args), &[]);
-        checked += usize::from(matches_schema(&env, name, &c));
+        checked += usize::from(check_schema(&env, name, &c));
         insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
             insta::assert_json_snapshot!(name, c.redacted);
         });
@@ -778,4 +778,167 @@ fn storage_write_json_contract() {
     );
     // All but the refusal (an error) and the dry run with a missing table (exit 1 still ok).
     assert_eq!(checked, 16);
+}
+
+/// Keys of storage reads whose values come from the clock of the run.
+const STORAGE_TIMES: &[&str] = &["created_time", "start_time", "end_time", "createdTime"];
+
+fn without_times(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = if STORAGE_TIMES.contains(&k.as_str()) {
+                        marker(&v)
+                    } else {
+                        without_times(v)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => items.into_iter().map(without_times).collect(),
+        other => other,
+    }
+}
+
+/// A snapshot of a storage read, its `data` checked against the published schema (counted
+/// apart from `every_command_json_contract`, which runs in parallel).
+fn storage_snap(env: &TestEnv, name: &str, args: &[&str]) {
+    let mut c = contract(env, &json_run(env, args), &[]);
+    c.redacted = without_times(c.redacted);
+    let ok = c.envelope["status"] == "ok";
+    assert_eq!(check_schema(env, name, &c), ok, "{name}: no schema checked");
+    insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+        insta::assert_json_snapshot!(name, c.redacted);
+    });
+}
+
+#[test]
+fn storage_read_json_contract() {
+    let env = TestEnv::with(EmulatorOptions {
+        projects: 3,
+        ..EmulatorOptions::default()
+    });
+    env.add("prod", 0, "admin");
+    env.add("dev", 1, "storage");
+    env.add("other", 2, "admin");
+    // One export gives a job and a file to read.
+    let job_id = start_export(&env).to_string();
+    let wait = &[
+        "storage",
+        "job-detail",
+        "--project",
+        "prod",
+        "--job-id",
+        &job_id,
+        "--wait",
+    ];
+    storage_snap(&env, "storage_job_detail", wait);
+    let (out, _) = env.json(&["storage", "files", "--project", "prod", "--limit", "1"]);
+    let file_id = out.data()["files"][0]["id"].to_string();
+
+    storage_snap(&env, "storage_buckets", &["storage", "buckets"]);
+    storage_snap(
+        &env,
+        "storage_bucket_detail",
+        &[
+            "storage",
+            "bucket-detail",
+            "--project",
+            "prod",
+            "--bucket-id",
+            "in.c-crm",
+        ],
+    );
+    storage_snap(
+        &env,
+        "storage_tables",
+        &["storage", "tables", "--project", "dev"],
+    );
+    storage_snap(
+        &env,
+        "storage_table_detail",
+        &[
+            "storage",
+            "table-detail",
+            "--project",
+            "prod",
+            "--table-id",
+            "in.c-crm.orders",
+        ],
+    );
+    storage_snap(
+        &env,
+        "storage_preview",
+        &[
+            "storage",
+            "preview",
+            "--project",
+            "prod",
+            "--table-id",
+            "in.c-crm.orders",
+            "--limit",
+            "2",
+        ],
+    );
+    storage_snap(
+        &env,
+        "storage_files",
+        &["storage", "files", "--project", "prod"],
+    );
+    storage_snap(
+        &env,
+        "storage_file_detail",
+        &[
+            "storage",
+            "file-detail",
+            "--project",
+            "prod",
+            "--file-id",
+            &file_id,
+        ],
+    );
+    storage_snap(
+        &env,
+        "storage_table_detail_not_found",
+        &[
+            "storage",
+            "table-detail",
+            "--project",
+            "prod",
+            "--table-id",
+            "in.c-crm.nope",
+        ],
+    );
+
+    env.emu.add_storage_job_control(
+        serde_json::from_value(json!({"fail": true, "error_message": "Invalid column"})).unwrap(),
+    );
+    let failed = start_export(&env).to_string();
+    storage_snap(
+        &env,
+        "storage_job_detail_failed",
+        &[
+            "storage",
+            "job-detail",
+            "--project",
+            "prod",
+            "--job-id",
+            &failed,
+            "--wait",
+        ],
+    );
+
+    env.emu.add_fault(
+        serde_json::from_value::<Fault>(
+            json!({"path": "/v2/storage/**", "project_id": env.project_id(2), "status": 500}),
+        )
+        .unwrap(),
+    );
+    storage_snap(
+        &env,
+        "storage_tables_failing_project",
+        &["storage", "tables", "--bucket-id", "in.c-budget"],
+    );
 }

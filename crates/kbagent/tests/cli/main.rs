@@ -11,5 +11,6 @@ mod net_safety;
 mod project;
 mod reference;
 mod secrets;
+mod storage_read;
 mod storage_write;
 mod tokens;

@@ -10,6 +10,7 @@ use keboola_emulator::{EmulatorOptions, Seed};
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::storage_read::{finished_job, start_export};
 
 /// What every canary secret contains; nothing else kbagent prints contains it.
 const CANARY: &str = "CANARY";
@@ -107,9 +108,8 @@ struct Case {
     fault: Option<Value>,
     /// Replaces the template config for this case.
     config: Option<String>,
-    /// A `file-upload` run before each mode (after the reset); `{file}` in `args` becomes
-    /// the id of the file it uploaded.
-    prepare_file: Option<String>,
+    /// Runs after the reset and returns arguments to append (ids of what it created).
+    setup: Option<fn(&TestEnv) -> Vec<String>>,
 }
 
 fn case(leaf: &str, args: &[&str], expect: Expect) -> Case {
@@ -122,7 +122,7 @@ fn case(leaf: &str, args: &[&str], expect: Expect) -> Case {
         reveal: Reveal::Nothing,
         fault: None,
         config: None,
-        prepare_file: None,
+        setup: None,
     }
 }
 
@@ -152,8 +152,8 @@ impl Case {
         self
     }
 
-    fn with_file(mut self, path: &str) -> Self {
-        self.prepare_file = Some(path.to_owned());
+    fn setup(mut self, setup: fn(&TestEnv) -> Vec<String>) -> Self {
+        self.setup = Some(setup);
         self
     }
 }
@@ -291,34 +291,17 @@ impl Canary {
                 .as_ref()
                 .map_or(&self.template[..], |t| t.as_bytes());
             std::fs::write(self.env.config_path(), config).unwrap();
-            let prepared;
-            let c = match &c.prepare_file {
-                Some(path) => {
-                    let (out, code) = self.env.json(&[
-                        "storage",
-                        "file-upload",
-                        "--project",
-                        "prod",
-                        "--file",
-                        path,
-                    ]);
-                    assert_eq!(code, 0, "{out:?}");
-                    let id = out.data()["id"].to_string();
-                    prepared = Case {
-                        args: c.args.iter().map(|a| a.replace("{file}", &id)).collect(),
-                        ..c.clone()
-                    };
-                    &prepared
-                }
-                None => c,
-            };
             if let Some(f) = &c.fault {
                 self.env
                     .emu
                     .add_fault(serde_json::from_value(f.clone()).unwrap());
             }
-            let r = self.run_once(c, mode);
-            let ctx = format!("`kbagent {} {}`", mode.join(" "), c.args.join(" "));
+            let mut run = c.clone();
+            if let Some(setup) = c.setup {
+                run.args.extend(setup(&self.env));
+            }
+            let r = self.run_once(&run, mode);
+            let ctx = format!("`kbagent {} {}`", mode.join(" "), run.args.join(" "));
             self.assert_clean("stdout", &r.stdout, &ctx);
             self.assert_clean("stderr", &r.stderr, &ctx);
             let log = serde_json::to_string(&self.env.emu.requests()).unwrap();
@@ -806,8 +789,8 @@ fn scenarios(c: &Canary) -> Vec<Case> {
             .fault(json!({"service": "abs", "method": "PUT", "status": 403})),
         case("storage upload-table", &["storage", "upload-table", "--project", "prod", "--table-id", "out.c-reports.revenue_by_customer", "--file", &csv, "--incremental"], Expect::Err("API_ERROR", 1))
             .fault(json!({"method": "POST", "path": "/v2/storage/tables/*/import-async", "status": 500})),
-        case("storage load-file", &split("storage load-file --project prod --file-id {file} --table-id in.c-crm.canary"), Expect::Err("NOT_FOUND", 1)).with_file(&csv),
-        case("storage load-file", &split("storage load-file --project prod --file-id {file} --table-id out.c-reports.revenue_by_customer --incremental --no-wait"), Expect::Ok).with_file(&csv),
+        case("storage load-file", &split("storage load-file --project prod --table-id in.c-crm.canary"), Expect::Err("NOT_FOUND", 1)).setup(uploaded_file),
+        case("storage load-file", &split("storage load-file --project prod --table-id out.c-reports.revenue_by_customer --incremental --no-wait"), Expect::Ok).setup(uploaded_file),
         case("storage create-bucket", &split("storage create-bucket --project prod --stage out --name canary"), Expect::Ok),
         case("storage create-bucket", &split("storage create-bucket --project prod --stage in --name crm"), Expect::Err("API_ERROR", 1)),
         case("storage create-table", &split("storage create-table --project prod --bucket-id in.c-crm --name canary --column id:INTEGER --primary-key id"), Expect::Ok),
@@ -821,12 +804,12 @@ fn scenarios(c: &Canary) -> Vec<Case> {
         case("storage file-upload", &["storage", "file-upload", "--project", "prod", "--file", &csv, "--tag", "canary"], Expect::Ok),
         case("storage file-upload", &["storage", "file-upload", "--project", "prod", "--file", &csv], Expect::Err("ACCESS_DENIED", 1))
             .fault(json!({"service": "abs", "status": 403})),
-        case("storage file-download", &split("storage file-download --project prod --file-id {file} --output canary.out"), Expect::Ok).with_file(&csv),
-        case("storage file-download", &split("storage file-download --project prod --file-id {file} --output canary.out"), Expect::Err("ACCESS_DENIED", 1))
-            .with_file(&csv)
+        case("storage file-download", &split("storage file-download --project prod --output canary.out"), Expect::Ok).setup(uploaded_file),
+        case("storage file-download", &split("storage file-download --project prod --output canary.out"), Expect::Err("ACCESS_DENIED", 1))
+            .setup(uploaded_file)
             .fault(json!({"service": "abs", "method": "GET", "status": 403})),
-        case("storage file-delete", &split("storage file-delete --project prod --file-id {file} --yes"), Expect::Ok).with_file(&csv),
-        case("storage file-delete", &split("storage file-delete --project prod --file-id {file}"), Expect::Err("USAGE_ERROR", 2)).with_file(&csv),
+        case("storage file-delete", &split("storage file-delete --project prod --yes"), Expect::Ok).setup(uploaded_file),
+        case("storage file-delete", &split("storage file-delete --project prod"), Expect::Err("USAGE_ERROR", 2)).setup(uploaded_file),
         // config list / detail / oauth-url
         case("config list", &split("config list"), Expect::Ok),
         case(
@@ -977,7 +960,7 @@ fn canary_tokens_never_leak() {
     }
 
     // The curated scenarios: success and error paths of every leaf.
-    for s in scenarios(&c) {
+    for s in scenarios(&c).into_iter().chain(storage_read_scenarios()) {
         assert!(
             leaves.contains(&s.leaf),
             "scenario for unknown command {}",
@@ -1135,4 +1118,88 @@ fn oauth_url_child_token_only_on_stdout() {
         }
     }
     eprintln!("oauth-url: {checked} runs, child token only on stdout");
+}
+
+/// `--file-id` of a file just uploaded to project 101 (`prod`).
+fn uploaded_file(env: &TestEnv) -> Vec<String> {
+    let path = env.home.path().join("canary.csv");
+    let (out, code) = env.json(&[
+        "storage",
+        "file-upload",
+        "--project",
+        "prod",
+        "--file",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out:?}");
+    vec!["--file-id".to_owned(), out.data()["id"].to_string()]
+}
+
+/// A finished export of `in.c-crm.orders` in project 101 (`prod`): its job and its file.
+fn export_orders(env: &TestEnv) -> (String, String) {
+    let job = finished_job(env, start_export(env));
+    assert_eq!(job["status"], "success", "{job}");
+    (
+        job["id"].to_string(),
+        job["results"]["file"]["id"].to_string(),
+    )
+}
+
+/// Success and error paths of the storage reads. `ghost`'s token is unknown to the stack.
+fn storage_read_scenarios() -> Vec<Case> {
+    let ok = |args: &str| case(&leaf(args), &split(args), Expect::Ok);
+    let err = |args: &str, code, exit| case(&leaf(args), &split(args), Expect::Err(code, exit));
+    vec![
+        ok("storage buckets"),
+        err("storage buckets --project ghost", "INVALID_TOKEN", 3),
+        ok("storage bucket-detail --project prod --bucket-id in.c-crm"),
+        err(
+            "storage bucket-detail --project prod --bucket-id in.c-none",
+            "NOT_FOUND",
+            1,
+        ),
+        ok("storage tables --project prod --branch 10102"),
+        err("storage tables --branch 10102", "USAGE_ERROR", 2),
+        err(
+            "storage tables --project ghost --bucket-id in.c-crm",
+            "INVALID_TOKEN",
+            3,
+        ),
+        ok("storage table-detail --project copied --table-id in.c-crm.orders"),
+        err(
+            "storage table-detail --project ghost --table-id in.c-crm.orders",
+            "INVALID_TOKEN",
+            3,
+        ),
+        ok("storage preview --project prod --table-id in.c-crm.customers --limit 5"),
+        err(
+            "storage preview --project prod --table-id in.c-crm.none",
+            "NOT_FOUND",
+            1,
+        ),
+        ok("storage files --project prod").setup(|env| {
+            export_orders(env);
+            Vec::new()
+        }),
+        err("storage files --project ghost", "INVALID_TOKEN", 3),
+        ok("storage file-detail --project prod")
+            .setup(|env| vec!["--file-id".to_owned(), export_orders(env).1]),
+        err(
+            "storage file-detail --project prod --file-id 1",
+            "NOT_FOUND",
+            1,
+        ),
+        ok("storage job-detail --project prod --wait")
+            .setup(|env| vec!["--job-id".to_owned(), export_orders(env).0]),
+        err(
+            "storage job-detail --project ghost --job-id 5000001",
+            "INVALID_TOKEN",
+            3,
+        ),
+    ]
+}
+
+/// `storage buckets --project p` is the leaf `storage buckets`.
+fn leaf(args: &str) -> String {
+    args.split(' ').take(2).collect::<Vec<_>>().join(" ")
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::http::{ApiRequest, json_response, time};
 use crate::objects::{BlobMeta, authorized, body_response};
 use crate::state::{Shared, Store};
-use crate::storage::files::File;
+use crate::storage::files::{self, File};
 
 const TOKEN_PREFIX: &str = "ya29.c.";
 
@@ -47,8 +47,56 @@ fn authenticate(store: &Store, req: &ApiRequest, path: &str) -> Option<File> {
     authorized(store, req.query_param("X-Goog-Signature")?, path)
 }
 
-fn object_json(bucket: &str, name: &str, meta: &BlobMeta) -> Value {
+/// CRC32C (Castagnoli), which GCS clients check uploads against.
+fn crc32c(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut crc = i as u32;
+            let mut bit = 0;
+            while bit < 8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0x82F6_3B78
+                } else {
+                    crc >> 1
+                };
+                bit += 1;
+            }
+            table[i] = crc;
+            i += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |crc, b| {
+        TABLE[usize::from(crc.to_le_bytes()[0] ^ b)] ^ (crc >> 8)
+    })
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn object_json(bucket: &str, name: &str, meta: &BlobMeta, bytes: &[u8]) -> Value {
     json!({
+        "crc32c": base64(&crc32c(bytes).to_be_bytes()),
         "kind": "storage#object",
         "id": format!("{bucket}/{name}/1"),
         "name": name,
@@ -116,7 +164,7 @@ fn stored(
         content_type,
         shared.now(),
     ) {
-        Ok(meta) => json_response(StatusCode::OK, &object_json(bucket, name, &meta)),
+        Ok(meta) => json_response(StatusCode::OK, &object_json(bucket, name, &meta, bytes)),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "backendError",
@@ -266,7 +314,12 @@ fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> 
             .blobs
             .commit(conn, upload_id, &path, &names, &content_type, shared.now())
         {
-            Ok(Some(meta)) => json_response(StatusCode::OK, &object_json(bucket, &name, &meta)),
+            Ok(Some(_)) => match store.blobs.read(conn, &path) {
+                Ok(Some((meta, bytes))) => {
+                    json_response(StatusCode::OK, &object_json(bucket, &name, &meta, &bytes))
+                }
+                _ => internal(),
+            },
             _ => internal(),
         };
     }
@@ -300,7 +353,9 @@ fn download(
         Ok(Some((meta, bytes))) if media => {
             body_response(req, &meta, bytes, req.method == Method::HEAD)
         }
-        Ok(Some((meta, _))) => json_response(StatusCode::OK, &object_json(bucket, name, &meta)),
+        Ok(Some((meta, bytes))) => {
+            json_response(StatusCode::OK, &object_json(bucket, name, &meta, &bytes))
+        }
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "notFound",
@@ -314,9 +369,28 @@ fn download(
     }
 }
 
+/// `GET /storage/v1/b/<bucket>`: the bucket's metadata, for a token of a file in it.
+fn bucket(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
+    let store = shared.store();
+    let token = req
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .and_then(|t| t.trim().strip_prefix(TOKEN_PREFIX));
+    let file = token.and_then(|t| files::by_secret(&store.db, t).ok().flatten());
+    if file.is_none_or(|f| f.bucket != bucket) {
+        return error(StatusCode::UNAUTHORIZED, "required", "Invalid Credentials");
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "storage#bucket", "id": bucket, "name": bucket,
+                "projectNumber": "0", "location": "US-EAST4", "storageClass": "STANDARD"}),
+    )
+}
+
 pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Response<Body> {
     let media = req.query_param("alt") == Some("media");
     match rest {
+        ["storage", "v1", "b", name] if req.method == Method::GET => bucket(shared, req, name),
         ["upload", "storage", "v1", "b", bucket, "o"]
             if matches!(req.method.as_str(), "POST" | "PUT") =>
         {
@@ -352,5 +426,19 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
             }
         }
         _ => error(StatusCode::NOT_FOUND, "notFound", "Not Found"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{base64, crc32c};
+
+    #[test]
+    fn checksums_match_the_reference_values() {
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+        assert_eq!(base64(b"M"), "TQ==");
+        assert_eq!(base64(&crc32c(b"").to_be_bytes()), "AAAAAA==");
     }
 }

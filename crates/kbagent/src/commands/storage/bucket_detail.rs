@@ -15,7 +15,7 @@ use crate::select::load_and_select;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
-    "Show one bucket: its tables, sharing and backend paths for direct SQL access",
+    "Show a bucket: its tables, sharing and SQL paths for direct access",
     "Examples:\n  kbagent storage bucket-detail --project prod --bucket-id in.c-main\n  kbagent --json storage bucket-detail --project prod --bucket-id out.c-reports --branch 123",
 )
 .network();

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ProjectError, bytes, gather, thousands};
+use super::{ProjectError, bytes, gather, one_project_for_branch, thousands};
 use crate::commands::shared::{BranchArg, ProjectsArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -16,7 +16,7 @@ use crate::select::{fan_out, select_many};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
-    "List storage buckets across projects (in parallel), with linked-bucket information",
+    "List buckets across projects (in parallel), with linked-bucket sources",
     "Examples:\n  kbagent storage buckets\n  kbagent --json storage buckets --project prod --branch 123",
 )
 .network();
@@ -108,6 +108,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
     let branch = args.branch.branch.as_deref();
+    one_project_for_branch(&projects, branch)?;
     let results = fan_out(ctx, &http, "Listing buckets", &projects, workers, |client, _| {
         client.with_branch(branch).list_buckets(&["linkedBuckets"])
     });

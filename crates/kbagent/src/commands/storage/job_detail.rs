@@ -19,7 +19,7 @@ use crate::select::{Project, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
-    "Show a Storage job (status, table, rows imported, timing, error); --wait follows it",
+    "Show a Storage job (status, rows, timing, error); --wait follows it",
     "Examples:\n  kbagent storage job-detail --project prod --job-id 5000123\n  kbagent --json storage job-detail --project prod --job-id 5000123 --wait --timeout 120",
 )
 .network();

@@ -107,6 +107,16 @@ pub(crate) fn job_id(value: &str) -> Result<String, CliError> {
     numeric_id("job id", value)
 }
 
+/// A 404 on a table says which one, and how to list the tables of its bucket.
+pub(crate) fn table_not_found(err: CliError, alias: &str, table: &str) -> CliError {
+    let bucket = table.rsplit_once('.').map(|(b, _)| b).unwrap_or_default();
+    not_found(
+        err,
+        &format!("Table {table}"),
+        &format!("kbagent storage tables --project {alias} --bucket-id {bucket}"),
+    )
+}
+
 /// A 404 on a named Storage object says which one, and how to list what exists.
 pub(crate) fn not_found(err: CliError, what: &str, list: &str) -> CliError {
     if err.code != ErrorCode::NotFound {
@@ -142,6 +152,18 @@ impl ProjectError {
             message: err.message,
             retryable: err.retryable,
         }
+    }
+}
+
+/// Branch ids belong to one project, so `--branch` reads one project only.
+pub(crate) fn one_project_for_branch(projects: &[Project], branch: Option<&str>) -> CliResult<()> {
+    match branch {
+        Some(b) if projects.len() > 1 => Err(CliError::usage(format!(
+            "--branch {b} names a branch of one project, but {} projects are selected",
+            projects.len()
+        ))
+        .hint("Pass one --project with --branch.")),
+        _ => Ok(()),
     }
 }
 

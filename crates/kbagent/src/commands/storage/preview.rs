@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{not_found, table_id};
+use super::{table_id, table_not_found};
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -147,14 +147,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref())
         .data_preview_rows(&args.table_id, &opts)
-        .map_err(|e| {
-            let bucket = args.table_id.rsplit_once('.').map(|(b, _)| b).unwrap_or_default();
-            not_found(
-                project.api_error(&e),
-                &format!("Table {}", args.table_id),
-                &format!("kbagent storage tables --project {} --bucket-id {bucket}", project.alias),
-            )
-        })?;
+        .map_err(|e| table_not_found(project.api_error(&e), &project.alias, &args.table_id))?;
     Ok(Output {
         project_alias: project.alias,
         branch_id: args.branch.branch.clone(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::bucket_detail::quoted;
-use super::{bytes, not_found, table_id, thousands};
+use super::{bytes, table_id, table_not_found, thousands};
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -19,7 +19,7 @@ use crate::select::load_and_select;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
-    "Show one table: columns with types and descriptions, primary key, rows, size, last import",
+    "Show a table: columns with types and descriptions, primary key, size",
     "Examples:\n  kbagent storage table-detail --project prod --table-id in.c-main.orders\n  kbagent --json storage table-detail --project prod --table-id in.c-main.orders --branch 123",
 )
 .network();
@@ -174,14 +174,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref())
         .get_table(&args.table_id)
-        .map_err(|e| {
-            let bucket = args.table_id.rsplit_once('.').map(|(b, _)| b).unwrap_or_default();
-            not_found(
-                project.api_error(&e),
-                &format!("Table {}", args.table_id),
-                &format!("kbagent storage tables --project {} --bucket-id {bucket}", project.alias),
-            )
-        })?;
+        .map_err(|e| table_not_found(project.api_error(&e), &project.alias, &args.table_id))?;
     let bucket = t.raw.get("bucket");
     let backend = text(bucket.and_then(|b| b.get("backend"))).unwrap_or_default();
     let backend_path: Vec<String> = bucket

@@ -5,7 +5,7 @@ use keboola_api::{Table as StorageTable, TablesQuery};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{ProjectError, bucket_id, bytes, gather, thousands};
+use super::{ProjectError, bucket_id, bytes, gather, one_project_for_branch, thousands};
 use crate::commands::shared::{BranchArg, ProjectsArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -103,6 +103,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
     let branch = args.branch.branch.as_deref();
+    one_project_for_branch(&projects, branch)?;
     let query = TablesQuery {
         bucket: args.bucket_id.clone(),
         include: Vec::new(),
