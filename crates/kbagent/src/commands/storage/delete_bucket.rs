@@ -1,16 +1,12 @@
 //! `storage delete-bucket`: delete buckets, with `--force` their tables too (asks first;
 //! `--yes` off a terminal, `--dry-run` to see what would go).
 
-use schemars::JsonSchema;
-use serde::Serialize;
-
-use super::writes::{ConfirmArgs, ItemFailure, outcome_lines, remove_each, settle};
+use super::writes::{ConfirmArgs, Deletion, remove_each, settle};
 use super::bucket_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
-use crate::commands::{CommandOutput, Meta, OpClass};
+use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
-use crate::output::Printer;
 use crate::select::load_and_select;
 
 pub(crate) const META: Meta = Meta::new(
@@ -39,27 +35,7 @@ pub(crate) struct Args {
     pub branch: BranchArg,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub(crate) struct Output {
-    pub deleted: Vec<String>,
-    pub failed: Vec<ItemFailure>,
-    pub dry_run: bool,
-    pub project_alias: String,
-    /// With `--dry-run`: the buckets that would be deleted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub would_delete: Option<Vec<String>>,
-}
-
-impl CommandOutput for Output {
-    fn human(&self, _: &Printer) -> String {
-        let done = self.would_delete.as_ref().unwrap_or(&self.deleted);
-        outcome_lines("Deleted bucket", "delete bucket", self.dry_run, done, &self.failed)
-    }
-
-    fn partial_failure(&self) -> bool {
-        !self.failed.is_empty()
-    }
-}
+pub(crate) type Output = Deletion;
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
@@ -80,11 +56,5 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             settle(&project, &client, job)
         },
     )?;
-    Ok(Output {
-        deleted: r.done,
-        failed: r.failed,
-        dry_run: args.confirm.dry_run,
-        project_alias: project.alias,
-        would_delete: args.confirm.dry_run.then_some(r.would),
-    })
+    Ok(Deletion::new("bucket", project.alias, args.confirm.dry_run, r))
 }

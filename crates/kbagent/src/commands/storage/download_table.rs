@@ -2,7 +2,6 @@
 //! export's slices to disk (memory does not grow with the table). The file appears under
 //! its name only once complete.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use keboola_api::{ExportOptions, ExportTable, JobWait, WhereFilter};
@@ -10,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bytes;
-use super::writes::{Counted, PendingFile, byte_bar, num};
+use super::writes::{byte_bar, num, write_download};
 use super::table_id;
 use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
@@ -99,12 +98,6 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
-    let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
-    if to_stdout && ctx.printer.json() {
-        return Err(CliError::usage(
-            "--output - writes the CSV to stdout, where --json puts its document; give a file name",
-        ));
-    }
     let project = load_and_select(ctx, args.project.get())?;
     let cfg = ctx.transfer_config()?;
     let client = ctx
@@ -127,39 +120,16 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         wait: JobWait::default(),
     };
     let bar = byte_bar(ctx.printer, &format!("Downloading {}", args.table_id), None);
-    let fail = |e: &keboola_api::TransferError| CliError::from_transfer(e, Some(&project.alias));
-    let (summary, output_path) = if to_stdout {
-        // The CSV is this command's output: it goes to stdout as it arrives.
-        let stdout = std::io::stdout().lock();
-        let mut out = Counted {
-            inner: std::io::BufWriter::with_capacity(256 * 1024, stdout),
-            bar: bar.clone(),
-        };
-        let summary = client
-            .export_table_to(&args.table_id, &mut out, &opts, &cfg)
-            .map_err(|e| fail(&e))?;
-        (summary, "-".to_owned())
-    } else {
-        let target = args.output.clone().unwrap_or_else(|| {
-            let name = args.table_id.rsplit('.').next().unwrap_or("table");
-            PathBuf::from(format!("{name}.csv"))
-        });
-        let mut pending = PendingFile::create(&target)?;
-        let summary = {
-            let mut out = Counted {
-                inner: std::io::BufWriter::with_capacity(256 * 1024, pending.file()),
-                bar: bar.clone(),
-            };
-            let summary = client
-                .export_table_to(&args.table_id, &mut out, &opts, &cfg)
-                .map_err(|e| fail(&e))?;
-            out.flush()
-                .map_err(|e| super::writes::local_error(&target, &e))?;
-            summary
-        };
-        let path = pending.commit()?;
-        (summary, path.display().to_string())
+    let default_name = || {
+        let name = args.table_id.rsplit('.').next().unwrap_or("table");
+        PathBuf::from(format!("{name}.csv"))
     };
+    let (summary, output_path) =
+        write_download(ctx, args.output.as_deref(), default_name, &bar, |out| {
+            client
+                .export_table_to(&args.table_id, out, &opts, &cfg)
+                .map_err(|e| CliError::from_transfer(&e, Some(&project.alias)))
+        })?;
     bar.finish_and_clear();
     Ok(Output {
         project_alias: project.alias,

@@ -1,14 +1,13 @@
 //! `storage file-download`: a Storage file's bytes to a local file (a sliced file's slices
 //! joined in order), streamed; the file appears under its name only once complete.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bytes;
-use super::writes::{Counted, PendingFile, byte_bar, local_error, num};
+use super::writes::{byte_bar, num, write_download};
 use super::file_id;
 use crate::commands::shared::ProjectArg;
 use crate::commands::{CommandOutput, Meta, OpClass};
@@ -64,12 +63,6 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
-    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
-    if to_stdout && ctx.printer.json() {
-        return Err(CliError::usage(
-            "--output - writes the file to stdout, where --json puts its document; give a file name",
-        ));
-    }
     let project = load_and_select(ctx, args.project.get())?;
     let cfg = ctx.transfer_config()?;
     let client = ctx.storage(&project)?;
@@ -77,40 +70,19 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .get_file(&args.file_id)
         .map_err(|e| project.api_error(&e))?;
     let bar = byte_bar(ctx.printer, &format!("Downloading {}", file.name), file.size_bytes);
-    let fail = |e: &keboola_api::TransferError| CliError::from_transfer(e, Some(&project.alias));
-    let (written, output_path) = if to_stdout {
-        // The file's bytes are this command's output.
-        let mut out = Counted {
-            inner: std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock()),
-            bar: bar.clone(),
-        };
-        let n = client
-            .download_file_to(&file, &mut out, false, &cfg)
-            .map_err(|e| fail(&e))?;
-        out.flush().map_err(|e| local_error(Path::new("stdout"), &e))?;
-        (n, "-".to_owned())
-    } else {
-        let target = args.output.clone().unwrap_or_else(|| {
-            // Only the last component of Keboola's name: never a path it chose.
-            let base = Path::new(&file.name)
-                .file_name()
-                .map_or_else(|| format!("file-{}", file.id), |n| n.to_string_lossy().into_owned());
-            PathBuf::from(base)
-        });
-        let mut pending = PendingFile::create(&target)?;
-        let n = {
-            let mut out = Counted {
-                inner: std::io::BufWriter::with_capacity(256 * 1024, pending.file()),
-                bar: bar.clone(),
-            };
-            let n = client
-                .download_file_to(&file, &mut out, false, &cfg)
-                .map_err(|e| fail(&e))?;
-            out.flush().map_err(|e| local_error(&target, &e))?;
-            n
-        };
-        (n, pending.commit()?.display().to_string())
+    let default_name = || {
+        // Only the last component of Keboola's name: never a path it chose.
+        Path::new(&file.name).file_name().map_or_else(
+            || PathBuf::from(format!("file-{}", file.id)),
+            PathBuf::from,
+        )
     };
+    let (written, output_path) =
+        write_download(ctx, args.output.as_deref(), default_name, &bar, |out| {
+            client
+                .download_file_to(&file, out, false, &cfg)
+                .map_err(|e| CliError::from_transfer(&e, Some(&project.alias)))
+        })?;
     bar.finish_and_clear();
     Ok(Output {
         project_alias: project.alias,

@@ -140,6 +140,52 @@ impl ItemFailure {
     }
 }
 
+/// The result of `delete-table` and `delete-bucket`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Deletion {
+    pub deleted: Vec<String>,
+    pub failed: Vec<ItemFailure>,
+    pub dry_run: bool,
+    pub project_alias: String,
+    /// With `--dry-run`: what would be deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_delete: Option<Vec<String>>,
+    /// `table` or `bucket`, for people.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub noun: &'static str,
+}
+
+impl Deletion {
+    pub fn new(noun: &'static str, project_alias: String, dry_run: bool, r: Removal) -> Self {
+        Self {
+            deleted: r.done,
+            failed: r.failed,
+            dry_run,
+            project_alias,
+            would_delete: dry_run.then_some(r.would),
+            noun,
+        }
+    }
+}
+
+impl crate::commands::CommandOutput for Deletion {
+    fn human(&self, _: &Printer) -> String {
+        let done = self.would_delete.as_ref().unwrap_or(&self.deleted);
+        outcome_lines(
+            &format!("Deleted {}", self.noun),
+            &format!("delete {}", self.noun),
+            self.dry_run,
+            done,
+            &self.failed,
+        )
+    }
+
+    fn partial_failure(&self) -> bool {
+        !self.failed.is_empty()
+    }
+}
+
 /// Human lines for a multi-item destructive command.
 pub(crate) fn outcome_lines(
     verb: &str,
@@ -314,6 +360,46 @@ impl PendingFile {
             .map_err(|e| local_error(&target, &e.error))?;
         Ok(std::path::absolute(&target).unwrap_or(target))
     }
+}
+
+/// Where a download goes: `-` is stdout (refused under `--json`, whose document owns it),
+/// anything else a file that appears only once complete. `write` streams the bytes into
+/// the writer it is given; returns its result and the absolute path (or `-`).
+pub(crate) fn write_download<T>(
+    ctx: &Ctx<'_>,
+    output: Option<&Path>,
+    default_name: impl FnOnce() -> PathBuf,
+    bar: &ProgressBar,
+    write: impl FnOnce(&mut dyn Write) -> CliResult<T>,
+) -> CliResult<(T, String)> {
+    if output == Some(Path::new("-")) {
+        if ctx.printer.json() {
+            return Err(CliError::usage(
+                "--output - writes the data to stdout, where --json puts its document; give a file name",
+            ));
+        }
+        // The data itself is this command's output: it goes to stdout as it arrives.
+        let mut out = Counted {
+            inner: io::BufWriter::with_capacity(256 * 1024, io::stdout().lock()),
+            bar: bar.clone(),
+        };
+        let value = write(&mut out)?;
+        out.flush()
+            .map_err(|e| local_error(Path::new("stdout"), &e))?;
+        return Ok((value, "-".to_owned()));
+    }
+    let target = output.map_or_else(default_name, Path::to_path_buf);
+    let mut pending = PendingFile::create(&target)?;
+    let value = {
+        let mut out = Counted {
+            inner: io::BufWriter::with_capacity(256 * 1024, pending.file()),
+            bar: bar.clone(),
+        };
+        let value = write(&mut out)?;
+        out.flush().map_err(|e| local_error(&target, &e))?;
+        value
+    };
+    Ok((value, pending.commit()?.display().to_string()))
 }
 
 pub(crate) fn local_error(path: &Path, e: &io::Error) -> CliError {
