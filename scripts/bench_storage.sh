@@ -143,17 +143,26 @@ peak "upload-table --gzip" "$bin/kbagent" --json storage upload-table --table-id
 peak "file-upload" "$bin/kbagent" --json storage file-upload --file "$work/orders.csv"
 
 if [[ -n "${PYTHON_KBAGENT:-}" ]]; then
+  # The Python tool accepts only https stacks: a second emulator, with TLS, the same table.
   echo
   echo "Python kbagent, the same download:"
+  "$bin/keboola-emulator" --projects 1 --seed-rows "$rows" --quiet --tls --cert-dir "$work/certs" >"$work/tls.json" &
+  tls_pid=$!
+  trap 'kill "$tls_pid" 2>/dev/null || true; cleanup' EXIT
+  for _ in $(seq 1200); do [[ -s "$work/tls.json" ]] && break; sleep 0.1; done
+  export SSL_CERT_FILE="$work/certs/ca.pem"
+  tls_url=$(jq -r .url "$work/tls.json")
+  tls_token=$(jq -r '.projects[0].tokens.admin' "$work/tls.json")
   pycfg="$work/pyconfig"
-  printf '%s\n' "$token" | "$PYTHON_KBAGENT" --json --config-dir "$pycfg" project add --project bench --url "$url" --token-stdin >/dev/null
-  if "$PYTHON_KBAGENT" --json --config-dir "$pycfg" storage download-table --project bench \
-      --table-id in.c-crm.orders --output "$work/py.csv" >"$work/py.json" 2>&1; then
-    hyperfine --runs "$runs" -N \
+  py() { "$PYTHON_KBAGENT" --json --config-dir "$pycfg" "$@"; }
+  printf '%s\n' "$tls_token" | py project add --project bench --url "$tls_url" --token-stdin >/dev/null
+  KBAGENT_CONFIG_DIR="$work/config-tls" "$bin/kbagent" --json project add --project bench --url "$tls_url" --token-stdin <<<"$tls_token" >/dev/null
+  if py storage download-table --project bench --table-id in.c-crm.orders --output "$work/py.csv" >"$work/py.json" 2>&1; then
+    KBAGENT_CONFIG_DIR="$work/config-tls" hyperfine --runs "$runs" -N \
       "$PYTHON_KBAGENT --json --config-dir $pycfg storage download-table --project bench --table-id in.c-crm.orders --output $work/py.csv" \
       "$bin/kbagent --json storage download-table --table-id in.c-crm.orders --output $work/kb.csv"
     peak "python download-table" "$PYTHON_KBAGENT" --json --config-dir "$pycfg" storage download-table --project bench --table-id in.c-crm.orders --output "$work/py.csv"
   else
-    echo "  the Python tool could not download: $(jq -r '.error.message // empty' "$work/py.json" 2>/dev/null | cut -c1-160)"
+    echo "  the Python tool did not download: $(jq -r '.error.message // empty' "$work/py.json" 2>/dev/null | cut -c1-200)"
   fi
 fi

@@ -53,7 +53,7 @@ pub(crate) struct Args {
     #[arg(long, overrides_with = "no_auto_create")]
     pub auto_create: bool,
     /// Fail when the table does not exist
-    #[arg(long)]
+    #[arg(long, overrides_with = "auto_create")]
     pub no_auto_create: bool,
     /// Primary key of a table created by this upload (repeatable or comma-separated)
     #[arg(long, value_name = "COLUMN", value_delimiter = ',')]

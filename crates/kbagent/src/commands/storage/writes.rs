@@ -88,7 +88,7 @@ pub(crate) struct WaitArgs {
     #[arg(long, overrides_with = "no_wait")]
     pub wait: bool,
     /// Return once the job is started; follow it with `storage job-detail --job-id`
-    #[arg(long)]
+    #[arg(long, overrides_with = "wait")]
     pub no_wait: bool,
     /// Give up waiting after this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
