@@ -18,10 +18,10 @@ use crate::store::{ConfigFile, ConfigStore};
 /// keeping the number of simultaneous connections to one stack modest.
 const DEFAULT_PARALLELISM: usize = 32;
 
-/// One S3 part or Azure block, held in memory while it is sent: 8 MiB keeps an upload's
-/// peak memory near 16 MiB and still allows 80 GB files in S3's 10,000 parts
-/// ([`part_size_for`] grows it for larger files of known size).
-const PART_SIZE: usize = 8 * 1024 * 1024;
+/// One S3 part or Azure block, held in memory while it is sent: 5 MiB (S3's smallest part)
+/// keeps an upload's peak memory low and allows 48 GiB in S3's 10,000 parts
+/// ([`part_size_for`] grows it for larger files).
+const PART_SIZE: usize = 5 * 1024 * 1024;
 
 /// The part size for an upload of `len` bytes: [`PART_SIZE`], or larger when 9,000 parts of
 /// it would not hold the file.

@@ -195,7 +195,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         tags: vec![if missing.table { "file-import" } else { "table-import" }.to_owned()],
         ..PrepareFile::default()
     };
-    cfg.part_size = crate::ctx::part_size_for(prepare.size_bytes);
+    // Compressed data is not larger than the file (gzip adds a few bytes at worst).
+    cfg.part_size = crate::ctx::part_size_for(Some(meta.len() + meta.len() / 100 + 1024));
     let file = client
         .prepare_file(&prepare)
         .map_err(|e| project.api_error(&e))?;

@@ -420,8 +420,11 @@ mod tests {
         assert!(name("sales_2").is_ok());
         assert!(name("a/b").is_err());
         let mib = 1024 * 1024;
-        assert_eq!(crate::ctx::part_size_for(None), 8 * mib);
-        assert_eq!(crate::ctx::part_size_for(Some(50 * mib as u64)), 8 * mib);
+        assert_eq!(crate::ctx::part_size_for(None), 5 * mib);
+        assert_eq!(
+            crate::ctx::part_size_for(Some(40 * 1024 * mib as u64)),
+            5 * mib
+        );
         // 200 GiB still fits in S3's 10,000 parts.
         let big = 200 * 1024 * mib as u64;
         assert!(big.div_ceil(crate::ctx::part_size_for(Some(big)) as u64) <= 10_000);
