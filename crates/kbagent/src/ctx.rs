@@ -5,7 +5,7 @@ use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keboola_api::{Http, HttpConfig, StorageClient};
+use keboola_api::{Http, HttpConfig, StorageClient, TransferConfig};
 
 use crate::env::Env;
 use crate::error::{CliError, CliResult};
@@ -17,6 +17,18 @@ use crate::store::{ConfigFile, ConfigStore};
 /// than cores pay off: 32 covers a typical account's projects in one or two round trips while
 /// keeping the number of simultaneous connections to one stack modest.
 const DEFAULT_PARALLELISM: usize = 32;
+
+/// One S3 part or Azure block, held in memory while it is sent: 5 MiB (S3's smallest part)
+/// keeps an upload's peak memory low and allows 48 GiB in S3's 10,000 parts
+/// ([`part_size_for`] grows it for larger files).
+const PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// The part size for an upload of `len` bytes: [`PART_SIZE`], or larger when 9,000 parts of
+/// it would not hold the file.
+pub(crate) fn part_size_for(len: Option<u64>) -> usize {
+    let needed = len.map_or(0, |l| l.div_ceil(9_000));
+    PART_SIZE.max(usize::try_from(needed).unwrap_or(usize::MAX))
+}
 
 /// The global options that commands and domain logic act on, taken from the command line
 /// (so that nothing below the command layer depends on clap's definitions).
@@ -116,6 +128,31 @@ impl<'a> Ctx<'a> {
         ))
     }
 
+    /// Settings of Storage file transfers: the object-store endpoint overrides from the
+    /// environment (`AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `STORAGE_EMULATOR_HOST`).
+    pub fn transfer_config(&self) -> CliResult<TransferConfig> {
+        let endpoint = |raw: Option<&str>, name: &str| -> CliResult<Option<url::Url>> {
+            let Some(raw) = raw else { return Ok(None) };
+            // STORAGE_EMULATOR_HOST is often given as host:port alone.
+            let text = if raw.contains("://") {
+                raw.to_owned()
+            } else {
+                format!("http://{raw}")
+            };
+            url::Url::parse(&text)
+                .map(Some)
+                .map_err(|_| CliError::config(format!("{name} is not a valid URL: '{raw}'")))
+        };
+        Ok(TransferConfig {
+            s3_endpoint: endpoint(
+                self.env.s3_endpoint.as_deref(),
+                "AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL",
+            )?,
+            gcs_endpoint: endpoint(self.env.gcs_endpoint.as_deref(), "STORAGE_EMULATOR_HOST")?,
+            part_size: PART_SIZE,
+        })
+    }
+
     /// The one gate of every destructive action: `yes` (the command's `--yes`) goes ahead;
     /// otherwise a person must answer yes on a terminal. With no one to ask (stdin or stderr
     /// not a terminal, or `--json`) it refuses with a usage error instead of going ahead.
@@ -132,7 +169,7 @@ impl<'a> Ctx<'a> {
             Confirmation::Proceed => return Ok(true),
             Confirmation::Refuse => {
                 return Err(CliError::usage(format!(
-                    "{question} Not done: this needs a confirmation and there is no terminal to ask on"
+                    "{question} Not done: this needs a confirmation (--yes) and there is no terminal to ask on"
                 ))
                 .detail("confirmation_required", true)
                 .hint("Pass --yes to go ahead without a prompt."));

@@ -58,6 +58,14 @@ pub(crate) const VARIABLES: &[Variable] = &[
         meaning: "Extra CA certificates (PEM) to trust, e.g. a corporate proxy or `keboola-emulator --tls`. Verification is always on.",
     },
     Variable {
+        names: &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
+        meaning: "An S3-compatible endpoint for Storage file transfers on AWS stacks, addressed path-style (the first one set wins).",
+    },
+    Variable {
+        names: &["STORAGE_EMULATOR_HOST"],
+        meaning: "A Cloud Storage endpoint for Storage file transfers on GCP stacks, e.g. `http://127.0.0.1:4443`.",
+    },
+    Variable {
         names: &["KBAGENT_LOG"],
         meaning: "Log level on stderr (`debug`, `trace`); `-v` is the same as `debug`. Tokens are masked in every log line.",
     },
@@ -90,6 +98,10 @@ pub struct Env {
     /// Bound on waiting for the config lock or for token input (default 30 s).
     pub wait_timeout: Option<Duration>,
     pub ca_file: Option<PathBuf>,
+    /// S3-compatible endpoint for file transfers (`AWS_ENDPOINT_URL_S3` > `AWS_ENDPOINT_URL`).
+    pub s3_endpoint: Option<String>,
+    /// Cloud Storage endpoint for file transfers (`STORAGE_EMULATOR_HOST`).
+    pub gcs_endpoint: Option<String>,
     pub no_color: bool,
     pub log: Option<String>,
     pub browser: Option<String>,
@@ -137,6 +149,8 @@ impl Env {
             ca_file: var("KBAGENT_CA_FILE")
                 .or_else(|| var("SSL_CERT_FILE"))
                 .map(PathBuf::from),
+            s3_endpoint: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
+            gcs_endpoint: var("STORAGE_EMULATOR_HOST"),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             log: var("KBAGENT_LOG"),
             browser: var("BROWSER"),

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use keboola_api::{ApiError, ApiErrorKind, Token};
+use keboola_api::{ApiError, ApiErrorKind, Token, TransferError};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -423,6 +423,31 @@ fn network_hint(err: &ApiError) -> Option<String> {
             "Check the stack URL (`kbagent project list`) and the network (HTTPS_PROXY, NO_PROXY). Behind a TLS-inspecting proxy, point {CA} at its CA certificate."
         )),
         _ => None,
+    }
+}
+
+impl CliError {
+    /// Turns a failed file transfer into a CLI error: the client's errors as
+    /// [`CliError::from_api`] does, a local read or write failure as what it is. The id of
+    /// a file uploaded before the failure goes into `details.file_id`.
+    pub fn from_transfer(err: &TransferError, project: Option<&str>) -> Self {
+        let mut out = match err {
+            TransferError::Api(e) => Self::from_api(e, project, None),
+            TransferError::Local(e) => {
+                let code = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    ErrorCode::PermissionDenied
+                } else {
+                    ErrorCode::UnexpectedError
+                };
+                let mut out = CliError::new(code, format!("Local file error: {e}"));
+                out.project = project.map(str::to_owned);
+                out
+            }
+        };
+        if let Some(id) = err.file_id() {
+            out.details.insert("file_id".into(), id.into());
+        }
+        out
     }
 }
 

@@ -280,6 +280,8 @@ pub fn commands_of(help: &str) -> Vec<String> {
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // A long about text wraps onto lines indented past the names.
+        .filter(|l| !l.starts_with("   "))
         .map(|l| l.split_whitespace().next().unwrap().to_owned())
         .collect()
 }

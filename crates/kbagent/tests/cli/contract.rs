@@ -159,7 +159,7 @@ fn schemas(env: &TestEnv) -> &'static [(String, Value)] {
 static VALIDATED: AtomicUsize = AtomicUsize::new(0);
 
 /// Checks a successful `data` against the schema of the command the snapshot is named
-/// after (`project_refresh_dry_run` is `project refresh`).
+/// after (`project_refresh_dry_run` is `project refresh`), and counts it.
 fn validate(env: &TestEnv, name: &str, c: &Contract) {
     if check_schema(env, name, c) {
         VALIDATED.fetch_add(1, Ordering::Relaxed);
@@ -593,6 +593,191 @@ fn every_command_json_contract() {
     // Every successful run above was checked against its schema (all but the two errors
     // and `--help`).
     assert_eq!(VALIDATED.load(Ordering::Relaxed), 26);
+}
+
+/// The storage writes and transfers, on their own emulator (ids are then the same on
+/// every run); each successful `data` is checked against its schema.
+#[test]
+fn storage_write_json_contract() {
+    let env = TestEnv::with(EmulatorOptions {
+        projects: 1,
+        ..EmulatorOptions::default()
+    });
+    env.add("prod", 0, "admin");
+    let dir = env.home.path();
+    let csv = dir.join("people.csv");
+    std::fs::write(&csv, "id,name\n1,Ann\n2,Bob\n").unwrap();
+    let csv = csv.to_str().unwrap();
+    let out = dir.join("out.csv");
+    let out = out.to_str().unwrap();
+    let mut checked = 0;
+    let mut snap_w = |name: &str, args: &[&str]| {
+        let c = contract(&env, &json_run(&env, args), &[]);
+        checked += usize::from(check_schema(&env, name, &c));
+        insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+            insta::assert_json_snapshot!(name, c.redacted);
+        });
+    };
+    let s = "storage";
+    snap_w(
+        "storage_create_bucket",
+        &[
+            s,
+            "create-bucket",
+            "--stage",
+            "out",
+            "--name",
+            "work",
+            "--description",
+            "scratch",
+        ],
+    );
+    snap_w(
+        "storage_create_table",
+        &[
+            s,
+            "create-table",
+            "--bucket-id",
+            "out.c-work",
+            "--name",
+            "typed",
+            "--column",
+            "id:INTEGER",
+            "--column",
+            "name:VARCHAR(40)",
+            "--primary-key",
+            "id",
+        ],
+    );
+    snap_w(
+        "storage_upload_table",
+        &[
+            s,
+            "upload-table",
+            "--table-id",
+            "out.c-work.people",
+            "--file",
+            csv,
+            "--primary-key",
+            "id",
+        ],
+    );
+    snap_w(
+        "storage_upload_table_incremental",
+        &[
+            s,
+            "upload-table",
+            "--table-id",
+            "out.c-work.people",
+            "--file",
+            csv,
+            "--incremental",
+            "--gzip",
+        ],
+    );
+    snap_w(
+        "storage_load_file",
+        &[
+            s,
+            "load-file",
+            "--file-id",
+            "800001",
+            "--table-id",
+            "out.c-work.people",
+        ],
+    );
+    snap_w(
+        "storage_download_table",
+        &[
+            s,
+            "download-table",
+            "--table-id",
+            "out.c-work.people",
+            "--output",
+            out,
+            "--limit",
+            "10",
+        ],
+    );
+    snap_w(
+        "storage_file_upload",
+        &[s, "file-upload", "--file", csv, "--tag", "t"],
+    );
+    snap_w(
+        "storage_file_download",
+        &[s, "file-download", "--file-id", "800001", "--output", out],
+    );
+    snap_w(
+        "storage_file_delete_dry_run",
+        &[s, "file-delete", "--file-id", "800001", "--dry-run"],
+    );
+    snap_w(
+        "storage_file_delete",
+        &[s, "file-delete", "--file-id", "800001", "--yes"],
+    );
+    snap_w(
+        "storage_truncate_table_dry_run",
+        &[
+            s,
+            "truncate-table",
+            "--table-id",
+            "out.c-work.people",
+            "--dry-run",
+        ],
+    );
+    snap_w(
+        "storage_truncate_table",
+        &[
+            s,
+            "truncate-table",
+            "--table-id",
+            "out.c-work.people",
+            "--yes",
+        ],
+    );
+    snap_w(
+        "storage_delete_table_refused",
+        &[s, "delete-table", "--table-id", "out.c-work.people"],
+    );
+    snap_w(
+        "storage_delete_table_dry_run",
+        &[
+            s,
+            "delete-table",
+            "--table-id",
+            "out.c-work.people",
+            "--table-id",
+            "out.c-work.nope",
+            "--dry-run",
+        ],
+    );
+    snap_w(
+        "storage_delete_table",
+        &[
+            s,
+            "delete-table",
+            "--table-id",
+            "out.c-work.people",
+            "--yes",
+        ],
+    );
+    snap_w(
+        "storage_delete_bucket_dry_run",
+        &[s, "delete-bucket", "--bucket-id", "out.c-work", "--dry-run"],
+    );
+    snap_w(
+        "storage_delete_bucket",
+        &[
+            s,
+            "delete-bucket",
+            "--bucket-id",
+            "out.c-work",
+            "--force",
+            "--yes",
+        ],
+    );
+    // All but the refusal (an error) and the dry run with a missing table (exit 1 still ok).
+    assert_eq!(checked, 16);
 }
 
 /// Keys of storage reads whose values come from the clock of the run.

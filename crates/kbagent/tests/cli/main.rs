@@ -15,4 +15,5 @@ mod project;
 mod reference;
 mod secrets;
 mod storage_read;
+mod storage_write;
 mod tokens;

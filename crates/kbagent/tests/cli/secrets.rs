@@ -422,6 +422,13 @@ fn scenarios(c: &Canary) -> Vec<Case> {
     let file = c.env.home.path().join("canary-token.txt");
     std::fs::write(&file, format!("{guest1}\n")).unwrap();
     let file = file.to_str().unwrap().to_owned();
+    let csv = c.env.home.path().join("canary.csv");
+    std::fs::write(
+        &csv,
+        "customer_id,customer_name,orders_count,revenue\n1,Canary,2,3.5\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap().to_owned();
     let add = |extra: &[&str]| {
         let mut a = vec!["project", "add", "--project", "new", "--url", url.as_str()];
         a.extend_from_slice(extra);
@@ -770,6 +777,39 @@ fn scenarios(c: &Canary) -> Vec<Case> {
             &split("token delete --project prod --token-id 1002 --yes"),
             Expect::Err("INVALID_ARGUMENT", 2),
         ),
+        // storage writes and transfers: success, refusal and failure paths, the object
+        // protocol's answers included (which must never echo a signature).
+        case("storage download-table", &split("storage download-table --project prod --table-id in.c-crm.orders --limit 5 --output canary.csv"), Expect::Ok),
+        case("storage download-table", &split("storage download-table --project prod --table-id in.c-crm.nope --output canary.csv"), Expect::Err("NOT_FOUND", 1)),
+        case("storage download-table", &split("storage download-table --project prod --table-id in.c-crm.orders --output canary.csv"), Expect::Err("ACCESS_DENIED", 1))
+            .fault(json!({"service": "abs", "method": "GET", "status": 403})),
+        case("storage upload-table", &["storage", "upload-table", "--project", "prod", "--table-id", "in.c-crm.canary", "--file", &csv], Expect::Ok),
+        case("storage upload-table", &["storage", "upload-table", "--project", "prod", "--table-id", "in.c-crm.canary", "--file", &csv, "--no-auto-create"], Expect::Err("NOT_FOUND", 1)),
+        case("storage upload-table", &["storage", "upload-table", "--project", "prod", "--table-id", "in.c-crm.canary", "--file", &csv], Expect::Err("ACCESS_DENIED", 1))
+            .fault(json!({"service": "abs", "method": "PUT", "status": 403})),
+        case("storage upload-table", &["storage", "upload-table", "--project", "prod", "--table-id", "out.c-reports.revenue_by_customer", "--file", &csv, "--incremental"], Expect::Err("API_ERROR", 1))
+            .fault(json!({"method": "POST", "path": "/v2/storage/tables/*/import-async", "status": 500})),
+        case("storage load-file", &split("storage load-file --project prod --table-id in.c-crm.canary"), Expect::Err("NOT_FOUND", 1)).setup(uploaded_file),
+        case("storage load-file", &split("storage load-file --project prod --table-id out.c-reports.revenue_by_customer --incremental --no-wait"), Expect::Ok).setup(uploaded_file),
+        case("storage create-bucket", &split("storage create-bucket --project prod --stage out --name canary"), Expect::Ok),
+        case("storage create-bucket", &split("storage create-bucket --project prod --stage in --name crm"), Expect::Err("API_ERROR", 1)),
+        case("storage create-table", &split("storage create-table --project prod --bucket-id in.c-crm --name canary --column id:INTEGER --primary-key id"), Expect::Ok),
+        case("storage create-table", &split("storage create-table --project prod --bucket-id in.c-nope --name canary --column id"), Expect::Err("NOT_FOUND", 1)),
+        case("storage delete-table", &split("storage delete-table --project prod --table-id in.c-crm.orders --yes"), Expect::Ok),
+        case("storage delete-table", &split("storage delete-table --project prod --table-id in.c-crm.orders"), Expect::Err("USAGE_ERROR", 2)),
+        case("storage delete-bucket", &split("storage delete-bucket --project prod --bucket-id in.c-crm --force --dry-run"), Expect::Ok),
+        case("storage delete-bucket", &split("storage delete-bucket --project prod --bucket-id in.c-crm --force"), Expect::Err("USAGE_ERROR", 2)),
+        case("storage truncate-table", &split("storage truncate-table --project prod --table-id in.c-crm.orders --yes"), Expect::Ok),
+        case("storage truncate-table", &split("storage truncate-table --project prod --table-id in.c-crm.orders"), Expect::Err("USAGE_ERROR", 2)),
+        case("storage file-upload", &["storage", "file-upload", "--project", "prod", "--file", &csv, "--tag", "canary"], Expect::Ok),
+        case("storage file-upload", &["storage", "file-upload", "--project", "prod", "--file", &csv], Expect::Err("ACCESS_DENIED", 1))
+            .fault(json!({"service": "abs", "status": 403})),
+        case("storage file-download", &split("storage file-download --project prod --output canary.out"), Expect::Ok).setup(uploaded_file),
+        case("storage file-download", &split("storage file-download --project prod --output canary.out"), Expect::Err("ACCESS_DENIED", 1))
+            .setup(uploaded_file)
+            .fault(json!({"service": "abs", "method": "GET", "status": 403})),
+        case("storage file-delete", &split("storage file-delete --project prod --yes"), Expect::Ok).setup(uploaded_file),
+        case("storage file-delete", &split("storage file-delete --project prod"), Expect::Err("USAGE_ERROR", 2)).setup(uploaded_file),
         // config list / detail / oauth-url
         case("config list", &split("config list"), Expect::Ok),
         case(
@@ -1078,6 +1118,21 @@ fn oauth_url_child_token_only_on_stdout() {
         }
     }
     eprintln!("oauth-url: {checked} runs, child token only on stdout");
+}
+
+/// `--file-id` of a file just uploaded to project 101 (`prod`).
+fn uploaded_file(env: &TestEnv) -> Vec<String> {
+    let path = env.home.path().join("canary.csv");
+    let (out, code) = env.json(&[
+        "storage",
+        "file-upload",
+        "--project",
+        "prod",
+        "--file",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out:?}");
+    vec!["--file-id".to_owned(), out.data()["id"].to_string()]
 }
 
 /// A finished export of `in.c-crm.orders` in project 101 (`prod`): its job and its file.

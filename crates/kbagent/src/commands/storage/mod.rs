@@ -24,6 +24,8 @@ pub(crate) struct StorageArgs {
     pub command: StorageCommand,
 }
 
+mod writes;
+
 verbs!(StorageCommand {
     "buckets" => Buckets(buckets),
     "bucket-detail" => BucketDetail(bucket_detail),
@@ -33,6 +35,17 @@ verbs!(StorageCommand {
     "files" => Files(files),
     "file-detail" => FileDetail(file_detail),
     "job-detail" => JobDetail(job_detail),
+    "download-table" => DownloadTable(download_table),
+    "upload-table" => UploadTable(upload_table),
+    "load-file" => LoadFile(load_file),
+    "create-bucket" => CreateBucket(create_bucket),
+    "create-table" => CreateTable(create_table),
+    "delete-table" => DeleteTable(delete_table),
+    "delete-bucket" => DeleteBucket(delete_bucket),
+    "truncate-table" => TruncateTable(truncate_table),
+    "file-upload" => FileUpload(file_upload),
+    "file-download" => FileDownload(file_download),
+    "file-delete" => FileDelete(file_delete),
 });
 
 /// A Storage object id (`in.c-main`, `in.c-main.orders`): letters, digits, '-', '_', '.'.

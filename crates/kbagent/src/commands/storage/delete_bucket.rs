@@ -1,0 +1,60 @@
+//! `storage delete-bucket`: delete buckets, with `--force` their tables too (asks first;
+//! `--yes` off a terminal, `--dry-run` to see what would go).
+
+use super::writes::{ConfirmArgs, Deletion, remove_each, settle};
+use super::bucket_id;
+use crate::commands::shared::{BranchArg, ProjectArg};
+use crate::commands::{Meta, OpClass};
+use crate::ctx::Ctx;
+use crate::error::CliResult;
+use crate::select::load_and_select;
+
+pub(crate) const META: Meta = Meta::new(
+    OpClass::Destructive,
+    "Delete one or more storage buckets (--force: with their tables)",
+    "Examples:
+  kbagent storage delete-bucket --project prod --bucket-id in.c-old --dry-run
+  kbagent storage delete-bucket --project prod --bucket-id in.c-old --force --yes",
+)
+.network()
+.partial();
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// A bucket to delete (repeatable)
+    #[arg(long, value_name = "BUCKET_ID", required = true, value_parser = bucket_id)]
+    pub bucket_id: Vec<String>,
+    /// Also delete the tables in the bucket
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub branch: BranchArg,
+}
+
+pub(crate) type Output = Deletion;
+
+pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    let project = load_and_select(ctx, args.project.get())?;
+    let client = ctx
+        .storage(&project)?
+        .with_branch(args.branch.branch.as_deref());
+    let r = remove_each(
+        ctx,
+        &project,
+        &args.confirm,
+        "delete bucket(s)",
+        &args.bucket_id,
+        |id| client.get_bucket(id).map(drop),
+        |id| {
+            let job = client
+                .delete_bucket(id, args.force)
+                .map_err(|e| project.api_error(&e))?;
+            settle(&project, &client, job)
+        },
+    )?;
+    Ok(Deletion::new("bucket", project.alias, args.confirm.dry_run, r))
+}
