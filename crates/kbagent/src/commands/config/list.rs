@@ -100,6 +100,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     // One project named on the command line is a single-project read: its failure is the
     // command's failure. A fan-out reports failures per project and goes on.
     let single = !args.projects.aliases.is_empty() && projects.len() == 1;
+    for p in &projects {
+        p.declare_target(ctx, args.branch.branch.as_deref());
+    }
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
     let query = ComponentsQuery {
