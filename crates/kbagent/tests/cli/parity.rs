@@ -323,3 +323,87 @@ fn tables_on_a_sizeless_terminal_follow_columns() {
     assert_eq!(table_at(Some("5000")), fallback);
     assert_eq!(table_at(Some("wide")), fallback);
 }
+
+/// `(component_id, config_id) -> folder` of `config list`'s rows.
+fn folders(out: &Envelope) -> Vec<(String, String, String)> {
+    out.data()["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["component_id"].as_str().unwrap().to_owned(),
+                c["config_id"].as_str().unwrap().to_owned(),
+                c["folder"].as_str().expect("folder is a string").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn config_list_shows_each_configurations_folder() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    let drive = env.emu.projects()[0].oauth_config.config_id.clone();
+    let (out, code) = env.json(&["config", "list"]);
+    assert_eq!(code, 0, "{out:?}");
+    let rows = folders(&out);
+    let folder_of = |rows: &[(String, String, String)], component: &str| {
+        rows.iter()
+            .find(|r| r.0 == component)
+            .map(|r| r.2.clone())
+            .unwrap_or_else(|| panic!("no {component} in {rows:?}"))
+    };
+    assert_eq!(folder_of(&rows, "keboola.ex-google-drive"), "Sources");
+    assert_eq!(
+        folder_of(&rows, "keboola.snowflake-transformation"),
+        "Revenue"
+    );
+    // No folder: an empty string, as the Python kbagent prints it.
+    assert_eq!(folder_of(&rows, "keboola.flow"), "");
+
+    // A folder set through the API shows on the next listing.
+    let flow = rows
+        .iter()
+        .find(|r| r.0 == "keboola.flow")
+        .unwrap()
+        .1
+        .clone();
+    crate::storage_read::api(
+        &env,
+        "POST",
+        &format!("/v2/storage/branch/default/components/keboola.flow/configs/{flow}/metadata"),
+        &[
+            ("metadata[0][key]", "KBC.configuration.folderName"),
+            ("metadata[0][value]", "Orchestration"),
+        ],
+    );
+    let (out, _) = env.json(&["config", "list", "--project", "prod"]);
+    let rows = folders(&out);
+    assert_eq!(folder_of(&rows, "keboola.flow"), "Orchestration");
+    assert_eq!(folder_of(&rows, "keboola.ex-google-drive"), "Sources");
+    assert!(rows.iter().any(|r| r.1 == drive));
+}
+
+#[test]
+fn a_failing_folder_search_leaves_folders_empty_and_lists_the_rest() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    env.emu.add_fault(keboola_emulator::Fault {
+        path: "/v2/storage/branch/*/search/component-configurations".into(),
+        status: Some(500),
+        ..keboola_emulator::Fault::default()
+    });
+    let (out, code) = env.json(&["config", "list", "--project", "prod"]);
+    assert_eq!(code, 0, "{out:?}");
+    let rows = folders(&out);
+    assert!(rows.len() >= 4, "{rows:?}");
+    assert!(rows.iter().all(|r| r.2.is_empty()), "{rows:?}");
+    // The fault was hit: the search was made and failed.
+    assert!(
+        env.emu
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/search/component-configurations") && r.status == 500),
+    );
+}
