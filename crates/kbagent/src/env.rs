@@ -70,6 +70,10 @@ pub(crate) const VARIABLES: &[Variable] = &[
         meaning: "Log level on stderr (`debug`, `trace`); `-v` is the same as `debug`. Tokens are masked in every log line.",
     },
     Variable {
+        names: &["COLUMNS"],
+        meaning: "Table width (40-1000) when the terminal reports no size (default 120).",
+    },
+    Variable {
         names: &["BROWSER"],
         meaning: "Browser command(s) for `config oauth-url`, ':'-separated, `%s` for the URL (else `xdg-open` / `open`). It gets kbagent's environment without secret variables.",
     },
@@ -105,6 +109,8 @@ pub struct Env {
     pub no_color: bool,
     pub log: Option<String>,
     pub browser: Option<String>,
+    /// `COLUMNS`: the table width when the terminal reports none.
+    pub columns: Option<String>,
 }
 
 impl std::fmt::Debug for Env {
@@ -154,6 +160,7 @@ impl Env {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             log: var("KBAGENT_LOG"),
             browser: var("BROWSER"),
+            columns: var("COLUMNS"),
         }
     }
 

@@ -50,6 +50,7 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
     // Created first so that everything on stdout, clap's help and errors included, goes
     // through it. `--json` is looked for by hand until clap has parsed the arguments.
     let printer = Printer::new(wants_json(args), env.no_color || wants_no_color(args));
+    output::set_columns(env.columns.as_deref());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return argument_error(&printer, &e),

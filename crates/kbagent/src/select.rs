@@ -6,10 +6,12 @@ use std::time::Instant;
 use keboola_api::{ApiError, Http, StackUrl, StorageClient, Token, TokenInfo};
 use schemars::JsonSchema;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::fanout;
+use crate::output::{ActiveBranch, BranchId, Target};
 use crate::store::{ConfigFile, ConfigStore, ProjectEntry};
 use crate::token_input::looks_like_token;
 
@@ -44,6 +46,28 @@ impl Project {
     pub fn api_error(&self, err: &ApiError) -> CliError {
         CliError::from_api(err, Some(&self.alias), Some(&self.entry.token.masked()))
             .about_stored_token(&self.alias)
+    }
+
+    /// Records this project, on `branch` (`--branch`) or production, as a target of the
+    /// command (the envelope's `targets`).
+    pub fn declare_target(&self, ctx: &Ctx<'_>, branch: Option<&str>) {
+        let extra = &self.entry.extra;
+        // The Python tool's `branch use` stores the active branch beside the project.
+        let active = extra
+            .get("active_branch_id")
+            .and_then(|v| match v {
+                Value::Number(n) => n.as_u64().map(BranchId::Number),
+                Value::String(s) if !s.is_empty() => Some(BranchId::parse(s)),
+                _ => None,
+            })
+            .map(|branch_id| ActiveBranch {
+                branch_id,
+                branch_name: extra
+                    .get("active_branch_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
+        ctx.printer.target(Target::new(&self.alias, branch, active));
     }
 }
 
@@ -151,6 +175,21 @@ pub(crate) fn select_project(
         entry: entry.clone(),
         source,
     })
+}
+
+/// Why `KBAGENT_PROJECT` cannot be used (a token, or no registered project matches), or
+/// `None` when it is unset or names a registered project.
+pub(crate) fn env_project_error(ctx: &Ctx<'_>, config: &ConfigFile) -> CliResult<Option<CliError>> {
+    let Some(value) = ctx.env.project.as_deref() else {
+        return Ok(None);
+    };
+    if looks_like_token(value) {
+        return Ok(Some(token_in_project_env()));
+    }
+    let store = ctx.store()?;
+    Ok(find_project(config, value)
+        .is_none()
+        .then(|| unknown_project(config, store, value)))
 }
 
 /// Loads the config and selects one project (the usual start of a single-project command).

@@ -64,7 +64,7 @@ pub use storage::StorageClient;
 pub use storage::branches::DevBranch;
 pub use storage::buckets::{Bucket, CreateBucket};
 pub use storage::components::{Component, ComponentsQuery};
-pub use storage::configurations::Configuration;
+pub use storage::configurations::{Configuration, ConfigurationMetadata, FOLDER_METADATA_KEY};
 pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};
 pub use storage::jobs::{JobError, JobStatus, JobWait, StorageJob};

@@ -34,6 +34,7 @@ const METADATA_SCHEMAS: &[&str] = &[
     components::SCHEMA,
     branches::SCHEMA,
     configurations::SCHEMA,
+    configurations::metadata::SCHEMA,
     events::SCHEMA,
     jobs::SCHEMA,
     files::SCHEMA,

@@ -121,6 +121,7 @@ impl Store {
         for config in &seeded.configs {
             configurations::save(&tx, config)?;
         }
+        seed::seed_folders(&tx, &seeded.configs)?;
         db::set_next_id(&tx, tokens::SEQUENCE, seeded.next_token_id)?;
         db::set_next_id(&tx, configurations::SEQUENCE, seeded.next_config_id)?;
         db::set_next_id(&tx, events::SEQUENCE, 1)?;

@@ -51,9 +51,9 @@ Single-project commands use, in order: `--project ALIAS` (an alias or a project 
 `KBAGENT_PROJECT` variable, the default pinned with `kbagent project use ALIAS` (the first
 project added is pinned automatically), or the only registered project. Otherwise they fail
 with CONFIG_ERROR (exit 5). `kbagent --json project current` tells which one and why.
-Multi-project commands (`project status`, `config list`, `doctor`) cover every project
-unless `--project` is repeated; one failing project never hides the others (its error is
-in the data).
+Multi-project commands (`project status`, `config list`, `storage buckets`, `storage tables`,
+`doctor`) cover every project unless `--project` is repeated; one failing project never hides
+the others (its error is in the data).
 
 ## JSON envelope
 Success: {\"status\": \"ok\", \"data\": ..., \"warnings\": [{\"code\", \"message\", \"hint\"?}]}
@@ -62,6 +62,11 @@ Success: {\"status\": \"ok\", \"data\": ..., \"warnings\": [{\"code\", \"message
 means the same command may succeed if run again later (network trouble, 429, 503);
 `details.hints` lists what to do. Commands that act on several items (`project refresh`)
 print the full result with status ok and exit 1 if any item failed.
+Commands that read or change a project's branch (`config list`, `config detail`, the storage
+reads) also carry `targets` beside `status`, on success and on error: [{\"role\": \"target\",
+\"project_alias\", \"branch_id\", \"branch_name\", \"branch_source\", \"active_branch\"}].
+`branch_source` is `production` (no `--branch`, `branch_id` null) or `explicit` (`--branch`).
+Read it before you trust where a command acted. No `targets` means the command chose no branch.
 
 ## Which token do I need? (the token authority ladder)
 Commands that mint child tokens (`config oauth-url`, `token create`) pick the first
@@ -85,7 +90,7 @@ Register a project and check it:
 Find a configuration and read it:
   kbagent --json config list --project prod --component-type extractor
   kbagent --json config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123
-Give a user an OAuth authorization link (they open it in a browser):
+{FIND_DATA}Give a user an OAuth authorization link (they open it in a browser):
   kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456
   (with a non-master project token: KBC_MANAGE_API_TOKEN=... kbagent --allow-env-manage-token --json config oauth-url ...)
 Replace an expired or revoked token:
@@ -171,8 +176,50 @@ fn exit_codes() -> String {
     out
 }
 
+/// Workflows whose steps are commands' own examples from the catalogue, so they name real
+/// commands and flags; a step whose command is not built in is left out.
+const WORKFLOWS: &[(&str, &[&str])] = &[(
+    "Find data and look at it (buckets, then the tables of one, then a table's columns, then rows):",
+    &[
+        "storage buckets",
+        "storage tables",
+        "storage table-detail",
+        "storage preview",
+        "storage download-table",
+    ],
+)];
+
+/// The generated workflows, in the words of the manual (`kbagent --json ...` lines).
+fn workflows() -> String {
+    let catalogue = catalogue::catalogue();
+    let mut out = String::new();
+    for (title, steps) in WORKFLOWS {
+        out.push_str(title);
+        out.push('\n');
+        for step in *steps {
+            let Some(info) = catalogue.iter().find(|c| c.command == *step) else {
+                continue;
+            };
+            // A plain single-project example shows the step best; any example will do.
+            let example = info
+                .examples
+                .iter()
+                .find(|e| e.contains("--project") && !e.contains("--branch"))
+                .or_else(|| info.examples.first());
+            if let Some(e) = example {
+                let rest = e
+                    .trim_start_matches("kbagent ")
+                    .trim_start_matches("--json ");
+                out.push_str(&format!("  kbagent --json {rest}\n"));
+            }
+        }
+    }
+    out
+}
+
 pub(crate) fn manual() -> String {
-    format!("{INTRO}{}{}\n{}", exit_codes(), reference(), environment())
+    let intro = INTRO.replacen("{FIND_DATA}", &workflows(), 1);
+    format!("{intro}{}{}\n{}", exit_codes(), reference(), environment())
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -6,6 +6,7 @@
 
 mod safe;
 mod table;
+mod targets;
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, IsTerminal, Write};
@@ -16,7 +17,8 @@ pub use safe::{SafeWriter, Trust, sanitize};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
-pub use table::{Table, cell};
+pub use table::{Table, cell, set_columns};
+pub use targets::{ActiveBranch, BranchId, Target};
 
 use crate::error::{CliError, ErrorCode};
 
@@ -138,6 +140,8 @@ pub struct Printer {
     stdout_tty: bool,
     stderr_tty: bool,
     warnings: RefCell<Vec<Warning>>,
+    /// The projects and branches the command acted on (the envelope's `targets`).
+    targets: RefCell<Vec<Target>>,
     /// Human output that goes to stdout before an error (what a command found before failing).
     with_error: RefCell<String>,
     /// Precedes every styling sequence the printer emits (see `safe.rs`).
@@ -165,6 +169,7 @@ impl Printer {
             stdout_tty: io::stdout().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
             warnings: RefCell::new(Vec::new()),
+            targets: RefCell::new(Vec::new()),
             with_error: RefCell::new(String::new()),
             marker: safe::new_marker(),
         }
@@ -235,6 +240,15 @@ impl Printer {
         self.warnings.borrow_mut().push(warning);
     }
 
+    /// Records a project and branch the command acts on; it goes into the envelope's
+    /// `targets`, of a success or of an error alike. The same target twice is kept once.
+    pub fn target(&self, target: Target) {
+        let mut targets = self.targets.borrow_mut();
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+
     /// A line of progress or information for a person; never part of the data.
     pub fn note(&self, text: &str) {
         if !self.json() {
@@ -259,6 +273,7 @@ impl Printer {
             let warnings = self.warnings.borrow();
             self.write_json(&OkEnvelope {
                 status: "ok",
+                targets: &self.targets.borrow(),
                 data: &report.data,
                 warnings: &warnings,
             })
@@ -281,7 +296,7 @@ impl Printer {
 
     pub fn emit_error(&self, err: &CliError) -> io::Result<()> {
         if self.json() {
-            self.write_json(&error_document(err))
+            self.write_json(&error_document(err, &self.targets.borrow()))
         } else {
             let before = self.with_error.take();
             if !before.is_empty() || err.reveal.is_some() {
@@ -321,14 +336,18 @@ pub fn masked(text: &str) -> String {
 #[derive(Serialize)]
 struct OkEnvelope<'a> {
     status: &'static str,
+    #[serde(skip_serializing_if = "<[Target]>::is_empty")]
+    targets: &'a [Target],
     data: &'a Value,
     #[serde(skip_serializing_if = "<[Warning]>::is_empty")]
     warnings: &'a [Warning],
 }
 
 #[derive(Serialize)]
-struct ErrorEnvelope {
+struct ErrorEnvelope<'a> {
     status: &'static str,
+    #[serde(skip_serializing_if = "<[Target]>::is_empty")]
+    targets: &'a [Target],
     error: ErrorBody,
 }
 
@@ -345,7 +364,7 @@ struct ErrorBody {
 }
 
 /// The error envelope; `details.hints` carries the hints.
-fn error_document(err: &CliError) -> ErrorEnvelope {
+fn error_document<'a>(err: &CliError, targets: &'a [Target]) -> ErrorEnvelope<'a> {
     let mut details = err.details.clone();
     if !err.hints.is_empty() {
         let hints: Vec<Value> = err.hints.iter().map(|h| masked(h).into()).collect();
@@ -356,6 +375,7 @@ fn error_document(err: &CliError) -> ErrorEnvelope {
     }
     ErrorEnvelope {
         status: "error",
+        targets,
         error: ErrorBody {
             code: err.code,
             error_type: err.code.error_type(),

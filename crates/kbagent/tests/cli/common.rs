@@ -15,12 +15,48 @@ use tempfile::TempDir;
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     pub status: String,
+    /// The projects and branches the command acted on; absent when it chose none.
+    #[serde(default)]
+    pub targets: Option<Vec<TargetBody>>,
     #[serde(default)]
     pub data: Option<Value>,
     #[serde(default)]
     pub warnings: Option<Vec<WarningBody>>,
     #[serde(default)]
     pub error: Option<ErrorBody>,
+}
+
+/// One entry of the envelope's `targets`, typed as the tests expect it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBody {
+    pub role: String,
+    pub project_alias: String,
+    pub branch_id: Option<u64>,
+    pub branch_name: Option<String>,
+    pub branch_source: String,
+    pub active_branch: Option<ActiveBranchBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveBranchBody {
+    pub branch_id: u64,
+    pub branch_name: Option<String>,
+}
+
+impl TargetBody {
+    /// The target of a command on `alias` in production, no active branch.
+    pub fn production(alias: &str) -> Self {
+        Self {
+            role: "target".into(),
+            project_alias: alias.into(),
+            branch_id: None,
+            branch_name: None,
+            branch_source: "production".into(),
+            active_branch: None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

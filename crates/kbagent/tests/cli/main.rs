@@ -11,6 +11,7 @@ mod hardening_output;
 mod hardening_project;
 mod hardening_token;
 mod net_safety;
+mod parity;
 mod project;
 mod reference;
 mod secrets;

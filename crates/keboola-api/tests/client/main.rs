@@ -1,5 +1,6 @@
 //! Client tests against scripted local HTTP servers.
 
+mod config_metadata;
 mod errors;
 mod manage;
 mod proxy;

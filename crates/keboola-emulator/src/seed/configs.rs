@@ -171,3 +171,31 @@ pub(super) fn seed_branches(
         .configs
         .extend([db, drive, transformation, flow, dev_copy]);
 }
+
+/// The UI's folder of the seeded configurations, by component (the flow has none).
+const FOLDERS: &[(&str, &str)] = &[
+    ("keboola.ex-db-snowflake", "Sources"),
+    (OAUTH_COMPONENT, "Sources"),
+    ("keboola.snowflake-transformation", "Revenue"),
+];
+
+/// Files the seeded configurations into folders (`KBC.configuration.folderName`).
+pub(crate) fn seed_folders(
+    conn: &rusqlite::Connection,
+    configs: &[Config],
+) -> rusqlite::Result<()> {
+    for c in configs {
+        if let Some((_, folder)) = FOLDERS.iter().find(|(id, _)| *id == c.component_id) {
+            crate::storage::configurations::metadata::upsert(
+                conn,
+                c.branch_id,
+                &c.component_id,
+                &c.id,
+                "KBC.configuration.folderName",
+                folder,
+                c.created,
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -2,6 +2,8 @@
 
 mod components;
 mod configs;
+
+pub(crate) use configs::seed_folders;
 pub(crate) mod storage;
 
 use std::collections::BTreeMap;

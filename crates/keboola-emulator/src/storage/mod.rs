@@ -72,6 +72,15 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         ["components", component, "configs", id] if m == Method::PUT => {
             configurations::update(&store, &ctx, component, id, req)
         }
+        ["components", component, "configs", id, "metadata"] if m == Method::GET => {
+            configurations::metadata::list(&store, &ctx, component, id)
+        }
+        ["components", component, "configs", id, "metadata"] if m == Method::POST => {
+            configurations::metadata::post(&store, &ctx, component, id, req)
+        }
+        ["search", "component-configurations"] if m == Method::GET => {
+            configurations::metadata::search(&store, &ctx, req)
+        }
         ["dev-branches"] if m == Method::GET && branch.is_none() => branches::list(&store, &ctx),
         ["dev-branches", id] if m == Method::GET && branch.is_none() => {
             branches::get(&store, &ctx, id)

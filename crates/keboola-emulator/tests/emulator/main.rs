@@ -4,6 +4,7 @@ mod binary;
 mod common;
 mod components;
 mod concurrency;
+mod config_metadata;
 mod data_dir;
 mod encryption;
 mod faults;

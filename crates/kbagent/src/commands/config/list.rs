@@ -1,7 +1,9 @@
 //! `config list`: configurations across projects, fetched in parallel; a failing project
 //! is reported in `errors[]` (and as a warning) without hiding the others.
 
-use keboola_api::ComponentsQuery;
+use std::collections::HashMap;
+
+use keboola_api::{ComponentsQuery, FOLDER_METADATA_KEY, metadata_value};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -49,6 +51,8 @@ pub(crate) struct ConfigRow {
     pub last_modified: Option<String>,
     pub last_modified_by: Option<String>,
     pub last_change_description: Option<String>,
+    /// The UI's folder (`KBC.configuration.folderName` metadata), "" when none.
+    pub folder: String,
 }
 
 /// A project whose configurations could not be listed.
@@ -100,6 +104,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     // One project named on the command line is a single-project read: its failure is the
     // command's failure. A fan-out reports failures per project and goes on.
     let single = !args.projects.aliases.is_empty() && projects.len() == 1;
+    for p in &projects {
+        p.declare_target(ctx, args.branch.branch.as_deref());
+    }
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
     let query = ComponentsQuery {
@@ -113,15 +120,29 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         "Listing configurations",
         &projects,
         workers,
-        |client, _| client.list_components(&query),
+        |client, _| {
+            let components = client.list_components(&query)?;
+            // Folders are extra: a failed search leaves them empty rather than failing the
+            // listing.
+            let folders: HashMap<(String, String), String> = client
+                .search_configuration_metadata(query.branch.as_deref(), &[FOLDER_METADATA_KEY])
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|hit| {
+                    let folder = metadata_value(&hit.metadata, FOLDER_METADATA_KEY)?.to_owned();
+                    Some(((hit.id_component, hit.configuration_id), folder))
+                })
+                .collect();
+            Ok((components, folders))
+        },
     );
     let mut out = Output {
         configs: Vec::new(),
         errors: Vec::new(),
     };
     for (p, timed) in projects.iter().zip(results) {
-        let components = match timed.result {
-            Ok(components) => components,
+        let (components, folders) = match timed.result {
+            Ok(found) => found,
             Err(e) => {
                 let e = super::missing_branch(ctx, p, args.branch.branch.as_deref(), &e)
                     .unwrap_or(e);
@@ -173,6 +194,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                         .and_then(Value::as_str)
                         .map(str::to_owned),
                     last_change_description: conf.change_description.clone(),
+                    folder: folders
+                        .get(&(comp.id.clone(), conf.id.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
                 });
             }
         }

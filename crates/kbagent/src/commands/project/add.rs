@@ -72,6 +72,8 @@ impl CommandOutput for Output {
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
+    // The alias passed the value parser, so it is a name and never a token.
+    ctx.set_project(&args.alias);
     let (raw_url, url_source) = match (&args.url, &ctx.env.storage_api_url) {
         (Some(u), _) => (u.as_str(), "--url"),
         (None, Some(u)) => (u.as_str(), "KBC_STORAGE_API_URL"),

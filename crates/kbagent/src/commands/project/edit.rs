@@ -82,6 +82,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let (alias, current) = find_project(&before, &args.alias)
         .map(|(a, p)| (a.clone(), p.clone()))
         .ok_or_else(|| unknown_project(&before, store, &args.alias))?;
+    ctx.set_project(&alias);
     let new_token = args
         .token
         .read(ctx.printer, None, false, ctx.env.wait_timeout)?;

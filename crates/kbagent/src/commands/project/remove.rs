@@ -47,6 +47,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         let alias = find_project(cfg, &key)
             .map(|(a, _)| a.clone())
             .ok_or_else(|| unknown_project(cfg, store, &key))?;
+        ctx.set_project(&alias);
         cfg.projects.remove(&alias);
         let cleared = cfg.pinned() == Some(alias.as_str());
         if cleared {

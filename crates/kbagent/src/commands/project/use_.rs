@@ -46,6 +46,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         let alias = find_project(cfg, &key)
             .map(|(a, _)| a.clone())
             .ok_or_else(|| unknown_project(cfg, store, &key))?;
+        ctx.set_project(&alias);
         let previous = cfg.pinned().map(str::to_owned);
         cfg.default_project = Some(alias.clone());
         Ok((alias, previous))

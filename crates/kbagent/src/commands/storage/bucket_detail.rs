@@ -140,6 +140,7 @@ pub(crate) fn quoted(quote: char, segments: &[&str]) -> Option<String> {
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let branch = args.branch.branch.as_deref();
+    project.declare_target(ctx, branch);
     let bucket = ctx
         .storage(&project)?
         .with_branch(branch)

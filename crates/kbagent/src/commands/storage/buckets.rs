@@ -109,6 +109,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let http = ctx.http()?.clone();
     let branch = args.branch.branch.as_deref();
     one_project_for_branch(&projects, branch)?;
+    for p in &projects {
+        p.declare_target(ctx, branch);
+    }
     let results = fan_out(ctx, &http, "Listing buckets", &projects, workers, |client, _| {
         client.with_branch(branch).list_buckets(&["linkedBuckets"])
     });

@@ -132,6 +132,7 @@ fn csv_line(fields: &[String]) -> String {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
+    project.declare_target(ctx, args.branch.branch.as_deref());
     let opts = PreviewOptions {
         limit: Some(args.limit),
         columns: args.columns.clone(),

@@ -170,6 +170,7 @@ fn column(t: &StorageTable, name: &str, definition: Option<&Value>, legacy: &BTr
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
+    project.declare_target(ctx, args.branch.branch.as_deref());
     let t = ctx
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref())

@@ -104,6 +104,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let http = ctx.http()?.clone();
     let branch = args.branch.branch.as_deref();
     one_project_for_branch(&projects, branch)?;
+    for p in &projects {
+        p.declare_target(ctx, branch);
+    }
     let query = TablesQuery {
         bucket: args.bucket_id.clone(),
         include: Vec::new(),

@@ -1,5 +1,6 @@
 //! Configurations and their rows: state, JSON shape, list, detail and update.
 
+pub(crate) mod metadata;
 mod table;
 
 use jiff::Timestamp;
@@ -94,6 +95,17 @@ pub(crate) fn render(c: &Config, with_body: bool, with_rows: bool) -> Value {
     Value::Object(o)
 }
 
+/// A write to a component's configurations: the token may use the component and is not a
+/// read-only user's.
+pub(crate) fn require_config_write(ctx: &Ctx<'_>, component: &str) -> Result<(), ApiError> {
+    require_some_component_access(ctx.me)?;
+    require_component_access(ctx.me, component)?;
+    if ctx.me.role() == Some(Role::ReadOnly) {
+        return Err(ApiError::access_denied());
+    }
+    Ok(())
+}
+
 pub(crate) fn config_not_found(id: &str) -> ApiError {
     ApiError::not_found(
         &format!("Configuration {id} not found"),
@@ -129,11 +141,7 @@ pub(crate) fn update(
     id: &str,
     req: &ApiRequest,
 ) -> ApiResult {
-    require_some_component_access(ctx.me)?;
-    require_component_access(ctx.me, component)?;
-    if ctx.me.role() == Some(Role::ReadOnly) {
-        return Err(ApiError::access_denied());
-    }
+    require_config_write(ctx, component)?;
     let params = req.params()?;
     let configuration = match params.get("configuration") {
         None | Some(Value::Null) => None,
