@@ -73,5 +73,9 @@ kb storage table-detail --project demo --table-id in.c-crm.orders
 kb storage preview --project demo --table-id in.c-crm.orders --limit 5 --format table
 kb storage preview --project demo --table-id in.c-crm.orders --columns order_id,status,amount \
   --where-column status --where-value cancelled --limit 3
+sample="$work/orders-sample.csv"
+kb storage download-table --project demo --table-id in.c-crm.orders --limit 100 --output "$sample"
+echo "\$ head -3 $sample"
+head -3 "$sample"
 echo
 echo "Done. The emulator stops now; its state was in memory only."
