@@ -530,20 +530,26 @@ fn steering_parameters_fail_or_slow_a_job() {
     );
     assert_eq!(done["status"], "error");
     assert_eq!(done["result"]["message"], "Broken on purpose");
+    // A sleeping job is processing until its time is up, and a kill cuts the sleep short.
     let slow = submit_ok(
         &c,
         &token,
-        &json!({"component": "keboola.ex-http", "configData": {"parameters": {"emulator": {"sleep_ms": 300}}}}),
+        &json!({"component": "keboola.ex-http", "configData": {"parameters": {"emulator": {"sleep_ms": 600_000}}}}),
     );
     let id = slow["id"].as_str().unwrap();
     let seen = wait_for(&c, &token, id, |j| {
         j["status"] != "created" && j["status"] != "waiting"
     });
-    assert_eq!(
-        seen["status"], "processing",
-        "a slow job is seen processing"
+    assert_eq!(seen["status"], "processing", "{seen}");
+    let killed = c.post_json(&format!("/queue/jobs/{id}/kill"), &token, &json!({}));
+    assert_eq!(killed.status, 202, "{}", killed.text);
+    assert_eq!(finished(&c, &token, id)["status"], "terminated");
+    let short = run(
+        &c,
+        &token,
+        &json!({"component": "keboola.ex-http", "configData": {"parameters": {"emulator": {"sleep_ms": 20}}}}),
     );
-    assert_eq!(finished(&c, &token, id)["status"], "success");
+    assert_eq!(short["status"], "success", "{short}");
 }
 
 #[test]
