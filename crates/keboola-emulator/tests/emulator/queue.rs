@@ -99,6 +99,17 @@ fn rows(c: &Client, token: &str, table: &str) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Runs the seeded flow, which must fail, and gives the finished job.
+fn failed_flow(c: &Client, token: &str) -> Value {
+    let done = run(
+        c,
+        token,
+        &json!({"component": "keboola.flow", "config": FLOW_CONFIG}),
+    );
+    assert_eq!(done["status"], "error", "{done}");
+    done
+}
+
 fn put_configuration(c: &Client, token: &str, component: &str, id: &str, configuration: &Value) {
     let form = format!(
         "configuration={}",
@@ -415,12 +426,7 @@ fn a_flow_stops_at_a_failed_task_unless_it_may_fail() {
     };
 
     put_configuration(&c, &token, "keboola.flow", FLOW_CONFIG, &flow(false));
-    let done = run(
-        &c,
-        &token,
-        &json!({"component": "keboola.flow", "config": FLOW_CONFIG}),
-    );
-    assert_eq!(done["status"], "error", "{done}");
+    let done = failed_flow(&c, &token);
     let message = done["result"]["message"].as_str().unwrap();
     assert!(
         message.starts_with("Task \"Sheets\" in phase \"Extract\" failed"),
@@ -794,4 +800,65 @@ fn the_queue_answers_under_its_host_name() {
     let (status, read) = raw(&emu, "GET", &host, &format!("/jobs/{id}"), &token, "");
     assert!(status.contains(" 200 "), "{status}");
     assert_eq!(read["id"], id);
+}
+
+#[test]
+fn job_controls_steer_the_next_jobs_flow_children_included() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let token = admin(&emu);
+    let resp = c.request(
+        "POST",
+        "/_emulator/jobs",
+        &[],
+        Some((
+            "application/json",
+            br#"{"component":"keboola.ex-db-snowflake","fail":"Source database is down"}"#.to_vec(),
+        )),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    assert_eq!(
+        c.get_anon("/_emulator/jobs")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let done = failed_flow(&c, &token);
+    let message = done["result"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("failed: Source database is down"),
+        "{message}"
+    );
+    assert_eq!(done["result"]["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(c.get_anon("/_emulator/jobs").json(), json!([]), "used up");
+    let bad = c.request(
+        "POST",
+        "/_emulator/jobs",
+        &[],
+        Some(("application/json", br#"{"nope":1}"#.to_vec())),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text);
+
+    // From Rust: the next job of any component hangs until killed.
+    emu.add_queue_job_control(keboola_emulator::QueueJobControl {
+        stuck: true,
+        ..Default::default()
+    });
+    let created = submit_ok(
+        &c,
+        &token,
+        &json!({"component": "keboola.snowflake-transformation", "config": TRANSFORMATION}),
+    );
+    let id = created["id"].as_str().unwrap();
+    wait_for(&c, &token, id, |j| j["status"] == "processing");
+    c.post_json(&format!("/queue/jobs/{id}/kill"), &token, &json!({}));
+    assert_eq!(finished(&c, &token, id)["status"], "terminated");
+    assert_eq!(
+        c.get("/v2/storage/tables/out.c-reports.revenue", &token)
+            .status,
+        404,
+        "the killed transformation wrote nothing"
+    );
 }
