@@ -167,6 +167,25 @@ fn a_new_job_is_created_and_shaped_like_the_queues() {
         done["result"]["output"]["tables"][0]["id"],
         "out.c-reports.revenue"
     );
+
+    // A job submitted with the run id of a running job is its child.
+    let body = serde_json::to_vec(
+        &json!({"component": "keboola.ex-http", "configData": {"parameters": {}}}),
+    )
+    .unwrap();
+    let child = c.request(
+        "POST",
+        "/queue/jobs",
+        &[(SAPI, &token), ("X-KBC-RunId", id)],
+        Some(("application/json", body)),
+    );
+    assert_eq!(child.status, 201, "{}", child.text);
+    let child = child.json();
+    assert_eq!(child["parentRunId"], id);
+    assert_eq!(
+        child["runId"],
+        format!("{id}.{}", child["id"].as_str().unwrap())
+    );
 }
 
 #[test]
