@@ -265,6 +265,24 @@ fn a_sql_transformation_writes_the_rows_its_query_computes() {
         rows(&c, &token, "out.c-reports.customers_by_country").len(),
         2
     );
+
+    // Variables fill `{{ name }}` in the scripts.
+    configuration["parameters"]["blocks"][0]["codes"][0]["script"] = json!([
+        "CREATE TABLE \"by_country\" AS SELECT '{{ code }}' AS \"country\", {{n}} AS \"customers\", 0 AS \"active\";"
+    ]);
+    let done = run(
+        &c,
+        &token,
+        &json!({"component": "keboola.snowflake-transformation", "configData": configuration,
+                "variableValuesData": {"values": [{"name": "code", "value": "XX"}, {"name": "n", "value": "42"}]}}),
+    );
+    assert_eq!(done["status"], "success", "{done}");
+    let only = rows(&c, &token, "out.c-reports.customers_by_country");
+    assert_eq!(only.len(), 1);
+    assert_eq!(
+        (only[0]["country"].as_str(), only[0]["customers"].as_str()),
+        ("XX", "42")
+    );
 }
 
 #[test]
