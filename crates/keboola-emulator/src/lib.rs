@@ -23,6 +23,7 @@ mod http;
 mod manage;
 mod oauth;
 mod objects;
+mod queue;
 mod seed;
 mod server;
 mod services;
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 pub use control::{Fault, FaultBody, LoggedRequest};
 pub use http::mask_token;
 pub use objects::FileProvider;
+pub use queue::QueueJobControl;
 pub use seed::{Seed, SeedProject, SeedTokens, load_seed};
 pub use storage::jobs::StorageJobControl;
 
@@ -246,7 +248,8 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     };
 
     let ready = ready_line(&seeded, &base_url, ca_cert);
-    let (shared, job_queue) = Shared::new(urls, location, seeded, latency_ms, file_provider)?;
+    let (shared, job_queue, queue_jobs) =
+        Shared::new(urls, location, seeded, latency_ms, file_provider)?;
     let shared = Arc::new(shared);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -259,6 +262,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         tokio::net::TcpListener::from_std(listener)?
     };
     runtime.spawn(storage::jobs::runner(Arc::clone(&shared), job_queue));
+    queue::spawn_runner(&runtime, &shared, queue_jobs);
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     runtime.spawn(server::accept_loop(
         listener,
@@ -418,6 +422,16 @@ impl Emulator {
     /// Makes the next Storage jobs fail or take longer (see `StorageJobControl`).
     pub fn add_storage_job_control(&self, control: StorageJobControl) {
         lock(&self.shared.jobs.controls).push(control);
+    }
+
+    /// Makes the next Queue jobs fail, sleep or hang (see `QueueJobControl`).
+    pub fn add_queue_job_control(&self, control: QueueJobControl) {
+        lock(&self.shared.queue.controls).push(control);
+    }
+
+    /// Removes every pending Queue job control.
+    pub fn clear_queue_job_controls(&self) {
+        lock(&self.shared.queue.controls).clear();
     }
 
     pub fn clear_storage_job_controls(&self) {
