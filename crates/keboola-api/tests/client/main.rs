@@ -3,6 +3,7 @@
 mod errors;
 mod manage;
 mod proxy;
+mod queue;
 mod requests;
 mod retry;
 mod server;
