@@ -90,6 +90,9 @@ pub(crate) enum Command {
     /// Browse component configurations and build OAuth authorization URLs
     #[command(after_help = config::EXAMPLES)]
     Config(config::ConfigArgs),
+    /// Run configurations as Queue jobs, wait for them, read their events, list and stop them
+    #[command(after_help = crate::commands::job::EXAMPLES)]
+    Job(crate::commands::job::JobArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

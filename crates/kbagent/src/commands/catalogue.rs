@@ -47,6 +47,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("project", project::ProjectCommand::entries());
     noun("token", token::TokenCommand::entries());
     noun("config", config::ConfigCommand::entries());
+    noun("job", super::job::JobCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),

@@ -11,6 +11,7 @@ pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod doctor;
+pub(crate) mod job;
 pub(crate) mod project;
 pub(crate) mod shared;
 pub(crate) mod token;
@@ -166,6 +167,7 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Project(args) => args.command.run(ctx),
         Command::Token(args) => args.command.run(ctx),
         Command::Config(args) => args.command.run(ctx),
+        Command::Job(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Completions(args) => Ok(report(p, &completions::run(ctx, &args)?)),
