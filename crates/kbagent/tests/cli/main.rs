@@ -9,6 +9,7 @@ mod durability;
 mod faults;
 mod hardening_output;
 mod hardening_token;
+mod jobs;
 mod net_safety;
 mod project;
 mod reference;
