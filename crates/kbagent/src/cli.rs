@@ -90,7 +90,7 @@ pub(crate) enum Command {
     /// Browse component configurations and build OAuth authorization URLs
     #[command(after_help = config::EXAMPLES)]
     Config(config::ConfigArgs),
-    /// Run configurations as Queue jobs, wait for them, read their events, list and stop them
+    /// Run configurations as Queue jobs, follow and stop them
     #[command(after_help = crate::commands::job::EXAMPLES)]
     Job(crate::commands::job::JobArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]

@@ -152,6 +152,13 @@ fn run_job(env: &TestEnv, component: &str, config: &str, extra: &[&str]) -> (Env
     env.json(&args)
 }
 
+/// `kbagent --json job VERB --project p --job-id ID [EXTRA]`.
+fn on_job(env: &TestEnv, verb: &str, id: &str, extra: &[&str]) -> (Envelope, i32) {
+    let mut args = vec!["job", verb, "--project", "p", "--job-id", id];
+    args.extend_from_slice(extra);
+    env.json(&args)
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -342,7 +349,7 @@ fn a_flow_runs_its_tasks_as_child_jobs() {
         .collect();
     assert!(ids.windows(2).all(|w| w[0] >= w[1]), "{ids:?}");
     // Its events, oldest first, from start to end.
-    let (events, code) = env.json(&["job", "events", "--project", "p", "--job-id", &flow_id]);
+    let (events, code) = on_job(&env, "events", &flow_id, &[]);
     assert_eq!(code, 0);
     assert_eq!(events.data()["job_status"], "success");
     assert!(events.data()["count"].as_u64().unwrap() >= 2);
@@ -358,18 +365,10 @@ fn terminate_stops_a_stuck_job_and_wait_reports_it() {
     assert_eq!(out.data()["waited"], false);
     let id = text(&out.data()["id"]);
 
-    let (dry, code) = env.json(&[
-        "job",
-        "terminate",
-        "--project",
-        "p",
-        "--job-id",
-        &id,
-        "--dry-run",
-    ]);
+    let (dry, code) = on_job(&env, "terminate", &id, &["--dry-run"]);
     assert_eq!(code, 0, "{dry:?}");
     assert_eq!(dry.data()["outcome"], "dry_run");
-    let (refused, code) = env.json(&["job", "terminate", "--project", "p", "--job-id", &id]);
+    let (refused, code) = on_job(&env, "terminate", &id, &[]);
     assert_eq!(code, 2, "no --yes and no terminal: {refused:?}");
     assert_eq!(
         refused.err().details.as_ref().unwrap()["confirmation_required"],
@@ -384,33 +383,17 @@ fn terminate_stops_a_stuck_job_and_wait_reports_it() {
     };
     assert_eq!(kills(&env), 0);
 
-    let (done, code) = env.json(&[
-        "job",
-        "terminate",
-        "--project",
-        "p",
-        "--job-id",
-        &id,
-        "--yes",
-    ]);
+    let (done, code) = on_job(&env, "terminate", &id, &["--yes"]);
     assert_eq!(code, 0, "{done:?}");
     assert_eq!(done.data()["outcome"], "terminating");
     assert_eq!(kills(&env), 1);
 
-    let (waited, code) = env.json(&["job", "wait", "--project", "p", "--job-id", &id]);
+    let (waited, code) = on_job(&env, "wait", &id, &[]);
     assert_eq!(code, 7, "{waited:?}");
     assert_eq!(waited.err().code, "JOB_TERMINATED");
     assert!(waited.err().details.as_ref().unwrap()["logTail"].is_array());
 
-    let (again, code) = env.json(&[
-        "job",
-        "terminate",
-        "--project",
-        "p",
-        "--job-id",
-        &id,
-        "--yes",
-    ]);
+    let (again, code) = on_job(&env, "terminate", &id, &["--yes"]);
     assert_eq!(code, 0);
     assert_eq!(again.data()["outcome"], "already_finished");
 }
@@ -426,18 +409,10 @@ fn a_wait_that_times_out_leaves_the_job_running() {
     assert_eq!(err.code, "QUEUE_JOB_TIMEOUT");
     assert!(err.message.contains("left running"), "{}", err.message);
     let id = text(&err.details.as_ref().unwrap()["job_id"]);
-    let (detail, code) = env.json(&["job", "detail", "--project", "p", "--job-id", &id]);
+    let (detail, code) = on_job(&env, "detail", &id, &[]);
     assert_eq!(code, 0);
     assert_eq!(detail.data()["isFinished"], false, "{detail:?}");
-    let (_, code) = env.json(&[
-        "job",
-        "terminate",
-        "--project",
-        "p",
-        "--job-id",
-        &id,
-        "--yes",
-    ]);
+    let (_, code) = on_job(&env, "terminate", &id, &["--yes"]);
     assert_eq!(code, 0);
 }
 
