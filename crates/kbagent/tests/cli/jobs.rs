@@ -367,7 +367,8 @@ fn terminate_stops_a_stuck_job_and_wait_reports_it() {
 
     let (dry, code) = on_job(&env, "terminate", &id, &["--dry-run"]);
     assert_eq!(code, 0, "{dry:?}");
-    assert_eq!(dry.data()["outcome"], "dry_run");
+    assert_eq!(dry.data()["would_terminate"], json!([id]));
+    assert_eq!(dry.data()["dry_run"], true);
     let (refused, code) = on_job(&env, "terminate", &id, &[]);
     assert_eq!(code, 2, "no --yes and no terminal: {refused:?}");
     assert_eq!(
@@ -385,7 +386,8 @@ fn terminate_stops_a_stuck_job_and_wait_reports_it() {
 
     let (done, code) = on_job(&env, "terminate", &id, &["--yes"]);
     assert_eq!(code, 0, "{done:?}");
-    assert_eq!(done.data()["outcome"], "terminating");
+    assert_eq!(done.data()["killed"][0]["id"], json!(id));
+    assert_eq!(done.data()["killed"][0]["desiredStatus"], "terminating");
     assert_eq!(kills(&env), 1);
 
     let (waited, code) = on_job(&env, "wait", &id, &[]);
@@ -395,7 +397,8 @@ fn terminate_stops_a_stuck_job_and_wait_reports_it() {
 
     let (again, code) = on_job(&env, "terminate", &id, &["--yes"]);
     assert_eq!(code, 0);
-    assert_eq!(again.data()["outcome"], "already_finished");
+    assert_eq!(again.data()["already_finished"][0]["id"], json!(id));
+    assert!(again.data()["killed"].as_array().unwrap().is_empty());
 }
 
 #[test]

@@ -40,8 +40,9 @@ pub(crate) struct Output {
     pub project_alias: String,
     /// The branch the job ran on; null is the main branch.
     pub branch_id: Option<String>,
-    /// With --log-tail-lines: the last events, oldest first, as Keboola returns them.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// With --log-tail-lines: the last events, oldest first, as Keboola returns them
+    /// (the Python kbagent's key).
+    #[serde(rename = "logTail", skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<Vec<Value>>,
     #[serde(skip)]
     #[schemars(skip)]

@@ -85,6 +85,10 @@ pub(crate) struct Output {
     pub project_alias: String,
     /// The branch the job ran on; null is the main branch.
     pub branch_id: Option<String>,
+    /// With --wait, for a job that ended in `warning`: its last events (the Python
+    /// kbagent's key).
+    #[serde(rename = "logTail", skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<Vec<Value>>,
     /// Whether the command waited for the outcome.
     pub waited: bool,
     /// With --wait: how long the wait took.
@@ -137,6 +141,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     if !args.wait {
         return Ok(Output {
             branch_id: created.branch_id.clone(),
+            log_tail: None,
             job: job_map(&created),
             project_alias: project.alias,
             waited: false,
@@ -153,11 +158,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     ));
     let Finished {
         job,
+        log_tail,
         elapsed_ms,
         polls,
     } = wait_for(ctx, &project, &created.id, args.timeout, args.log_tail_lines)?;
     Ok(Output {
         branch_id: job.branch_id.clone(),
+        log_tail,
         job: job_map(&job),
         project_alias: project.alias,
         waited: true,

@@ -44,6 +44,10 @@ pub(crate) struct Output {
     pub project_alias: String,
     /// The branch the job ran on; null is the main branch.
     pub branch_id: Option<String>,
+    /// With --wait, for a job that ended in `warning`: its last events (the Python
+    /// kbagent's key).
+    #[serde(rename = "logTail", skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<Vec<Value>>,
     pub elapsed_ms: u64,
     pub polls: u32,
 }
@@ -61,11 +65,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     super::get_job(ctx, &project, &args.job_id)?;
     let Finished {
         job,
+        log_tail,
         elapsed_ms,
         polls,
     } = wait_for(ctx, &project, &args.job_id, args.timeout, args.log_tail_lines)?;
     Ok(Output {
         branch_id: job.branch_id.clone(),
+        log_tail,
         job: job_map(&job),
         project_alias: project.alias,
         elapsed_ms,

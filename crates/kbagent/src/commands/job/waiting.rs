@@ -18,6 +18,8 @@ use crate::select::Project;
 /// A job that finished well (`success`, or `warning`: done, though a child failed).
 pub(crate) struct Finished {
     pub job: QueueJob,
+    /// For `warning` (a child failed): the last events, as Keboola returns them.
+    pub log_tail: Option<Vec<Value>>,
     pub elapsed_ms: u64,
     pub polls: u32,
 }
@@ -101,11 +103,18 @@ pub(crate) fn wait_for(
                 Some(tail),
             ))
         }
-        _ => Ok(Finished {
-            job,
-            elapsed_ms,
-            polls: waited.polls,
-        }),
+        _ => {
+            let log_tail = (job.status == QueueStatus::Warning)
+                .then(|| log_tail(ctx, project, job_id, log_tail_lines).ok())
+                .flatten()
+                .map(|events| events.into_iter().map(|e| e.raw).collect());
+            Ok(Finished {
+                job,
+                log_tail,
+                elapsed_ms,
+                polls: waited.polls,
+            })
+        }
     }
 }
 
