@@ -38,6 +38,7 @@ const METADATA_SCHEMAS: &[&str] = &[
     jobs::SCHEMA,
     files::SCHEMA,
     objects::SCHEMA,
+    crate::queue::SCHEMA,
 ];
 
 /// Schemas of each project's database.

@@ -23,6 +23,7 @@ mod http;
 mod manage;
 mod oauth;
 mod objects;
+mod queue;
 mod seed;
 mod server;
 mod services;
@@ -246,7 +247,8 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
     };
 
     let ready = ready_line(&seeded, &base_url, ca_cert);
-    let (shared, job_queue) = Shared::new(urls, location, seeded, latency_ms, file_provider)?;
+    let (shared, job_queue, queue_jobs) =
+        Shared::new(urls, location, seeded, latency_ms, file_provider)?;
     let shared = Arc::new(shared);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -259,6 +261,7 @@ pub fn spawn(opts: EmulatorOptions) -> anyhow::Result<Emulator> {
         tokio::net::TcpListener::from_std(listener)?
     };
     runtime.spawn(storage::jobs::runner(Arc::clone(&shared), job_queue));
+    queue::spawn_runner(&runtime, &shared, queue_jobs);
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     runtime.spawn(server::accept_loop(
         listener,

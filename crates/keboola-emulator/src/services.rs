@@ -10,7 +10,7 @@ use axum::http::{Response, StatusCode};
 
 use crate::http::{ApiError, ApiRequest, ApiResult};
 use crate::state::Shared;
-use crate::{encryption, manage, oauth, objects, storage};
+use crate::{encryption, manage, oauth, objects, queue, storage};
 
 type Handler = fn(&Shared, &ApiRequest, &[&str]) -> ApiResult;
 
@@ -35,7 +35,7 @@ pub(crate) const SIBLINGS: &[Sibling] = &[
     },
     Sibling {
         id: "queue",
-        handler: None,
+        handler: Some(queue::handle),
     },
     Sibling {
         id: "scheduler",

@@ -126,6 +126,7 @@ impl Store {
         db::set_next_id(&tx, events::SEQUENCE, 1)?;
         db::set_next_id(&tx, jobs::SEQUENCE, jobs::FIRST_ID)?;
         db::set_next_id(&tx, files::SEQUENCE, files::FIRST_ID)?;
+        db::set_next_id(&tx, crate::queue::SEQUENCE, crate::queue::FIRST_ID)?;
         tx.commit()?;
         self.blobs.clear()?;
         for &project_id in seeded.projects.keys() {
@@ -169,6 +170,8 @@ pub(crate) struct Shared {
     pub echo_to_stderr: AtomicBool,
     /// The Storage job runner's queue and controls.
     pub jobs: Jobs,
+    /// The Job Queue's runner.
+    pub queue: crate::queue::Queue,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -183,9 +186,14 @@ impl Shared {
         seeded: Seeded,
         latency_ms: u64,
         provider: FileProvider,
-    ) -> anyhow::Result<(Self, tokio::sync::mpsc::UnboundedReceiver<Queued>)> {
+    ) -> anyhow::Result<(
+        Self,
+        tokio::sync::mpsc::UnboundedReceiver<Queued>,
+        tokio::sync::mpsc::UnboundedReceiver<u64>,
+    )> {
         let store = Store::open(location, &seeded, provider)?;
         let (jobs, queue) = Jobs::new();
+        let (queue_jobs, queue_rx) = crate::queue::Queue::new();
         Ok((
             Self {
                 base_url: urls.connection(),
@@ -199,8 +207,10 @@ impl Shared {
                 log: Mutex::new(Vec::new()),
                 echo_to_stderr: AtomicBool::new(false),
                 jobs,
+                queue: queue_jobs,
             },
             queue,
+            queue_rx,
         ))
     }
 

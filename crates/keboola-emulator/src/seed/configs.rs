@@ -140,10 +140,15 @@ pub(super) fn seed_branches(
         Vec::new(),
     );
 
-    let dev_copy = Config {
+    // The dev branch's copy tries another revenue definition and has a typo in it
+    // (`SUMM`): running it fails with the database's message, nothing written.
+    let mut dev_copy = Config {
         branch_id: main_id + 1,
         ..transformation.clone()
     };
+    dev_copy.configuration["parameters"]["blocks"][0]["codes"][0]["script"] = json!([
+        "CREATE TABLE \"revenue\" AS SELECT c.\"ID\", c.\"NAME\", SUMM(o.\"AMOUNT\") AS \"REVENUE\" FROM \"customers\" c JOIN \"orders\" o ON o.\"CUSTOMER_ID\" = c.\"ID\" WHERE o.\"STATUS\" = 'completed' GROUP BY 1, 2;"
+    ]);
     store.branches.extend([
         Branch {
             id: main_id,

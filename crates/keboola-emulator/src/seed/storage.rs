@@ -16,7 +16,7 @@ const CREATED: i64 = 1_768_467_600;
 const LOADED: i64 = 1_769_925_600;
 
 pub(crate) const DEFAULT_ORDERS: u64 = 2_000;
-const CUSTOMERS: u64 = 500;
+pub(crate) const CUSTOMERS: u64 = 500;
 
 /// A small deterministic generator, so every run seeds the same rows.
 fn mix(i: u64, salt: u64) -> u64 {
@@ -76,6 +76,39 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// Row `i` of the seeded `in.c-crm.customers` (also what the CRM extractor delivers).
+pub(crate) fn customer_row(i: u64, row: &mut Vec<String>) {
+    let id = i + 1;
+    let first = pick(FIRST, i, 1);
+    let last = pick(LAST, i, 2);
+    row.push(id.to_string());
+    row.push(format!("{first} {last}"));
+    row.push(format!(
+        "{}.{}{id}@example.com",
+        first.to_lowercase(),
+        last.to_lowercase()
+    ));
+    row.push(pick(COUNTRIES, i, 3).to_owned());
+    row.push(format!(
+        "{} {:02}:{:02}:00",
+        date(mix(i, 4) % 365),
+        mix(i, 5) % 24,
+        mix(i, 6) % 60
+    ));
+    row.push(if mix(i, 7) % 10 < 8 { "true" } else { "false" }.to_owned());
+}
+
+/// Row `i` of the seeded `in.c-crm.orders`.
+pub(crate) fn order_row(i: u64, row: &mut Vec<String>) {
+    row.push((100_001 + i).to_string());
+    row.push((mix(i, 11) % CUSTOMERS + 1).to_string());
+    row.push(date(i / 7 + mix(i, 12) % 3));
+    row.push(pick(STATUSES, i, 13).to_owned());
+    let cents = mix(i, 14) % 500_000 + 500;
+    row.push(format!("{}.{:02}", cents / 100, cents % 100));
+    row.push(pick(CURRENCIES, i, 15).to_owned());
+}
+
 /// Loads the seeded buckets and tables into an empty project database.
 pub(crate) fn load(conn: &Connection, orders: u64) -> rusqlite::Result<()> {
     let created = Timestamp::from_second(CREATED).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -124,32 +157,7 @@ pub(crate) fn load(conn: &Connection, orders: u64) -> rusqlite::Result<()> {
         Some(&customers_def),
         created,
     )?;
-    tables::seed_rows(
-        conn,
-        &customers,
-        CUSTOMERS,
-        &mut |i, row| {
-            let id = i + 1;
-            let first = pick(FIRST, i, 1);
-            let last = pick(LAST, i, 2);
-            row.push(id.to_string());
-            row.push(format!("{first} {last}"));
-            row.push(format!(
-                "{}.{}{id}@example.com",
-                first.to_lowercase(),
-                last.to_lowercase()
-            ));
-            row.push(pick(COUNTRIES, i, 3).to_owned());
-            row.push(format!(
-                "{} {:02}:{:02}:00",
-                date(mix(i, 4) % 365),
-                mix(i, 5) % 24,
-                mix(i, 6) % 60
-            ));
-            row.push(if mix(i, 7) % 10 < 8 { "true" } else { "false" }.to_owned());
-        },
-        loaded,
-    )?;
+    tables::seed_rows(conn, &customers, CUSTOMERS, &mut customer_row, loaded)?;
 
     let pk = strings(&["order_id"]);
     let orders_def = typed(
@@ -173,21 +181,7 @@ pub(crate) fn load(conn: &Connection, orders: u64) -> rusqlite::Result<()> {
         Some(&orders_def),
         created,
     )?;
-    tables::seed_rows(
-        conn,
-        &orders_table,
-        orders,
-        &mut |i, row| {
-            row.push((100_001 + i).to_string());
-            row.push((mix(i, 11) % CUSTOMERS + 1).to_string());
-            row.push(date(i / 7 + mix(i, 12) % 3));
-            row.push(pick(STATUSES, i, 13).to_owned());
-            let cents = mix(i, 14) % 500_000 + 500;
-            row.push(format!("{}.{:02}", cents / 100, cents % 100));
-            row.push(pick(CURRENCIES, i, 15).to_owned());
-        },
-        loaded,
-    )?;
+    tables::seed_rows(conn, &orders_table, orders, &mut order_row, loaded)?;
     for t in [&customers, &orders_table] {
         metadata::upsert(
             conn,

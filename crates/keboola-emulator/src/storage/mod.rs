@@ -77,6 +77,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             branches::get(&store, &ctx, id)
         }
         ["events"] if m == Method::POST => events::create(&store, &ctx, req),
+        ["events"] if m == Method::GET => events::list(&store, &ctx, req),
         ["buckets"] if m == Method::GET => buckets::list(&store, &ctx, req),
         ["buckets"] if m == Method::POST => buckets::create(&store, &ctx, req),
         ["buckets", id] if m == Method::GET => buckets::get(&store, &ctx, id),

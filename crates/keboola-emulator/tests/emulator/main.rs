@@ -8,6 +8,7 @@ mod data_dir;
 mod encryption;
 mod faults;
 mod manage;
+mod queue;
 mod request_log;
 mod seed_reset;
 mod services;

@@ -76,17 +76,28 @@ fn the_host_header_picks_the_service() {
         "the stack URL is Connection's host"
     );
 
+    // The Job Queue answers in its own error envelope (`code` is the status).
     let queue = send(
         &emu,
         "GET",
         &format!("queue.{HOSTNAME}:{port}"),
-        "/jobs",
+        "/search/jobs",
         "",
     );
-    assert_not_emulated(&queue, "queue");
+    assert_eq!(queue.status, 401, "{}", queue.body);
+    assert_eq!(queue.json()["code"], 401);
     // The Storage path on the queue host is the queue's, not Storage's.
     let queue = send(&emu, "GET", &format!("queue.{HOSTNAME}"), "/v2/storage", "");
-    assert_not_emulated(&queue, "queue");
+    assert_eq!(queue.status, 404, "{}", queue.body);
+    assert_eq!(queue.json()["code"], 404);
+    let scheduler = send(
+        &emu,
+        "GET",
+        &format!("scheduler.{HOSTNAME}"),
+        "/schedules",
+        "",
+    );
+    assert_not_emulated(&scheduler, "scheduler");
     let query = send(&emu, "GET", &format!("query.{HOSTNAME}"), "/api/v1/x", "");
     assert_not_emulated(&query, "query");
 
@@ -184,9 +195,9 @@ fn without_a_host_name_services_answer_under_path_prefixes() {
     let base = emu.url();
     let path_of = |id: &str| url(id).strip_prefix(base).unwrap().to_owned();
 
-    let queue = c.get_anon(&format!("{}/jobs", path_of("queue")));
-    assert_eq!(queue.status, 501, "{}", queue.text);
-    assert!(queue.json()["error"].as_str().unwrap().contains("queue"));
+    let queue = c.get_anon(&format!("{}/search/jobs", path_of("queue")));
+    assert_eq!(queue.status, 401, "{}", queue.text);
+    assert_eq!(queue.json()["code"], 401);
     for id in ["scheduler", "sync-actions", "sandboxes", "query", "ai"] {
         assert_eq!(c.get_anon(&format!("{}/", path_of(id))).status, 501, "{id}");
     }
