@@ -70,7 +70,7 @@ kb doctor
 # a typo in its SQL. The failure is one JSON document: the database's message, the job and
 # the tail of its log, with exit code 1 (QUEUE_JOB_FAILED): all an agent needs to fix it.
 transformation=$("$bin/kbagent" --json config list --project demo --component-id keboola.snowflake-transformation |
-  grep -o '"config_id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+  grep -o '"config_id": *"[^"]*"' | head -n 1 | cut -d'"' -f4)
 dev_branch=$(curl -fsS -H "X-StorageApi-Token: $(cat "$work/token.txt")" "$url/v2/storage/dev-branches" |
   tr '{' '\n' | grep '"isDefault":false' | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2)
 kb job run --project demo --component-id keboola.snowflake-transformation --config-id "$transformation" --wait
