@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::http::time;
 use crate::http::{ApiError, ApiRequest, ApiResult, json_response, no_content, ok_json};
+use crate::queue::QueueJobControl;
 use crate::state::{Shared, lock};
 use crate::storage::jobs::StorageJobControl;
 
@@ -266,11 +267,51 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest) -> ApiResult {
             lock(&shared.jobs.controls).clear();
             no_content()
         }
-        (_, ["faults" | "requests" | "reset" | "clock" | "storage-jobs"]) => {
+        (Method::POST, ["jobs"]) => {
+            let control: QueueJobControl = serde_json::from_slice(&req.body).map_err(|e| {
+                ApiError::bad_request(
+                    &format!("Invalid queue job control: {e}"),
+                    "emulator.invalidQueueJobControl",
+                )
+            })?;
+            lock(&shared.queue.controls).push(control.clone());
+            Ok(json_response(
+                StatusCode::CREATED,
+                &serde_json::to_value(&control).unwrap_or_else(|_| json!({})),
+            ))
+        }
+        (Method::GET, ["jobs"]) => ok_json(
+            &serde_json::to_value(lock(&shared.queue.controls).clone())
+                .unwrap_or_else(|_| json!([])),
+        ),
+        (Method::DELETE, ["jobs"]) => {
+            lock(&shared.queue.controls).clear();
+            no_content()
+        }
+        (_, ["faults" | "requests" | "reset" | "clock" | "storage-jobs" | "jobs"]) => {
             Err(ApiError::method_not_allowed())
         }
         _ => Err(ApiError::route_not_found()),
     }
+}
+
+/// Takes the first control `matches` accepts and uses up one of its `times` (absent: once;
+/// `0`: until cleared).
+pub(crate) fn take_control<T: Clone>(
+    controls: &mut Vec<T>,
+    matches: impl Fn(&T) -> bool,
+    times: impl Fn(&mut T) -> &mut Option<u32>,
+) -> Option<T> {
+    let index = controls.iter().position(matches)?;
+    let control = controls[index].clone();
+    match times(&mut controls[index]) {
+        Some(0) => {}
+        Some(1) | None => {
+            controls.remove(index);
+        }
+        Some(n) => *n -= 1,
+    }
+    Some(control)
 }
 
 fn clock_json(shared: &Shared) -> Value {

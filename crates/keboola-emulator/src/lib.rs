@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 pub use control::{Fault, FaultBody, LoggedRequest};
 pub use http::mask_token;
 pub use objects::FileProvider;
+pub use queue::QueueJobControl;
 pub use seed::{Seed, SeedProject, SeedTokens, load_seed};
 pub use storage::jobs::StorageJobControl;
 
@@ -421,6 +422,16 @@ impl Emulator {
     /// Makes the next Storage jobs fail or take longer (see `StorageJobControl`).
     pub fn add_storage_job_control(&self, control: StorageJobControl) {
         lock(&self.shared.jobs.controls).push(control);
+    }
+
+    /// Makes the next Queue jobs fail, sleep or hang (see `QueueJobControl`).
+    pub fn add_queue_job_control(&self, control: QueueJobControl) {
+        lock(&self.shared.queue.controls).push(control);
+    }
+
+    /// Removes every pending Queue job control.
+    pub fn clear_queue_job_controls(&self) {
+        lock(&self.shared.queue.controls).clear();
     }
 
     pub fn clear_storage_job_controls(&self) {

@@ -250,6 +250,7 @@ impl Shared {
         lock(&self.faults).clear();
         lock(&self.log).clear();
         lock(&self.jobs.controls).clear();
+        lock(&self.queue.controls).clear();
         self.clock_offset_ms.store(0, Ordering::SeqCst);
     }
 }

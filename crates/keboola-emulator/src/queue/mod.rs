@@ -13,13 +13,14 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, params};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::db::{self, from_sql, to_sql};
 use crate::http::{ApiError, ApiRequest, ApiResult, json_response, ok_json, parse_form};
 use crate::manage::projects::Role;
-use crate::state::{Shared, Store};
+use crate::state::{Shared, Store, lock};
 use crate::storage::tokens::{self, StorageToken};
 use crate::storage::{branches, components, configurations};
 
@@ -50,7 +51,9 @@ CREATE TABLE IF NOT EXISTS queue_jobs (
     created INTEGER NOT NULL,
     started INTEGER,
     ended INTEGER,
-    result TEXT
+    result TEXT,
+    -- a test control taken when the job was created (JSON), see QueueJobControl
+    steering TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_jobs_project ON queue_jobs (project_id);";
 
@@ -61,15 +64,64 @@ pub(crate) const FIRST_ID: u64 = 900_000_001;
 /// Statuses a job ends in.
 const FINISHED: &[&str] = &["success", "error", "warning", "terminated", "cancelled"];
 
-/// The channel to the job runner: ids of jobs to run.
+/// A test control for the next Queue jobs (`POST /_emulator/jobs`): it overrides the
+/// configuration's `parameters.emulator` of the job it is taken by.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueJobControl {
+    /// End the job in `error` with this `result.message`, writing nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+    /// Stay `processing` this long before working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sleep_ms: Option<u64>,
+    /// Stay `processing` until killed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stuck: bool,
+    /// Only jobs of this component (flow children included). Absent: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// Apply to this many jobs; 1 when absent, 0 for every job until cleared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+}
+
+/// The channel to the job runner (ids of jobs to run) and the pending controls.
 pub(crate) struct Queue {
     tx: mpsc::UnboundedSender<u64>,
+    pub controls: std::sync::Mutex<Vec<QueueJobControl>>,
 }
 
 impl Queue {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx }, rx)
+        (
+            Self {
+                tx,
+                controls: std::sync::Mutex::new(Vec::new()),
+            },
+            rx,
+        )
+    }
+
+    /// The first pending control for a job of `component`, as the job's steering.
+    pub fn take_control(&self, component: &str) -> Option<Value> {
+        let control = crate::control::take_control(
+            &mut lock(&self.controls),
+            |c| c.component.as_deref().is_none_or(|o| o == component),
+            |c| &mut c.times,
+        )?;
+        let mut steering = serde_json::Map::new();
+        if let Some(m) = control.fail {
+            steering.insert("fail".into(), json!(m));
+        }
+        if let Some(ms) = control.sleep_ms {
+            steering.insert("sleep_ms".into(), json!(ms));
+        }
+        if control.stuck {
+            steering.insert("stuck".into(), json!(true));
+        }
+        Some(Value::Object(steering))
     }
 }
 
@@ -98,11 +150,13 @@ pub(crate) struct Job {
     pub started: Option<Timestamp>,
     pub ended: Option<Timestamp>,
     pub result: Option<Value>,
+    /// A test control taken at creation; overrides `parameters.emulator`.
+    pub steering: Option<Value>,
 }
 
 const COLUMNS: &str = "id, project_id, branch_id, token_id, token_description, component, config,
     config_row_ids, config_data, mode, tag, variable_values_id, variable_values_data, status,
-    desired_status, run_id, parent_run_id, type, created, started, ended, result";
+    desired_status, run_id, parent_run_id, type, created, started, ended, result, steering";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     let json_opt = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
@@ -129,6 +183,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         started: r.get::<_, Option<i64>>(19)?.map(from_sql),
         ended: r.get::<_, Option<i64>>(20)?.map(from_sql),
         result: json_opt(r.get(21)?),
+        steering: json_opt(r.get(22)?),
     })
 }
 
@@ -155,7 +210,7 @@ pub(crate) fn insert(conn: &Connection, job: &Job) -> rusqlite::Result<()> {
         &format!(
             "INSERT INTO queue_jobs ({COLUMNS}) VALUES
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-              ?19, ?20, ?21, ?22)"
+              ?19, ?20, ?21, ?22, ?23)"
         ),
         params![
             job.id,
@@ -180,6 +235,7 @@ pub(crate) fn insert(conn: &Connection, job: &Job) -> rusqlite::Result<()> {
             job.started.map(to_sql),
             job.ended.map(to_sql),
             job.result.as_ref().map(Value::to_string),
+            job.steering.as_ref().map(Value::to_string),
         ],
     )?;
     Ok(())
@@ -413,6 +469,11 @@ fn create(shared: &Shared, req: &ApiRequest) -> ApiResult {
         started: None,
         ended: None,
         result: None,
+        steering: None,
+    };
+    let job = Job {
+        steering: shared.queue.take_control(&job.component),
+        ..job
     };
     insert(&store.db, &job)?;
     // Rendered before the runner sees it, so the answer always shows `created`.

@@ -46,6 +46,8 @@ pub(crate) struct RowToRun {
 pub(crate) struct Failure {
     pub message: String,
     pub application: bool,
+    /// A flow's `tasks`, kept in the failed result too.
+    pub tasks: Option<Value>,
 }
 
 impl Failure {
@@ -53,6 +55,7 @@ impl Failure {
         Self {
             message: message.into(),
             application: false,
+            tasks: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl Failure {
         Self {
             message: "Application error.".to_owned(),
             application: true,
+            tasks: None,
         }
     }
 }
@@ -202,7 +206,10 @@ async fn process(shared: &Arc<Shared>, id: u64) -> Outcome {
             Err(f) => return Outcome::Error(f),
         }
     };
-    let steer = steering(&resolved);
+    let steer = match job.steering.as_ref().and_then(Value::as_object) {
+        Some(control) => control.clone(),
+        None => steering(&resolved),
+    };
     if let Some(ms) = steer.get("sleep_ms").and_then(Value::as_u64)
         && wait(shared, id, Some(ms)).await
     {
@@ -372,13 +379,14 @@ fn finish(shared: &Shared, id: u64, outcome: Outcome) -> String {
         }
         Outcome::Error(f) => {
             ev.emit(&store, now, "error", &f.message);
-            (
-                "error",
-                json!({"message": f.message, "error": {
-                    "type": if f.application { "application" } else { "user" },
-                    "exceptionId": exception_id(),
-                }}),
-            )
+            let mut result = json!({"message": f.message, "error": {
+                "type": if f.application { "application" } else { "user" },
+                "exceptionId": exception_id(),
+            }});
+            if let Some(tasks) = f.tasks {
+                result["tasks"] = tasks;
+            }
+            ("error", result)
         }
         Outcome::Terminated => {
             let message = format!("Job \"{id}\" terminated by user.");
@@ -504,7 +512,10 @@ async fn flow(shared: &Arc<Shared>, job: &Job, resolved: &Resolved) -> Outcome {
     }
     let result = |message: &str| json!({"message": message, "tasks": report});
     match failed {
-        Some(message) => Outcome::Error(Failure::user(message)),
+        Some(message) => Outcome::Error(Failure {
+            tasks: Some(json!(report)),
+            ..Failure::user(message)
+        }),
         None if warned => Outcome::Warning(result("Flow finished with warnings: a task failed.")),
         None => Outcome::Success(result("Flow finished.")),
     }
@@ -543,6 +554,7 @@ fn start_child(
         started: None,
         ended: None,
         result: None,
+        steering: shared.queue.take_control(component),
         ..parent.clone()
     };
     insert(&store.db, &child)?;

@@ -80,6 +80,25 @@ pub(crate) fn read_table(conn: &Connection, table: &Table) -> Result<Vec<Vec<Str
     Ok(rows)
 }
 
+/// `{{ name }}` placeholders filled from the job's `variableValuesData`, as Keboola's
+/// variables fill them (unknown names are left as they are).
+fn with_variables(query: &str, job: &Job) -> String {
+    let mut out = query.to_owned();
+    for v in job.variable_values_data["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(value)) = (v["name"].as_str(), v["value"].as_str()) else {
+            continue;
+        };
+        for pattern in [format!("{{{{ {name} }}}}"), format!("{{{{{name}}}}}")] {
+            out = out.replace(&pattern, value);
+        }
+    }
+    out
+}
+
 /// The database's own message, without rusqlite's additions (the SQL, the offset).
 fn db_message(e: &rusqlite::Error) -> String {
     match e {
@@ -291,6 +310,8 @@ pub(crate) fn run(
                 if query.trim().is_empty() {
                     continue;
                 }
+                let query = with_variables(query, job);
+                let query = query.as_str();
                 ev.emit(
                     store,
                     now,

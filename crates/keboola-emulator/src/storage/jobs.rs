@@ -163,19 +163,11 @@ impl Jobs {
     }
 
     fn take_control(&self, operation: &str) -> Option<StorageJobControl> {
-        let mut controls = lock(&self.controls);
-        let index = controls
-            .iter()
-            .position(|c| c.operation_name.as_deref().is_none_or(|o| o == operation))?;
-        let control = controls[index].clone();
-        match controls[index].times {
-            Some(0) => {}
-            Some(1) | None => {
-                controls.remove(index);
-            }
-            Some(ref mut n) => *n -= 1,
-        }
-        Some(control)
+        crate::control::take_control(
+            &mut lock(&self.controls),
+            |c| c.operation_name.as_deref().is_none_or(|o| o == operation),
+            |c| &mut c.times,
+        )
     }
 }
 

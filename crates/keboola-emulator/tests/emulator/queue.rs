@@ -99,6 +99,17 @@ fn rows(c: &Client, token: &str, table: &str) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Runs the seeded flow, which must fail, and gives the finished job.
+fn failed_flow(c: &Client, token: &str) -> Value {
+    let done = run(
+        c,
+        token,
+        &json!({"component": "keboola.flow", "config": FLOW_CONFIG}),
+    );
+    assert_eq!(done["status"], "error", "{done}");
+    done
+}
+
 fn put_configuration(c: &Client, token: &str, component: &str, id: &str, configuration: &Value) {
     let form = format!(
         "configuration={}",
@@ -155,6 +166,25 @@ fn a_new_job_is_created_and_shaped_like_the_queues() {
     assert_eq!(
         done["result"]["output"]["tables"][0]["id"],
         "out.c-reports.revenue"
+    );
+
+    // A job submitted with the run id of a running job is its child.
+    let body = serde_json::to_vec(
+        &json!({"component": "keboola.ex-http", "configData": {"parameters": {}}}),
+    )
+    .unwrap();
+    let child = c.request(
+        "POST",
+        "/queue/jobs",
+        &[(SAPI, &token), ("X-KBC-RunId", id)],
+        Some(("application/json", body)),
+    );
+    assert_eq!(child.status, 201, "{}", child.text);
+    let child = child.json();
+    assert_eq!(child["parentRunId"], id);
+    assert_eq!(
+        child["runId"],
+        format!("{id}.{}", child["id"].as_str().unwrap())
     );
 }
 
@@ -234,6 +264,24 @@ fn a_sql_transformation_writes_the_rows_its_query_computes() {
     assert_eq!(
         rows(&c, &token, "out.c-reports.customers_by_country").len(),
         2
+    );
+
+    // Variables fill `{{ name }}` in the scripts.
+    configuration["parameters"]["blocks"][0]["codes"][0]["script"] = json!([
+        "CREATE TABLE \"by_country\" AS SELECT '{{ code }}' AS \"country\", {{n}} AS \"customers\", 0 AS \"active\";"
+    ]);
+    let done = run(
+        &c,
+        &token,
+        &json!({"component": "keboola.snowflake-transformation", "configData": configuration,
+                "variableValuesData": {"values": [{"name": "code", "value": "XX"}, {"name": "n", "value": "42"}]}}),
+    );
+    assert_eq!(done["status"], "success", "{done}");
+    let only = rows(&c, &token, "out.c-reports.customers_by_country");
+    assert_eq!(only.len(), 1);
+    assert_eq!(
+        (only[0]["country"].as_str(), only[0]["customers"].as_str()),
+        ("XX", "42")
     );
 }
 
@@ -415,12 +463,7 @@ fn a_flow_stops_at_a_failed_task_unless_it_may_fail() {
     };
 
     put_configuration(&c, &token, "keboola.flow", FLOW_CONFIG, &flow(false));
-    let done = run(
-        &c,
-        &token,
-        &json!({"component": "keboola.flow", "config": FLOW_CONFIG}),
-    );
-    assert_eq!(done["status"], "error", "{done}");
+    let done = failed_flow(&c, &token);
     let message = done["result"]["message"].as_str().unwrap();
     assert!(
         message.starts_with("Task \"Sheets\" in phase \"Extract\" failed"),
@@ -530,20 +573,26 @@ fn steering_parameters_fail_or_slow_a_job() {
     );
     assert_eq!(done["status"], "error");
     assert_eq!(done["result"]["message"], "Broken on purpose");
+    // A sleeping job is processing until its time is up, and a kill cuts the sleep short.
     let slow = submit_ok(
         &c,
         &token,
-        &json!({"component": "keboola.ex-http", "configData": {"parameters": {"emulator": {"sleep_ms": 300}}}}),
+        &json!({"component": "keboola.ex-http", "configData": {"parameters": {"emulator": {"sleep_ms": 600_000}}}}),
     );
     let id = slow["id"].as_str().unwrap();
     let seen = wait_for(&c, &token, id, |j| {
         j["status"] != "created" && j["status"] != "waiting"
     });
-    assert_eq!(
-        seen["status"], "processing",
-        "a slow job is seen processing"
+    assert_eq!(seen["status"], "processing", "{seen}");
+    let killed = c.post_json(&format!("/queue/jobs/{id}/kill"), &token, &json!({}));
+    assert_eq!(killed.status, 202, "{}", killed.text);
+    assert_eq!(finished(&c, &token, id)["status"], "terminated");
+    let short = run(
+        &c,
+        &token,
+        &json!({"component": "keboola.ex-http", "configData": {"parameters": {"emulator": {"sleep_ms": 20}}}}),
     );
-    assert_eq!(finished(&c, &token, id)["status"], "success");
+    assert_eq!(short["status"], "success", "{short}");
 }
 
 #[test]
@@ -788,4 +837,65 @@ fn the_queue_answers_under_its_host_name() {
     let (status, read) = raw(&emu, "GET", &host, &format!("/jobs/{id}"), &token, "");
     assert!(status.contains(" 200 "), "{status}");
     assert_eq!(read["id"], id);
+}
+
+#[test]
+fn job_controls_steer_the_next_jobs_flow_children_included() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let token = admin(&emu);
+    let resp = c.request(
+        "POST",
+        "/_emulator/jobs",
+        &[],
+        Some((
+            "application/json",
+            br#"{"component":"keboola.ex-db-snowflake","fail":"Source database is down"}"#.to_vec(),
+        )),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    assert_eq!(
+        c.get_anon("/_emulator/jobs")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let done = failed_flow(&c, &token);
+    let message = done["result"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("failed: Source database is down"),
+        "{message}"
+    );
+    assert_eq!(done["result"]["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(c.get_anon("/_emulator/jobs").json(), json!([]), "used up");
+    let bad = c.request(
+        "POST",
+        "/_emulator/jobs",
+        &[],
+        Some(("application/json", br#"{"nope":1}"#.to_vec())),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text);
+
+    // From Rust: the next job of any component hangs until killed.
+    emu.add_queue_job_control(keboola_emulator::QueueJobControl {
+        stuck: true,
+        ..Default::default()
+    });
+    let created = submit_ok(
+        &c,
+        &token,
+        &json!({"component": "keboola.snowflake-transformation", "config": TRANSFORMATION}),
+    );
+    let id = created["id"].as_str().unwrap();
+    wait_for(&c, &token, id, |j| j["status"] == "processing");
+    c.post_json(&format!("/queue/jobs/{id}/kill"), &token, &json!({}));
+    assert_eq!(finished(&c, &token, id)["status"], "terminated");
+    assert_eq!(
+        c.get("/v2/storage/tables/out.c-reports.revenue", &token)
+            .status,
+        404,
+        "the killed transformation wrote nothing"
+    );
 }
