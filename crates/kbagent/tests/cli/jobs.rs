@@ -108,9 +108,21 @@ fn dev_branch(env: &TestEnv) -> String {
 
 /// Sets `parameters.emulator` (the emulator's steering) of a configuration, keeping the rest.
 fn steer(env: &TestEnv, component: &str, config: &str, steering: Value) {
+    update_configuration(env, component, config, |c| {
+        c["parameters"]["emulator"] = steering
+    });
+}
+
+/// Changes a configuration's contents through the Storage API.
+fn update_configuration(
+    env: &TestEnv,
+    component: &str,
+    config: &str,
+    change: impl FnOnce(&mut Value),
+) {
     let (_, body) = storage_get(env, &format!("components/{component}/configs/{config}"));
     let mut configuration = serde_json::from_str::<Value>(&body).unwrap()["configuration"].clone();
-    configuration["parameters"]["emulator"] = steering;
+    change(&mut configuration);
     let resp = agent()
         .put(format!(
             "{}/v2/storage/components/{component}/configs/{config}",
@@ -186,23 +198,28 @@ fn a_transformation_writes_a_table_that_reads_back() {
     assert_eq!(data["waited"], true);
     assert!(data["polls"].as_u64().unwrap() >= 1);
 
-    // The output table holds the revenue per customer, computed here from the inputs.
+    assert_revenue(&env, 0.0);
+}
+
+/// The output table holds the revenue per customer over orders above `floor`, computed
+/// here from the input tables.
+fn assert_revenue(env: &TestEnv, floor: f64) {
     let mut expected: BTreeMap<String, f64> = BTreeMap::new();
-    let names: BTreeMap<String, String> = table_rows(&env, "in.c-crm.customers")
+    let names: BTreeMap<String, String> = table_rows(env, "in.c-crm.customers")
         .into_iter()
         .map(|r| (r["id"].clone(), r["name"].clone()))
         .collect();
-    for o in table_rows(&env, "in.c-crm.orders") {
-        if names.contains_key(&o["customer_id"]) {
-            *expected.entry(o["customer_id"].clone()).or_default() +=
-                o["amount"].parse::<f64>().unwrap();
+    for o in table_rows(env, "in.c-crm.orders") {
+        let amount = o["amount"].parse::<f64>().unwrap();
+        if names.contains_key(&o["customer_id"]) && amount > floor {
+            *expected.entry(o["customer_id"].clone()).or_default() += amount;
         }
     }
     assert!(
         !expected.is_empty(),
         "the seed has orders of known customers"
     );
-    let written = table_rows(&env, "out.c-reports.revenue");
+    let written = table_rows(env, "out.c-reports.revenue");
     assert_eq!(written.len(), expected.len(), "{written:?}");
     for row in &written {
         let id = &row["id"];
@@ -214,6 +231,33 @@ fn a_transformation_writes_a_table_that_reads_back() {
             expected[id]
         );
     }
+}
+
+#[test]
+fn variables_reach_the_transformations_sql() {
+    let env = TestEnv::with(EmulatorOptions {
+        seed_rows: Some(300),
+        ..EmulatorOptions::default()
+    });
+    env.add("p", 0, "admin");
+    let config = config_of(&env, TRANSFORMATION);
+    update_configuration(&env, TRANSFORMATION, &config, |c| {
+        c["parameters"]["blocks"][0]["codes"][0]["script"] = json!([
+            "CREATE TABLE \"revenue\" AS SELECT c.\"ID\", c.\"NAME\", SUM(o.\"AMOUNT\") AS \"REVENUE\" FROM \"customers\" c JOIN \"orders\" o ON o.\"CUSTOMER_ID\" = c.\"ID\" WHERE o.\"AMOUNT\" > {{ floor }} GROUP BY 1, 2;"
+        ]);
+    });
+    let (out, code) = run_job(
+        &env,
+        TRANSFORMATION,
+        &config,
+        &["--variable", "floor=2500", "--wait"],
+    );
+    assert_eq!(code, 0, "{out:?}");
+    assert_eq!(
+        out.data()["variableValuesData"]["values"],
+        json!([{"name": "floor", "value": "2500"}])
+    );
+    assert_revenue(&env, 2500.0);
 }
 
 #[test]
