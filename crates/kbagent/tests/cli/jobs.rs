@@ -109,7 +109,7 @@ fn dev_branch(env: &TestEnv) -> String {
 /// Sets `parameters.emulator` (the emulator's steering) of a configuration, keeping the rest.
 fn steer(env: &TestEnv, component: &str, config: &str, steering: Value) {
     update_configuration(env, component, config, |c| {
-        c["parameters"]["emulator"] = steering
+        c["parameters"]["emulator"] = steering;
     });
 }
 
