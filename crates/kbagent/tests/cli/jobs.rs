@@ -603,3 +603,27 @@ fn bad_job_arguments_fail_before_any_request() {
     }
     assert!(env.emu.requests().is_empty());
 }
+
+#[test]
+fn events_follow_a_running_job_to_its_end() {
+    let env = setup();
+    let config = config_of(&env, EXTRACTOR);
+    steer(&env, EXTRACTOR, &config, json!({"sleep_ms": 1500}));
+    let (out, code) = run_job(&env, EXTRACTOR, &config, &[]);
+    assert_eq!(code, 0, "{out:?}");
+    let id = text(&out.data()["id"]);
+    let (events, code) = on_job(&env, "events", &id, &["--follow"]);
+    assert_eq!(code, 0, "{events:?}");
+    let data = events.data();
+    assert_eq!(data["job_status"], "success");
+    let list = data["events"].as_array().unwrap();
+    assert_eq!(data["count"].as_u64().unwrap() as usize, list.len());
+    // Oldest first, each event once, the last one written as the job ended.
+    let ids: Vec<u64> = list
+        .iter()
+        .map(|e| text(&e["id"]).parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let (tail, _) = on_job(&env, "detail", &id, &["--log-tail-lines", "1"]);
+    assert_eq!(tail.data()["logTail"][0]["id"], list.last().unwrap()["id"]);
+}
