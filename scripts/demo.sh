@@ -77,5 +77,22 @@ sample="$work/orders-sample.csv"
 kb storage download-table --project demo --table-id in.c-crm.orders --limit 100 --output "$sample"
 echo "\$ head -3 $sample"
 head -3 "$sample"
+# Jobs: run the revenue transformation, then its copy on the development branch, which has
+# a typo in its SQL. The failure is one JSON document: the database's message, the job and
+# the tail of its log, with exit code 1 (QUEUE_JOB_FAILED): all an agent needs to fix it.
+transformation=$("$bin/kbagent" --json config list --project demo --component-id keboola.snowflake-transformation |
+  grep -o '"config_id": *"[^"]*"' | head -n 1 | cut -d'"' -f4)
+dev_branch=$(curl -fsS -H "X-StorageApi-Token: $(cat "$work/token.txt")" "$url/v2/storage/dev-branches" |
+  tr '{' '\n' | grep '"isDefault":false' | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2)
+kb job run --project demo --component-id keboola.snowflake-transformation --config-id "$transformation" --wait
+kb job list --project demo --limit 5
+echo
+echo "\$ kbagent --json job run --project demo --component-id keboola.snowflake-transformation --config-id $transformation --branch $dev_branch --wait --log-tail-lines 3"
+set +e
+"$bin/kbagent" --json job run --project demo --component-id keboola.snowflake-transformation \
+  --config-id "$transformation" --branch "$dev_branch" --wait --log-tail-lines 3
+code=$?
+set -e
+echo "(exit code $code)"
 echo
 echo "Done. The emulator stops now; its state was in memory only."

@@ -18,7 +18,8 @@ Examples:
   kbagent context            # the manual for AI agents
 
 Global options may come before or after the command. Exit codes: 0 ok, 1 error, 2 usage,
-3 authentication, 4 network, 5 configuration, 6 permission denied.";
+3 authentication, 4 network, 5 configuration, 6 permission denied, 7 job terminated,
+8 job state unknown.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -93,6 +94,9 @@ pub(crate) enum Command {
     /// Browse Storage: buckets, tables, table data, files and storage jobs
     #[command(after_help = storage::EXAMPLES)]
     Storage(storage::StorageArgs),
+    /// Run configurations as Queue jobs, follow and stop them
+    #[command(after_help = crate::commands::job::EXAMPLES)]
+    Job(crate::commands::job::JobArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

@@ -33,6 +33,10 @@ pub enum ErrorCode {
     /// A Storage job (import, export, delete, ...) ended in `error`.
     StorageJobFailed,
     UnexpectedError,
+    QueueJobFailed,
+    QueueJobTimeout,
+    JobTerminated,
+    JobStateUnknown,
 }
 
 impl ErrorCode {
@@ -53,6 +57,10 @@ impl ErrorCode {
         Self::PermissionDenied,
         Self::StorageJobFailed,
         Self::UnexpectedError,
+        Self::QueueJobFailed,
+        Self::QueueJobTimeout,
+        Self::JobTerminated,
+        Self::JobStateUnknown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +81,10 @@ impl ErrorCode {
             Self::PermissionDenied => "PERMISSION_DENIED",
             Self::StorageJobFailed => "STORAGE_JOB_FAILED",
             Self::UnexpectedError => "UNEXPECTED_ERROR",
+            Self::QueueJobFailed => "QUEUE_JOB_FAILED",
+            Self::QueueJobTimeout => "QUEUE_JOB_TIMEOUT",
+            Self::JobTerminated => "JOB_TERMINATED",
+            Self::JobStateUnknown => "JOB_STATE_UNKNOWN",
         }
     }
 
@@ -89,23 +101,36 @@ impl ErrorCode {
             | Self::ApiError
             | Self::StorageJobFailed
             | Self::UnexpectedError => "api",
+            Self::QueueJobFailed
+            | Self::QueueJobTimeout
+            | Self::JobTerminated
+            | Self::JobStateUnknown => "job",
         }
     }
 
-    /// Process exit code: 1 general, 2 usage, 3 authentication, 4 network, 5 configuration,
-    /// 6 permission denied.
+    /// Process exit code: 1 general (and a failed job, as the Python kbagent), 2 usage,
+    /// 3 authentication, 4 network (and a wait that timed out, the job still running, as the
+    /// Python kbagent), 5 configuration, 6 permission denied, 7 the job was terminated or
+    /// cancelled, 8 the job may or may not have started (its request's answer was lost).
     pub fn exit_code(self) -> u8 {
         match self {
             Self::UsageError | Self::InvalidArgument => 2,
             Self::InvalidToken | Self::AuthRejected | Self::MissingMasterToken => 3,
-            Self::Timeout | Self::ConnectionError | Self::RetryExhausted => 4,
+            // A wait that timed out is retryable like a network timeout (Python kbagent: 4).
+            Self::Timeout
+            | Self::ConnectionError
+            | Self::RetryExhausted
+            | Self::QueueJobTimeout => 4,
             Self::ConfigError | Self::ConfigConflict => 5,
             Self::PermissionDenied => 6,
             Self::AccessDenied
             | Self::NotFound
             | Self::ApiError
             | Self::StorageJobFailed
-            | Self::UnexpectedError => 1,
+            | Self::UnexpectedError
+            | Self::QueueJobFailed => 1,
+            Self::JobTerminated => 7,
+            Self::JobStateUnknown => 8,
         }
     }
 }
@@ -490,7 +515,7 @@ mod tests {
     fn every_code_has_a_consistent_mapping() {
         for code in ErrorCode::ALL {
             let exit = code.exit_code();
-            assert!((1..=6).contains(&exit), "{code} exits {exit}");
+            assert!((1..=8).contains(&exit), "{code} exits {exit}");
             if code.error_type() == "authentication" {
                 assert_eq!(exit, 3, "{code}");
             }

@@ -46,6 +46,7 @@ mod error;
 mod http;
 mod lenient;
 mod manage;
+mod queue;
 mod secret;
 mod services;
 mod stack;
@@ -57,6 +58,10 @@ pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, Response
 pub use manage::ManageClient;
 pub use manage::projects::{ManageOrganization, ManageProject};
 pub use manage::tokens::{ManageTokenInfo, ManageUser};
+pub use queue::{
+    CreateJob, JobSearch, QUEUE_SERVICE, QueueClient, QueueJob, QueueStatus, QueueWait, Waited,
+    may_have_started,
+};
 pub use secret::{InvalidToken, Token, mask_secrets_in, mask_token};
 pub use services::ServiceDirectory;
 pub use stack::{InvalidStackUrl, StackUrl};
@@ -65,6 +70,7 @@ pub use storage::branches::DevBranch;
 pub use storage::buckets::{Bucket, CreateBucket};
 pub use storage::components::{Component, ComponentsQuery};
 pub use storage::configurations::{Configuration, ConfigurationMetadata, FOLDER_METADATA_KEY};
+pub use storage::events::{EventsQuery, StorageEvent};
 pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};
 pub use storage::jobs::{JobError, JobStatus, JobWait, StorageJob};

@@ -48,6 +48,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("token", token::TokenCommand::entries());
     noun("config", config::ConfigCommand::entries());
     noun("storage", storage::StorageCommand::entries());
+    noun("job", super::job::JobCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),
@@ -155,6 +156,18 @@ pub(crate) fn exit_codes(meta: &Meta) -> Vec<ExitInfo> {
         codes.push(ExitInfo {
             code: 5,
             meaning: "configuration",
+        });
+    }
+    if meta.waits_for_job {
+        codes.push(ExitInfo {
+            code: 7,
+            meaning: "the job was terminated or cancelled",
+        });
+    }
+    if meta.submits_job {
+        codes.push(ExitInfo {
+            code: 8,
+            meaning: "the job may or may not have started (its request's answer was lost)",
         });
     }
     let documented: Vec<u8> = ErrorCode::ALL.iter().map(|c| c.exit_code()).collect();

@@ -153,7 +153,7 @@ fn reference() -> String {
 
 fn exit_codes() -> String {
     let mut out = String::from(
-        "\n## Exit codes and error codes\n0 ok; 1 general error (also: some items of a multi-item command failed); 2 usage;\n3 authentication; 4 network; 5 configuration; 6 permission denied.\n\n",
+        "\n## Exit codes and error codes\n0 ok; 1 general error (also: some items of a multi-item command failed); 2 usage;\n3 authentication; 4 network (also: a job wait timed out, the job still running); 5 configuration;\n6 permission denied; 7 the job was terminated or cancelled; 8 a job's submission may or may\nnot have started (its answer was lost: look for it before running it again).\n\n",
     );
     for code in ErrorCode::ALL {
         out.push_str(&format!(

@@ -11,6 +11,7 @@ pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod doctor;
+pub(crate) mod job;
 pub(crate) mod project;
 pub(crate) mod shared;
 pub(crate) mod storage;
@@ -61,6 +62,10 @@ pub(crate) struct Meta {
     pub partial: bool,
     /// Reads the config file (so a configuration error, exit 5, is possible).
     pub config: bool,
+    /// Follows a Queue job to its end (exit 7 when it was terminated).
+    pub waits_for_job: bool,
+    /// Submits a Queue job (exit 8 when its answer was lost).
+    pub submits_job: bool,
 }
 
 impl Meta {
@@ -73,6 +78,8 @@ impl Meta {
             network: false,
             partial: false,
             config: true,
+            waits_for_job: false,
+            submits_job: false,
         }
     }
 
@@ -91,6 +98,18 @@ impl Meta {
     /// The command acts on several items and exits 1 when some failed.
     pub const fn partial(mut self) -> Self {
         self.partial = true;
+        self
+    }
+
+    /// The command follows a Queue job to its end.
+    pub const fn waits_for_job(mut self) -> Self {
+        self.waits_for_job = true;
+        self
+    }
+
+    /// The command submits a Queue job.
+    pub const fn submits_job(mut self) -> Self {
+        self.submits_job = true;
         self
     }
 
@@ -168,6 +187,7 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Token(args) => args.command.run(ctx),
         Command::Config(args) => args.command.run(ctx),
         Command::Storage(args) => args.command.run(ctx),
+        Command::Job(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Completions(args) => Ok(report(p, &completions::run(ctx, &args)?)),

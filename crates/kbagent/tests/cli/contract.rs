@@ -27,6 +27,13 @@ const VOLATILE_KEYS: &[&str] = &[
     "version",
     "help",
     "usage",
+    // Jobs: times, durations and how long a wait took.
+    "createdTime",
+    "startTime",
+    "endTime",
+    "durationSeconds",
+    "elapsed_ms",
+    "polls",
 ];
 
 /// `901-...AbCd` (a masked token) becomes `[MASKED]`: its visible tail is random.
@@ -538,6 +545,8 @@ fn every_command_json_contract() {
         ),
     );
 
+    job_contracts(&env);
+
     // A failing project: status and config list report it per item, doctor as a failed check.
     env.emu.add_fault(
         serde_json::from_value::<Fault>(
@@ -592,7 +601,93 @@ fn every_command_json_contract() {
     );
     // Every successful run above was checked against its schema (all but the two errors
     // and `--help`).
-    assert_eq!(VALIDATED.load(Ordering::Relaxed), 26);
+    assert_eq!(VALIDATED.load(Ordering::Relaxed), 33);
+}
+
+/// `job ...` in project 'dev' (an admin token): a run that succeeds, one that fails (the
+/// development branch's copy has broken SQL), and the reads of the finished job.
+fn job_contracts(env: &TestEnv) {
+    const TR: &str = "keboola.snowflake-transformation";
+    let (configs, _) = env.json(&["config", "list", "--project", "dev", "--component-id", TR]);
+    let config = configs.data()["configs"][0]["config_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let branches: Value = ureq::get(format!("{}/v2/storage/dev-branches", env.emu.url()))
+        .header("X-StorageApi-Token", &env.token(1, "admin"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let dev_branch = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["isDefault"] != json!(true))
+        .map(|b| match &b["id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "job",
+            "run",
+            "--project",
+            "dev",
+            "--component-id",
+            TR,
+            "--config-id",
+            &config,
+        ];
+        args.extend_from_slice(extra);
+        json_run(env, &args)
+    };
+    let ran = run(&["--wait"]);
+    snap(env, "job_run_wait", &contract(env, &ran, &[]));
+    let doc: Value = serde_json::from_str(&ran.stdout).unwrap();
+    let id = doc["data"]["id"].as_str().unwrap().to_owned();
+    let with_job = |verb: &str, extra: &[&str]| {
+        let mut args = vec!["job", verb, "--project", "dev", "--job-id", &id];
+        args.extend_from_slice(extra);
+        json_run(env, &args)
+    };
+    snap(
+        env,
+        "job_detail",
+        &contract(env, &with_job("detail", &["--log-tail-lines", "2"]), &[]),
+    );
+    snap(
+        env,
+        "job_events",
+        &contract(env, &with_job("events", &["--limit", "3"]), &[]),
+    );
+    snap(env, "job_wait", &contract(env, &with_job("wait", &[]), &[]));
+    snap(
+        env,
+        "job_terminate",
+        &contract(env, &with_job("terminate", &["--yes"]), &[]),
+    );
+    snap(
+        env,
+        "job_list",
+        &contract(
+            env,
+            &json_run(env, &["job", "list", "--project", "dev", "--limit", "1"]),
+            &[],
+        ),
+    );
+    snap(
+        env,
+        "job_run_failed",
+        &contract(
+            env,
+            &run(&["--branch", &dev_branch, "--wait", "--log-tail-lines", "2"]),
+            &[],
+        ),
+    );
+    snap(env, "job_run", &contract(env, &run(&[]), &[]));
 }
 
 /// The storage writes and transfers, on their own emulator (ids are then the same on

@@ -10,6 +10,7 @@ mod faults;
 mod hardening_output;
 mod hardening_project;
 mod hardening_token;
+mod jobs;
 mod net_safety;
 mod parity;
 mod project;

@@ -110,6 +110,9 @@ struct Case {
     config: Option<String>,
     /// Runs after the reset and returns arguments to append (ids of what it created).
     setup: Option<fn(&TestEnv) -> Vec<String>>,
+    /// A `kbagent --json` command run first (after the reset); the `id` in its data
+    /// replaces `{id}` in `args` (a job to read or stop).
+    before: Option<Vec<String>>,
 }
 
 fn case(leaf: &str, args: &[&str], expect: Expect) -> Case {
@@ -123,6 +126,7 @@ fn case(leaf: &str, args: &[&str], expect: Expect) -> Case {
         fault: None,
         config: None,
         setup: None,
+        before: None,
     }
 }
 
@@ -154,6 +158,11 @@ impl Case {
 
     fn setup(mut self, setup: fn(&TestEnv) -> Vec<String>) -> Self {
         self.setup = Some(setup);
+        self
+    }
+
+    fn before(mut self, args: &str) -> Self {
+        self.before = Some(args.split(' ').map(str::to_owned).collect());
         self
     }
 }
@@ -291,6 +300,17 @@ impl Canary {
                 .as_ref()
                 .map_or(&self.template[..], |t| t.as_bytes());
             std::fs::write(self.env.config_path(), config).unwrap();
+            let prepared = c.before.as_ref().map(|before| {
+                let mut args = vec!["--json".to_owned()];
+                args.extend(before.iter().cloned());
+                let first = Run::from(self.env.cmd().args(&args).output().unwrap());
+                let id = first.envelope().data()["id"].as_str().unwrap().to_owned();
+                Case {
+                    args: c.args.iter().map(|a| a.replace("{id}", &id)).collect(),
+                    ..c.clone()
+                }
+            });
+            let c = prepared.as_ref().unwrap_or(c);
             if let Some(f) = &c.fault {
                 self.env
                     .emu
@@ -452,6 +472,21 @@ fn scenarios(c: &Canary) -> Vec<Case> {
         format!(r#"{{"version":1,"projects":{{"a":{{"stack_url":"{url}","token":"{guest1}"#);
     let spaced_config =
         format!(r#"{{"version":1,"projects":{{"a":{{"stack_url":"{url}","token":"{spaced}"}}}}}}"#);
+
+    // The seeded extractor of project 0, which runs and succeeds.
+    let extractor: Value = ureq::get(format!(
+        "{url}/v2/storage/components/keboola.ex-db-snowflake/configs"
+    ))
+    .header("X-StorageApi-Token", &c.token(0, "admin"))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_json()
+    .unwrap();
+    let job_run = format!(
+        "job run --project prod --component-id keboola.ex-db-snowflake --config-id {}",
+        extractor[0]["id"].as_str().unwrap()
+    );
 
     vec![
         // project add: every token source, and the refusals.
@@ -875,6 +910,37 @@ fn scenarios(c: &Canary) -> Vec<Case> {
             ]);
             with_args("config oauth-url", a, Expect::Err("INVALID_ARGUMENT", 2))
         },
+        // job: runs of the seeded extractor (project 0), then reads and a stop of that job.
+        case("job run", &split(&job_run), Expect::Ok),
+        case(
+            "job run",
+            &["job", "run", "--project", "prod", "--component-id", &guest1, "--config-id", "1"],
+            Expect::Err("API_ERROR", 1),
+        ),
+        case("job run", &split(&job_run), Expect::Err("JOB_STATE_UNKNOWN", 8))
+            .fault(json!({"method": "POST", "service": "queue", "path": "**/jobs", "drop_connection": true})),
+        case("job list", &split("job list"), Expect::Ok),
+        case(
+            "job list",
+            &split("job list --project prod"),
+            Expect::Err("API_ERROR", 1),
+        )
+        .fault(json!({"service": "queue", "body": "malformed"})),
+        case("job detail", &split("job detail --project prod --job-id {id} --log-tail-lines 5"), Expect::Ok)
+            .before(&job_run),
+        case("job detail", &split("job detail --project prod --job-id 4242424242"), Expect::Err("NOT_FOUND", 1)),
+        case("job wait", &split("job wait --project prod --job-id {id}"), Expect::Ok).before(&job_run),
+        case("job wait", &split("job wait --project prod --job-id 4242424242"), Expect::Err("NOT_FOUND", 1)),
+        case("job events", &split("job events --project prod --job-id {id} --follow"), Expect::Ok)
+            .before(&job_run),
+        case("job events", &["job", "events", "--project", "prod", "--job-id", &guest1], Expect::Err("INVALID_ARGUMENT", 2)),
+        case("job terminate", &split("job terminate --project prod --job-id {id} --yes"), Expect::Ok)
+            .before(&job_run),
+        case(
+            "job terminate",
+            &split("job terminate --project prod --job-id 4242424242 --yes"),
+            Expect::Err("NOT_FOUND", 1),
+        ),
         // the rest
         case("doctor", &["doctor"], Expect::Ok),
         case("doctor", &[m, "doctor"], Expect::Ok).var("KBC_MANAGE_API_TOKEN", &manage),
