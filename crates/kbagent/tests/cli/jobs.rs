@@ -627,3 +627,31 @@ fn events_follow_a_running_job_to_its_end() {
     let (tail, _) = on_job(&env, "detail", &id, &["--log-tail-lines", "1"]);
     assert_eq!(tail.data()["logTail"][0]["id"], list.last().unwrap()["id"]);
 }
+
+#[test]
+fn a_wait_rides_out_503s_on_the_job_reads() {
+    let env = setup();
+    let config = config_of(&env, EXTRACTOR);
+    env.emu.clear_requests();
+    // Every read of the job fails three times before it is answered again.
+    env.emu.add_fault(fault(json!({
+        "method": "GET", "service": "queue", "path": "**/jobs/*", "status": 503, "times": 3
+    })));
+    let (out, code) = run_job(&env, EXTRACTOR, &config, &["--wait"]);
+    assert_eq!(code, 0, "{out:?}");
+    assert_eq!(out.data()["status"], "success");
+    let reads: Vec<u16> = env
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.service.as_deref() == Some("queue"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        reads.iter().filter(|s| **s == 503).count(),
+        3,
+        "the fault was not hit: {reads:?}"
+    );
+    assert_eq!(reads.last(), Some(&200), "{reads:?}");
+    assert_eq!(posts_to_jobs(&env), 1);
+}

@@ -233,6 +233,10 @@ pub struct QueueWait {
     /// `max_poll`.
     pub poll: Duration,
     pub max_poll: Duration,
+    /// How long reads of the job may keep failing with retryable errors (503, a dropped
+    /// connection) before the wait gives up; each read is already retried by the request
+    /// layer, this rides out an outage longer than those retries.
+    pub outage: Duration,
 }
 
 impl Default for QueueWait {
@@ -241,6 +245,7 @@ impl Default for QueueWait {
             timeout: None,
             poll: Duration::from_millis(100),
             max_poll: Duration::from_secs(2),
+            outage: Duration::from_secs(120),
         }
     }
 }
@@ -344,8 +349,25 @@ impl QueueClient {
         let started = Instant::now();
         let mut delay = wait.poll;
         let mut polls = 0;
+        let mut failing_since: Option<Instant> = None;
         loop {
-            let job = self.get_job(id)?;
+            let job = match self.get_job(id) {
+                Ok(job) => {
+                    failing_since = None;
+                    job
+                }
+                Err(e) => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    let out_of_time = wait.timeout.is_some_and(|t| started.elapsed() >= t);
+                    if !e.retryable() || since.elapsed() >= wait.outage || out_of_time {
+                        return Err(e);
+                    }
+                    tracing::debug!("reading job {id} failed ({e}); still waiting");
+                    std::thread::sleep(delay);
+                    delay = next_delay(delay, wait);
+                    continue;
+                }
+            };
             polls += 1;
             on_poll(&job);
             let elapsed = started.elapsed();

@@ -183,6 +183,7 @@ fn waiting_polls_until_finished_and_retries_a_503() {
         timeout: Some(Duration::from_secs(10)),
         poll: Duration::from_millis(1),
         max_poll: Duration::from_millis(2),
+        ..QueueWait::default()
     };
     let done = client
         .wait_for_job("5", &wait, |j| seen.push(j.status.as_str().to_owned()))
@@ -209,6 +210,7 @@ fn a_timeout_leaves_the_job_running() {
         timeout: Some(Duration::from_millis(30)),
         poll: Duration::from_millis(5),
         max_poll: Duration::from_millis(10),
+        ..QueueWait::default()
     };
     let done = client.wait_for_job("5", &wait, |_| {}).unwrap();
     assert!(!done.finished);
