@@ -237,11 +237,8 @@ fn round_trip_is_byte_exact_over_gcs() {
     round_trip(FileProvider::Gcp, "gcs");
 }
 
-// The client presigns S3 requests in the query (SigV4 with the file's temporary
-// credentials), which S3 accepts; the emulator's S3 imitation accepts only its own
-// presigned URL or an `Authorization` header, so these requests are refused there.
+// The client signs S3 requests in the query (SigV4 with the file's temporary credentials).
 #[test]
-#[ignore = "the emulator's S3 imitation refuses client-presigned (query SigV4) requests"]
 fn round_trip_is_byte_exact_over_s3() {
     round_trip(FileProvider::Aws, "s3");
 }
