@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, StatusCode};
 
 use crate::http::ApiRequest;
-use crate::objects::{authorized, body_response, etag, xml_escape, xml_response, xml_values};
+use crate::objects::{
+    authorized, body_response, etag, log_internal, xml_escape, xml_response, xml_values,
+};
 use crate::state::{Shared, Store};
 use crate::storage::files::File;
 
@@ -162,7 +164,8 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
     let now = shared.now();
     let conn = &store.db;
     let blobs = &store.blobs;
-    let internal = || {
+    let internal = |e: &dyn std::fmt::Display| {
+        log_internal("s3", req, e);
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
@@ -177,8 +180,8 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
     let m = &req.method;
     if *m == Method::POST && req.query_param("uploads").is_some() {
         let id = format!("s3-{}", crate::crypto::random_alnum(&mut rand::rng(), 32));
-        if blobs.begin(conn, &id, &path, &content_type).is_err() {
-            return internal();
+        if let Err(e) = blobs.begin(conn, &id, &path, &content_type) {
+            return internal(&e);
         }
         return xml_response(
             StatusCode::OK,
@@ -199,7 +202,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                     "The specified upload does not exist.",
                 );
             }
-            Err(_) => return internal(),
+            Err(e) => return internal(&e),
         };
         if *m == Method::PUT {
             let Some(part) = req
@@ -222,7 +225,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
             let name = format!("{part:05}");
             return match blobs.stage(conn, &upload_id, &name, &body) {
                 Ok(()) => ok_with_etag(StatusCode::OK, &format!("\"{upload_id}-{part}\"")),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             };
         }
         if *m == Method::POST {
@@ -249,13 +252,13 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                     "InvalidPart",
                     "One or more of the specified parts could not be found.",
                 ),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             };
         }
         if *m == Method::DELETE {
             return match blobs.abort(conn, &upload_id) {
                 Ok(()) => ok_with_etag(StatusCode::NO_CONTENT, ""),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             };
         }
     }
@@ -270,7 +273,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
             };
             match blobs.put(conn, &path, &body, &content_type, now) {
                 Ok(meta) => ok_with_etag(StatusCode::OK, &etag(&meta)),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             }
         }
         "GET" | "HEAD" => match blobs.read(conn, &path) {
@@ -280,11 +283,11 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                 "NoSuchKey",
                 "The specified key does not exist.",
             ),
-            Err(_) => internal(),
+            Err(e) => internal(&e),
         },
         "DELETE" => match blobs.delete_prefix(conn, &path) {
             Ok(()) => ok_with_etag(StatusCode::NO_CONTENT, ""),
-            Err(_) => internal(),
+            Err(e) => internal(&e),
         },
         _ => error(
             StatusCode::METHOD_NOT_ALLOWED,
