@@ -11,14 +11,19 @@ fn count(path: &std::path::Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-#[test]
-fn tokens_and_buckets_live_in_database_files() {
+/// An empty data directory of its own for the test at `line`.
+fn fresh_dir(line: u32) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "keboola-emulator-data-{}-{}",
-        std::process::id(),
-        line!()
+        "keboola-emulator-data-{}-{line}",
+        std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn tokens_and_buckets_live_in_database_files() {
+    let dir = fresh_dir(line!());
     let emu = start_with(EmulatorOptions {
         data_dir: Some(dir.clone()),
         ..EmulatorOptions::default()
@@ -76,12 +81,7 @@ fn tokens_and_buckets_live_in_database_files() {
 
 #[test]
 fn table_rows_and_file_bytes_live_under_the_data_dir() {
-    let dir = std::env::temp_dir().join(format!(
-        "keboola-emulator-data-{}-{}",
-        std::process::id(),
-        line!()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir(line!());
     let emu = start_with(EmulatorOptions {
         projects: 1,
         data_dir: Some(dir.clone()),
@@ -135,12 +135,7 @@ fn table_rows_and_file_bytes_live_under_the_data_dir() {
 // temporary directories); exports and uploads made afterwards must still work.
 #[test]
 fn a_removed_blob_directory_is_recreated() {
-    let dir = std::env::temp_dir().join(format!(
-        "keboola-emulator-data-{}-{}",
-        std::process::id(),
-        line!()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir(line!());
     let emu = start_with(EmulatorOptions {
         projects: 1,
         data_dir: Some(dir.clone()),
