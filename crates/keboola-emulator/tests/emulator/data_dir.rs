@@ -190,3 +190,41 @@ fn a_removed_blob_directory_is_recreated() {
     drop(emu);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// An export that fails inside the emulator says why in the job's error, not only that it
+// failed (here: the table's rows are gone from its database file).
+#[test]
+fn an_internal_export_failure_names_its_cause() {
+    let dir = fresh_dir(line!());
+    let emu = start_with(EmulatorOptions {
+        projects: 1,
+        data_dir: Some(dir.clone()),
+        ..EmulatorOptions::default()
+    });
+    let project = dir.join("project_101.sqlite");
+    let n = count(
+        &project,
+        "SELECT n FROM storage_tables WHERE id = 'in.c-crm.orders'",
+    );
+    Connection::open(&project)
+        .unwrap()
+        .execute_batch(&format!("DROP TABLE data_{n}"))
+        .unwrap();
+    let c = Client::new(&emu);
+    let admin = &emu.projects()[0].tokens.admin;
+    let export = c.post_json(
+        "/v2/storage/tables/in.c-crm.orders/export-async",
+        admin,
+        &json!({}),
+    );
+    let failed = crate::storage_util::wait_job(&c, admin, &export);
+    assert_eq!(failed["status"], "error", "{failed}");
+    assert_eq!(failed["error"]["code"], "APPLICATION_ERROR", "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Application error: ") && message.contains(&format!("data_{n}")),
+        "{message}"
+    );
+    drop(emu);
+    let _ = std::fs::remove_dir_all(&dir);
+}
