@@ -237,11 +237,8 @@ fn round_trip_is_byte_exact_over_gcs() {
     round_trip(FileProvider::Gcp, "gcs");
 }
 
-// The client presigns S3 requests in the query (SigV4 with the file's temporary
-// credentials), which S3 accepts; the emulator's S3 imitation accepts only its own
-// presigned URL or an `Authorization` header, so these requests are refused there.
+// The client signs S3 requests in the query (SigV4 with the file's temporary credentials).
 #[test]
-#[ignore = "the emulator's S3 imitation refuses client-presigned (query SigV4) requests"]
 fn round_trip_is_byte_exact_over_s3() {
     round_trip(FileProvider::Aws, "s3");
 }
@@ -944,4 +941,88 @@ fn a_broken_local_file_or_target_is_a_clear_error() {
         (2, Some("INVALID_ARGUMENT")),
         "{e}"
     );
+}
+
+/// Interrupted by SIGINT or SIGTERM while a slice is slow to come: the hidden part file is
+/// removed and the exit code is 128 + the signal.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_a_download_removes_the_part_file() {
+    use rustix::process::{Pid, Signal, kill_process};
+
+    let env = env_with(FileProvider::Azure, Some(120_000));
+    let dir = env.home.path().join("downloads");
+    std::fs::create_dir(&dir).unwrap();
+    let export = ok(
+        &env,
+        &[
+            "storage",
+            "download-table",
+            "--table-id",
+            "in.c-crm.orders",
+            "--output",
+            path_str(&dir.join("first.csv")),
+        ],
+    );
+    std::fs::remove_file(dir.join("first.csv")).unwrap();
+    let file_id = export["file_id"].to_string();
+    let parts = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let first_slices = || {
+        env.emu
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("0000_part_00"))
+            .count()
+    };
+    let runs: [(&[&str], Signal, i32); 2] = [
+        (
+            &["storage", "download-table", "--table-id", "in.c-crm.orders"],
+            Signal::INT,
+            130,
+        ),
+        (
+            &["storage", "file-download", "--file-id", &file_id],
+            Signal::TERM,
+            143,
+        ),
+    ];
+    for (args, signal, code) in runs {
+        env.emu.add_fault(
+            serde_json::from_value::<Fault>(json!({"service": "abs", "method": "GET", "path": "**0001_part_00", "latency_ms": 30_000})).unwrap(),
+        );
+        let before = first_slices();
+        let target = dir.join("out.csv");
+        let mut cmd = env.base();
+        cmd.args(args).args(["--output", path_str(&target)]);
+        let mut child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        // The first slice is in the part file, the second is on its way.
+        while first_slices() == before {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the download never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            parts().iter().any(|n| n.starts_with(".kbagent-")),
+            "no part file while downloading: {:?}",
+            parts()
+        );
+        kill_process(Pid::from_child(&child), signal).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+        assert_eq!(parts(), Vec::<String>::new(), "{args:?}");
+        env.emu.clear_faults();
+    }
 }

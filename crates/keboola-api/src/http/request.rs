@@ -1,6 +1,7 @@
 //! The one request path: every method, JSON, form and streamed bodies, extra headers,
 //! and the retry policy.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
 use std::time::Instant;
@@ -50,7 +51,7 @@ enum Body<'a> {
     /// A body held in memory, so a retry can send it again.
     Bytes {
         content_type: &'static str,
-        bytes: Vec<u8>,
+        bytes: Cow<'a, [u8]>,
     },
     /// Read while sending; such a request is never retried, the reader is used up.
     Stream {
@@ -129,7 +130,17 @@ impl<'a> RequestBuilder<'a> {
     pub(crate) fn body_bytes(mut self, content_type: &'static str, bytes: Vec<u8>) -> Self {
         self.body = Body::Bytes {
             content_type,
-            bytes,
+            bytes: Cow::Owned(bytes),
+        };
+        self
+    }
+
+    /// A borrowed body (an upload part in a buffer the caller reuses), retried like
+    /// [`RequestBuilder::body_bytes`].
+    pub(crate) fn body_slice(mut self, content_type: &'static str, bytes: &'a [u8]) -> Self {
+        self.body = Body::Bytes {
+            content_type,
+            bytes: Cow::Borrowed(bytes),
         };
         self
     }
@@ -164,7 +175,7 @@ impl<'a> RequestBuilder<'a> {
             Ok(bytes) => {
                 self.body = Body::Bytes {
                     content_type: "application/json",
-                    bytes,
+                    bytes: Cow::Owned(bytes),
                 }
             }
             Err(_) => self.invalid = Some(self.config_error("the JSON body cannot be encoded")),
@@ -180,7 +191,7 @@ impl<'a> RequestBuilder<'a> {
         }
         self.body = Body::Bytes {
             content_type: "application/x-www-form-urlencoded",
-            bytes: encoder.finish().into_bytes(),
+            bytes: Cow::Owned(encoder.finish().into_bytes()),
         };
         self
     }
@@ -434,7 +445,7 @@ impl<'a> RequestBuilder<'a> {
             } => {
                 let request = builder
                     .header("content-type", *content_type)
-                    .body(bytes.as_slice())
+                    .body(bytes.as_ref())
                     .map_err(unbuildable)?;
                 run(agent, request, false, streaming).map_err(error)
             }

@@ -88,14 +88,15 @@ pub(crate) fn upload(
     let container = required(creds, "/absUploadParams/container")?;
     let blob = required(creds, "/absUploadParams/blobName")?;
     let block_size = cfg.part_size.max(1);
-    let mut block = Vec::new();
+    // One buffer for every block: sized once, refilled in place.
+    let mut block = Vec::with_capacity(block_size);
     let ended = fill_part(data, &mut block, block_size).map_err(TransferError::Local)?;
     if ended {
         let sent = block.len() as u64;
         let body = blob_request(http, Method::Put, &sas, container, blob, &[])
             .header("x-ms-blob-type", "BlockBlob")
             .idempotent()
-            .body_bytes("application/octet-stream", block)
+            .body_slice("application/octet-stream", &block)
             .send_streaming()
             .map_err(store_error)?;
         drain(body)?;
@@ -115,7 +116,7 @@ pub(crate) fn upload(
             &[("comp", "block"), ("blockid", &id)],
         )
         .idempotent()
-        .body_bytes("application/octet-stream", std::mem::take(&mut block))
+        .body_slice("application/octet-stream", &block)
         .send_streaming()
         .map_err(store_error)?;
         drain(body)?;

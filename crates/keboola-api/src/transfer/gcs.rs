@@ -89,7 +89,8 @@ fn resumable(
     drain(answer)?;
     let session = parse_presigned(&session, Method::Put)?;
     let part_size = cfg.part_size.max(1).div_ceil(RESUMABLE_QUANTUM) * RESUMABLE_QUANTUM;
-    let mut part = Vec::new();
+    // One buffer for every part: sized once, refilled in place.
+    let mut part = Vec::with_capacity(part_size);
     let mut offset = 0u64;
     loop {
         let ended = fill_part(data, &mut part, part_size).map_err(TransferError::Local)?;
@@ -103,7 +104,7 @@ fn resumable(
             .bearer_token(token)
             .header("content-range", &range)
             .idempotent()
-            .body_bytes("application/octet-stream", std::mem::take(&mut part))
+            .body_slice("application/octet-stream", &part)
             .send_streaming();
         offset += len;
         match result {

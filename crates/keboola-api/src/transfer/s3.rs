@@ -84,7 +84,8 @@ pub(crate) fn upload(
     let t = target(file, bucket, "/uploadParams/credentials", cfg)?;
     let headers = upload_headers(creds);
     let part_size = cfg.part_size.max(1);
-    let mut part = Vec::with_capacity(part_size.min(64 * 1024 * 1024));
+    // One buffer for every part: sized once, refilled in place.
+    let mut part = Vec::with_capacity(part_size);
     let ended = fill_part(data, &mut part, part_size).map_err(TransferError::Local)?;
     if ended {
         let url = sign(t.bucket.put_object(Some(&t.credentials), key), &headers);
@@ -94,7 +95,7 @@ pub(crate) fn upload(
             call = call.header(name, value);
         }
         drain(
-            call.body_bytes("application/octet-stream", part)
+            call.body_slice("application/octet-stream", &part)
                 .send_streaming()
                 .map_err(store_error)?,
         )?;
@@ -160,7 +161,7 @@ fn upload_parts(
         total += part.len() as u64;
         let body = raw_request(http, Method::Put, url)?
             .idempotent()
-            .body_bytes("application/octet-stream", std::mem::take(part))
+            .body_slice("application/octet-stream", part.as_slice())
             .send_streaming()
             .map_err(store_error)?;
         let etag = body

@@ -6,7 +6,9 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, StatusCode};
 
 use crate::http::ApiRequest;
-use crate::objects::{authorized, body_response, etag, http_date, xml_escape, xml_response};
+use crate::objects::{
+    authorized, body_response, etag, http_date, log_internal, xml_escape, xml_response,
+};
 use crate::state::Shared;
 use crate::storage::files::ABS_ACCOUNT;
 
@@ -102,7 +104,8 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
         .or_else(|| req.header("content-type"))
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let internal = || {
+    let internal = |e: &dyn std::fmt::Display| {
+        log_internal("abs", req, e);
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
@@ -123,7 +126,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
             }
             match blobs.put(conn, &path, &req.body, &content_type, now) {
                 Ok(meta) => created(Some(etag(&meta)), now),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             }
         }
         (m, Some("block")) if m == Method::PUT => {
@@ -140,7 +143,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                 .and_then(|()| blobs.stage(conn, &upload_id, block, &req.body));
             match staged {
                 Ok(()) => created(None, now),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             }
         }
         (m, Some("blocklist")) if m == Method::PUT => {
@@ -152,7 +155,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                     "InvalidBlockList",
                     "The specified block list is invalid.",
                 ),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             }
         }
         (m, None) if m == Method::GET || m == Method::HEAD => match blobs.read(conn, &path) {
@@ -169,7 +172,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                 "BlobNotFound",
                 "The specified blob does not exist.",
             ),
-            Err(_) => internal(),
+            Err(e) => internal(&e),
         },
         _ => error(
             StatusCode::NOT_IMPLEMENTED,

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::http::{ApiRequest, json_response, time};
-use crate::objects::{BlobMeta, authorized, body_response};
+use crate::objects::{BlobMeta, authorized, body_response, log_internal};
 use crate::state::{Shared, Store};
 use crate::storage::files::{self, File};
 
@@ -152,6 +152,7 @@ fn multipart(req: &ApiRequest) -> Option<(Value, String, Vec<u8>)> {
 fn stored(
     shared: &Shared,
     store: &Store,
+    req: &ApiRequest,
     bucket: &str,
     name: &str,
     bytes: &[u8],
@@ -165,12 +166,18 @@ fn stored(
         shared.now(),
     ) {
         Ok(meta) => json_response(StatusCode::OK, &object_json(bucket, name, &meta, bytes)),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "backendError",
-            "Backend Error",
-        ),
+        Err(e) => internal(req, &e),
     }
+}
+
+/// Google's 500, after logging the cause on stderr.
+fn internal(req: &ApiRequest, e: &dyn std::fmt::Display) -> Response<Body> {
+    log_internal("gcs", req, e);
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "backendError",
+        "Backend Error",
+    )
 }
 
 fn upload(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
@@ -194,7 +201,7 @@ fn upload(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
             if authenticate(&store, req, &format!("{bucket}/{name}")).is_none() {
                 return denied();
             }
-            stored(shared, &store, bucket, name, &req.body, &content_type)
+            stored(shared, &store, req, bucket, name, &req.body, &content_type)
         }
         "multipart" => {
             let Some((meta, media_type, media)) = multipart(req) else {
@@ -213,7 +220,7 @@ fn upload(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
             let ct = meta["contentType"]
                 .as_str()
                 .map_or(media_type, str::to_owned);
-            stored(shared, &store, bucket, &name, &media, &ct)
+            stored(shared, &store, req, bucket, &name, &media, &ct)
         }
         "resumable" => resumable(shared, &store, req, bucket),
         _ => error(StatusCode::BAD_REQUEST, "invalid", "Invalid uploadType."),
@@ -226,13 +233,6 @@ fn upload(shared: &Shared, req: &ApiRequest, bucket: &str) -> Response<Body> {
 fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> Response<Body> {
     let conn = &store.db;
     let denied = || error(StatusCode::UNAUTHORIZED, "required", "Invalid Credentials");
-    let internal = || {
-        error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "backendError",
-            "Backend Error",
-        )
-    };
     let Some(upload_id) = req.query_param("upload_id") else {
         let meta: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
         let Some(name) = object_name(&meta, req) else {
@@ -247,8 +247,8 @@ fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> 
             .or_else(|| req.header("x-upload-content-type"))
             .unwrap_or("application/octet-stream");
         let id = format!("gcs-{}", crate::crypto::random_alnum(&mut rand::rng(), 32));
-        if store.blobs.begin(conn, &id, &path, content_type).is_err() {
-            return internal();
+        if let Err(e) = store.blobs.begin(conn, &id, &path, content_type) {
+            return internal(req, &e);
         }
         let location = format!(
             "{}/_gcs/upload/storage/v1/b/{bucket}/o?uploadType=resumable&upload_id={id}",
@@ -284,12 +284,11 @@ fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> 
                 "Chunk does not start where the last one ended.",
             );
         }
-        if store
+        if let Err(e) = store
             .blobs
             .stage(conn, upload_id, &format!("{start:020}"), &req.body)
-            .is_err()
         {
-            return internal();
+            return internal(req, &e);
         }
     }
     let received = received
@@ -318,9 +317,11 @@ fn resumable(shared: &Shared, store: &Store, req: &ApiRequest, bucket: &str) -> 
                 Ok(Some((meta, bytes))) => {
                     json_response(StatusCode::OK, &object_json(bucket, &name, &meta, &bytes))
                 }
-                _ => internal(),
+                Ok(None) => internal(req, &"the committed object is missing"),
+                Err(e) => internal(req, &e),
             },
-            _ => internal(),
+            Ok(None) => internal(req, &"a staged chunk is missing"),
+            Err(e) => internal(req, &e),
         };
     }
     let mut resp = Response::new(Body::empty());
@@ -361,11 +362,7 @@ fn download(
             "notFound",
             &format!("No such object: {path}"),
         ),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "backendError",
-            "Backend Error",
-        ),
+        Err(e) => internal(req, &e),
     }
 }
 
@@ -415,7 +412,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                         .header("content-type")
                         .unwrap_or("application/octet-stream")
                         .to_owned();
-                    stored(shared, &store, bucket, &name, &req.body, &ct)
+                    stored(shared, &store, req, bucket, &name, &req.body, &ct)
                 }
                 "GET" | "HEAD" => download(shared, req, bucket, &name, true),
                 _ => error(

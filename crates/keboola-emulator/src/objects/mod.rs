@@ -13,6 +13,7 @@ pub(crate) mod s3;
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use jiff::Timestamp;
@@ -120,8 +121,27 @@ impl Blobs {
 
     fn write_disk(&self, conn: &Connection, bytes: &[u8]) -> anyhow::Result<String> {
         let disk = format!("blob_{}", db::next_id(conn, SEQUENCE)?);
-        std::fs::write(self.dir.join(&disk), bytes)?;
+        let file = self.dir.join(&disk);
+        let written = match std::fs::write(&file, bytes) {
+            // A temporary directory can be swept away under a long-running emulator (a
+            // cleanup of /tmp); objects stored since then must not fail with it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.dir).and_then(|()| std::fs::write(&file, bytes))
+            }
+            other => other,
+        };
+        written.with_context(|| format!("cannot write object bytes to {}", file.display()))?;
         Ok(disk)
+    }
+
+    fn read_disk(&self, path: &str, disk: &str) -> anyhow::Result<Vec<u8>> {
+        let file = self.dir.join(disk);
+        std::fs::read(&file).with_context(|| {
+            format!(
+                "cannot read the bytes of object {path} from {} (was the directory removed?)",
+                file.display()
+            )
+        })
     }
 
     fn remove_disk(&self, disk: &str) {
@@ -191,7 +211,7 @@ impl Blobs {
         let Some(meta) = self.meta(conn, path)? else {
             return Ok(None);
         };
-        let bytes = std::fs::read(self.dir.join(&meta.disk))?;
+        let bytes = self.read_disk(path, &meta.disk)?;
         Ok(Some((meta, bytes)))
     }
 
@@ -294,7 +314,7 @@ impl Blobs {
                 )
                 .optional()?;
             let Some(disk) = disk else { return Ok(None) };
-            bytes.extend(std::fs::read(self.dir.join(disk))?);
+            bytes.extend(self.read_disk(&format!("{path} (part {part})"), &disk)?);
         }
         let meta = self.put(conn, path, &bytes, content_type, now)?;
         self.abort(conn, upload_id)?;
@@ -327,6 +347,18 @@ impl Drop for Blobs {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Logs an internal failure of an object request on stderr (the client sees only the
+/// protocol's generic 500).
+pub(crate) fn log_internal(service: &str, req: &ApiRequest, error: &dyn std::fmt::Display) {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "internal error: {service} {} {}: {error:#}",
+        req.method,
+        crate::http::masked_path(&req.path)
+    );
 }
 
 /// The file whose credential `secret` is, when it covers object `path` (its key, its

@@ -1,14 +1,17 @@
 //! S3, path-style: `/_s3/<bucket>/<key>`. PutObject, GetObject, HeadObject, DeleteObject
 //! and multipart uploads (create, upload part, complete, abort). Requests carry SigV4: an
 //! `Authorization` header of the right shape naming the file's access key, with the
-//! session token in `x-amz-security-token`; or a presigned URL the emulator handed out.
-//! Signatures are checked for shape, not recomputed.
+//! session token in `x-amz-security-token`; the same signature in the query string
+//! (`X-Amz-Credential`, `X-Amz-Security-Token`, ...); or a presigned URL the emulator
+//! handed out. Signatures are checked for shape, not recomputed.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Response, StatusCode};
 
 use crate::http::ApiRequest;
-use crate::objects::{authorized, body_response, etag, xml_escape, xml_response, xml_values};
+use crate::objects::{
+    authorized, body_response, etag, log_internal, xml_escape, xml_response, xml_values,
+};
 use crate::state::{Shared, Store};
 use crate::storage::files::File;
 
@@ -39,16 +42,9 @@ fn sigv4_access_key(auth: &str) -> Option<&str> {
     for part in rest.split(',') {
         let (k, v) = part.trim().split_once('=')?;
         match k {
-            "Credential" => {
-                let fields: Vec<&str> = v.split('/').collect();
-                if fields.len() == 5 && fields[3] == "s3" && fields[4] == "aws4_request" {
-                    credential = Some(fields[0]);
-                }
-            }
+            "Credential" => credential = credential_access_key(v),
             "SignedHeaders" => signed_headers = v.split(';').any(|h| h == "host"),
-            "Signature" => {
-                signature = v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit());
-            }
+            "Signature" => signature = is_signature(v),
             _ => {}
         }
     }
@@ -65,10 +61,45 @@ fn authenticate(store: &Store, req: &ApiRequest, path: &str) -> Option<File> {
         return (file.aws_access_key_id() == key_id).then_some(file);
     }
     let signature = req.query_param("X-Amz-Signature")?;
-    let file = authorized(store, signature, path)?;
-    let token_ok =
-        req.query_param("X-Amz-Security-Token") == Some(file.aws_session_token().as_str());
-    token_ok.then_some(file)
+    let token = req.query_param("X-Amz-Security-Token")?;
+    // The emulator's own presigned URL carries the file's secret as its signature.
+    if let Some(file) = authorized(store, signature, path) {
+        return (token == file.aws_session_token()).then_some(file);
+    }
+    // A client's own query-string SigV4 signature, as real S3 accepts it.
+    let key_id = query_sigv4_access_key(req)?;
+    let secret = token.strip_prefix(TOKEN_PREFIX)?;
+    let file = authorized(store, secret, path)?;
+    (file.aws_access_key_id() == key_id).then_some(file)
+}
+
+/// The access key id of a query-signed request (`X-Amz-Algorithm`, `X-Amz-Credential`,
+/// `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Signature`), when every
+/// part is well formed.
+fn query_sigv4_access_key(req: &ApiRequest) -> Option<&str> {
+    let param = |name| req.query_param(name);
+    let credential = credential_access_key(param("X-Amz-Credential")?)?;
+    let date = param("X-Amz-Date")?;
+    let expires = param("X-Amz-Expires")?.parse::<u32>().ok()?;
+    let shaped = param("X-Amz-Algorithm")? == "AWS4-HMAC-SHA256"
+        && date.len() == 16
+        && date.ends_with('Z')
+        && (1..=604_800).contains(&expires)
+        && param("X-Amz-SignedHeaders")?
+            .split(';')
+            .any(|h| h == "host")
+        && is_signature(param("X-Amz-Signature")?);
+    shaped.then_some(credential)
+}
+
+/// `AKID/20260101/us-east-1/s3/aws4_request`: the access key id.
+fn credential_access_key(v: &str) -> Option<&str> {
+    let fields: Vec<&str> = v.split('/').collect();
+    (fields.len() == 5 && fields[3] == "s3" && fields[4] == "aws4_request").then(|| fields[0])
+}
+
+fn is_signature(v: &str) -> bool {
+    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Undoes `aws-chunked` content encoding (what SDKs send for streaming uploads).
@@ -133,7 +164,8 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
     let now = shared.now();
     let conn = &store.db;
     let blobs = &store.blobs;
-    let internal = || {
+    let internal = |e: &dyn std::fmt::Display| {
+        log_internal("s3", req, e);
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
@@ -148,8 +180,8 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
     let m = &req.method;
     if *m == Method::POST && req.query_param("uploads").is_some() {
         let id = format!("s3-{}", crate::crypto::random_alnum(&mut rand::rng(), 32));
-        if blobs.begin(conn, &id, &path, &content_type).is_err() {
-            return internal();
+        if let Err(e) = blobs.begin(conn, &id, &path, &content_type) {
+            return internal(&e);
         }
         return xml_response(
             StatusCode::OK,
@@ -170,7 +202,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                     "The specified upload does not exist.",
                 );
             }
-            Err(_) => return internal(),
+            Err(e) => return internal(&e),
         };
         if *m == Method::PUT {
             let Some(part) = req
@@ -193,7 +225,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
             let name = format!("{part:05}");
             return match blobs.stage(conn, &upload_id, &name, &body) {
                 Ok(()) => ok_with_etag(StatusCode::OK, &format!("\"{upload_id}-{part}\"")),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             };
         }
         if *m == Method::POST {
@@ -220,13 +252,13 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                     "InvalidPart",
                     "One or more of the specified parts could not be found.",
                 ),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             };
         }
         if *m == Method::DELETE {
             return match blobs.abort(conn, &upload_id) {
                 Ok(()) => ok_with_etag(StatusCode::NO_CONTENT, ""),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             };
         }
     }
@@ -241,7 +273,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
             };
             match blobs.put(conn, &path, &body, &content_type, now) {
                 Ok(meta) => ok_with_etag(StatusCode::OK, &etag(&meta)),
-                Err(_) => internal(),
+                Err(e) => internal(&e),
             }
         }
         "GET" | "HEAD" => match blobs.read(conn, &path) {
@@ -251,11 +283,11 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
                 "NoSuchKey",
                 "The specified key does not exist.",
             ),
-            Err(_) => internal(),
+            Err(e) => internal(&e),
         },
         "DELETE" => match blobs.delete_prefix(conn, &path) {
             Ok(()) => ok_with_etag(StatusCode::NO_CONTENT, ""),
-            Err(_) => internal(),
+            Err(e) => internal(&e),
         },
         _ => error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -267,7 +299,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> Respon
 
 #[cfg(test)]
 mod tests {
-    use super::sigv4_access_key;
+    use super::{credential_access_key, is_signature, sigv4_access_key};
 
     #[test]
     fn sigv4_headers_are_checked_for_shape() {
@@ -279,5 +311,19 @@ mod tests {
         assert_eq!(sigv4_access_key("Bearer x"), None);
         let short = good.replace(&sig, "abc");
         assert_eq!(sigv4_access_key(&short), None);
+    }
+
+    #[test]
+    fn query_credentials_are_checked_for_shape() {
+        assert_eq!(
+            credential_access_key("ASIAKEY/20260101/us-east-1/s3/aws4_request"),
+            Some("ASIAKEY")
+        );
+        assert_eq!(
+            credential_access_key("ASIAKEY/20260101/us-east-1/sts/aws4_request"),
+            None
+        );
+        assert!(is_signature(&"0f".repeat(32)));
+        assert!(!is_signature(&"zz".repeat(32)));
     }
 }

@@ -350,8 +350,8 @@ pub(crate) fn delete(
     }
     let bucket_id = bucket.id.clone();
     let work = move |store: &Store, ctx: &Ctx<'_>| {
-        let conn = project_db(store, ctx.me.project_id).map_err(|_| jobs::JobError::internal())?;
-        drop_bucket(conn, &bucket_id).map_err(|_| jobs::JobError::internal())?;
+        let conn = project_db(store, ctx.me.project_id)?;
+        drop_bucket(conn, &bucket_id).map_err(|e| jobs::JobError::internal(&e))?;
         Ok(Value::Null)
     };
     if run_async {

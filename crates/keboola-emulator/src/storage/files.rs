@@ -636,7 +636,7 @@ pub(crate) fn read_data(
             .blobs
             .read(&store.db, path)
             .map(|o| o.map(|(_, b)| b))
-            .map_err(|_| JobError::internal())
+            .map_err(|e| JobError::internal(&e))
     };
     if !f.is_sliced {
         return Ok((read(&f.object_path())?.ok_or_else(not_uploaded)?, false));
@@ -663,7 +663,7 @@ pub(crate) fn read_data(
             )
         })?;
         // Slices may be gzipped one by one; the CSV parser handles a gzip stream as a whole.
-        out.extend(gunzip_if_gzip(bytes).map_err(|_| JobError::internal())?);
+        out.extend(gunzip_if_gzip(bytes).map_err(|e| JobError::internal(&e))?);
     }
     Ok((out, true))
 }
@@ -742,7 +742,7 @@ pub(crate) fn create_export(
     let mut total = 0u64;
     for (i, slice) in slices.into_iter().enumerate() {
         let bytes = if compress {
-            gzip(&slice).map_err(|_| JobError::internal())?
+            gzip(&slice).map_err(|e| JobError::internal(&e))?
         } else {
             slice
         };
@@ -757,7 +757,7 @@ pub(crate) fn create_export(
                 &file.content_type,
                 ctx.now,
             )
-            .map_err(|_| JobError::internal())?;
+            .map_err(|e| JobError::internal(&e))?;
         entries.push(json!({"url": entry_url(&file, &key), "mandatory": true}));
     }
     let manifest = json!({"entries": entries}).to_string();
@@ -770,7 +770,7 @@ pub(crate) fn create_export(
             "application/json",
             ctx.now,
         )
-        .map_err(|_| JobError::internal())?;
+        .map_err(|e| JobError::internal(&e))?;
     file.size_bytes = Some(total);
     insert(&store.db, &file)?;
     Ok(id)

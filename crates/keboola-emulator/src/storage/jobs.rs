@@ -58,14 +58,22 @@ impl JobError {
         }
     }
 
-    pub fn internal() -> Self {
-        Self::new("APPLICATION_ERROR", "Application error.")
+    /// The emulator's own failure: the cause goes to the job's message and to stderr, so
+    /// a failing job can be diagnosed from either.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        use std::io::Write as _;
+        let message = format!("Application error: {cause:#}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "internal error in a storage job: {cause:#}"
+        );
+        Self::new("APPLICATION_ERROR", &message)
     }
 }
 
 impl From<rusqlite::Error> for JobError {
-    fn from(_: rusqlite::Error) -> Self {
-        Self::internal()
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal(&format_args!("database: {e}"))
     }
 }
 
@@ -261,7 +269,16 @@ async fn run(shared: Arc<Shared>, queued: Queued) {
             };
             // A panicking job must end in `error`, not stay `processing` forever.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&store, &ctx)))
-                .unwrap_or_else(|_| Err(JobError::internal()))
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(JobError::internal(&format_args!(
+                        "the job panicked: {what}"
+                    )))
+                })
         }
     };
     let (status, results, error) = match outcome {

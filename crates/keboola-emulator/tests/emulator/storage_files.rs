@@ -5,7 +5,7 @@ use keboola_emulator::{FileProvider, StorageJobControl};
 use serde_json::json;
 
 use crate::common::{Client, start};
-use crate::storage_util::{Transfer, sas_parts, sigv4, start_provider, upload, wait_job};
+use crate::storage_util::{Transfer, enc, sas_parts, sigv4, start_provider, upload, wait_job};
 
 #[test]
 fn files_list_detail_tags_and_delete() {
@@ -401,4 +401,68 @@ fn gcs_resumable_and_xml_uploads_and_s3_chunked_bodies() {
         None,
     );
     assert_eq!(wrong_token.status, 403);
+}
+
+/// SigV4 in the query string (how SDKs and presigners sign), with the file's credentials.
+#[test]
+fn s3_accepts_query_signed_requests_with_the_files_credentials() {
+    let emu = start_provider(FileProvider::Aws);
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let file = c
+        .send_form("POST", "/v2/storage/files/prepare", t, "name=q.csv")
+        .json();
+    let p = &file["uploadParams"];
+    let creds = &p["credentials"];
+    let key_id = creds["AccessKeyId"].as_str().unwrap();
+    let token = creds["SessionToken"].as_str().unwrap();
+    let url = format!(
+        "{}/{}/{}",
+        emu.s3_endpoint(),
+        p["bucket"].as_str().unwrap(),
+        p["key"].as_str().unwrap()
+    );
+    let signed = |key_id: &str, token: &str, signature: &str| {
+        format!(
+            "{url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={}&X-Amz-Date=20261201T220000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Security-Token={}&X-Amz-Signature={signature}",
+            enc(&format!("{key_id}/20261201/us-east-1/s3/aws4_request")),
+            enc(token)
+        )
+    };
+    let good = "0123456789abcdef".repeat(4);
+    let put = c.request_url(
+        "PUT",
+        &signed(key_id, token, &good),
+        &[],
+        Some(("text/csv", b"a\n1\n".to_vec())),
+    );
+    assert_eq!(put.status, 200, "{}", put.text);
+    let got = c.request_url("GET", &signed(key_id, token, &good), &[], None);
+    assert_eq!(got.text, "a\n1\n");
+
+    let other = c
+        .send_form("POST", "/v2/storage/files/prepare", t, "name=r.csv")
+        .json();
+    let other_key = other["uploadParams"]["credentials"]["AccessKeyId"]
+        .as_str()
+        .unwrap();
+    for (url, why) in [
+        (signed(other_key, token, &good), "another file's access key"),
+        (
+            signed(key_id, "FwoGZXIvYXdzEEmulatorwrong", &good),
+            "a wrong session token",
+        ),
+        (
+            signed(key_id, token, "abc"),
+            "a signature of the wrong shape",
+        ),
+        (
+            signed(key_id, token, &good).replace("SignedHeaders=host", "SignedHeaders=x-amz-date"),
+            "host not signed",
+        ),
+    ] {
+        let refused = c.request_url("GET", &url, &[], None);
+        assert_eq!(refused.status, 403, "{why}: {}", refused.text);
+        assert!(refused.text.contains("AccessDenied"), "{why}");
+    }
 }

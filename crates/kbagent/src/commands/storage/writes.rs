@@ -303,11 +303,14 @@ impl<R: Read> Read for CountedRead<R> {
 
 /// A file written under a temporary name in its target directory and renamed into place
 /// only when complete: a failed or interrupted download never leaves a file that looks
-/// finished (the temporary one is removed on drop, or is an obvious `.kbagent-*` leftover
-/// after a kill).
+/// finished (the temporary one is removed on drop and on SIGINT/SIGTERM, or is an obvious
+/// `.kbagent-*` leftover after a SIGKILL).
 pub(crate) struct PendingFile {
     temp: tempfile::NamedTempFile,
     target: PathBuf,
+    /// Removes the temporary file on SIGINT/SIGTERM too (declared after `temp`, so it is
+    /// dropped after it).
+    _tracked: crate::signals::TrackedPart,
 }
 
 impl PendingFile {
@@ -333,9 +336,11 @@ impl PendingFile {
         let temp = builder
             .tempfile_in(&dir)
             .map_err(|e| local_error(&dir, &e))?;
+        let tracked = crate::signals::track_part(temp.path());
         Ok(Self {
             temp,
             target: target.to_path_buf(),
+            _tracked: tracked,
         })
     }
 

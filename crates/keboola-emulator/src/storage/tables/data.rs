@@ -335,12 +335,12 @@ pub(crate) fn seed_rows(
 }
 
 /// Selected rows, in load order.
-pub(crate) fn select(
+pub(crate) fn select<E: From<rusqlite::Error>>(
     conn: &Connection,
     table: &Table,
     selection: &Selection,
-    each: &mut dyn FnMut(Vec<String>) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
+    each: &mut dyn FnMut(Vec<String>) -> Result<(), E>,
+) -> Result<(), E> {
     let columns = selection.output_columns(table);
     let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
     let (where_sql, args) = selection.where_sql();
@@ -433,7 +433,7 @@ pub(crate) fn preview_json(
             })
             .collect();
         rows.push(Value::Array(cells));
-        Ok(())
+        Ok::<_, ApiError>(())
     })?;
     Ok(json!({"columns": columns, "rows": rows}))
 }
@@ -444,24 +444,20 @@ pub(crate) fn export_slices(
     table: &Table,
     selection: &Selection,
     slice_rows: usize,
-) -> Result<Vec<Vec<u8>>, ApiError> {
+) -> Result<Vec<Vec<u8>>, JobError> {
     let mut slices = Vec::new();
     let mut w = csv_writer();
     let mut in_slice = 0usize;
     select(conn, table, selection, &mut |row| {
         if in_slice == slice_rows {
             let full = std::mem::replace(&mut w, csv_writer());
-            slices.push(
-                full.into_inner()
-                    .map_err(|_| ApiError::application_error())?,
-            );
+            slices.push(full.into_inner().map_err(|e| JobError::internal(&e))?);
             in_slice = 0;
         }
         in_slice += 1;
-        w.write_record(&row)
-            .map_err(|_| ApiError::application_error())
+        w.write_record(&row).map_err(|e| JobError::internal(&e))
     })?;
-    slices.push(w.into_inner().map_err(|_| ApiError::application_error())?);
+    slices.push(w.into_inner().map_err(|e| JobError::internal(&e))?);
     Ok(slices)
 }
 
