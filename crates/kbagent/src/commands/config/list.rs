@@ -121,11 +121,20 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         &projects,
         workers,
         |client, _| {
-            let components = client.list_components(&query)?;
             // Folders are extra: a failed search leaves them empty rather than failing the
-            // listing.
-            let folders: HashMap<(String, String), String> = client
-                .search_configuration_metadata(query.branch.as_deref(), &[FOLDER_METADATA_KEY])
+            // listing. The search (a branch lookup and a query) runs beside the listing so
+            // a project costs the round trips of the slower of the two, not their sum.
+            let (components, hits) = std::thread::scope(|scope| {
+                let search = scope.spawn(|| {
+                    client.search_configuration_metadata(
+                        query.branch.as_deref(),
+                        &[FOLDER_METADATA_KEY],
+                    )
+                });
+                let components = client.list_components(&query);
+                (components, search.join().ok().and_then(Result::ok))
+            });
+            let folders: HashMap<(String, String), String> = hits
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|hit| {
@@ -133,7 +142,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                     Some(((hit.id_component, hit.configuration_id), folder))
                 })
                 .collect();
-            Ok((components, folders))
+            Ok((components?, folders))
         },
     );
     let mut out = Output {
