@@ -16,5 +16,6 @@ mod project;
 mod reference;
 mod secrets;
 mod storage_read;
+mod storage_snapshots;
 mod storage_write;
 mod tokens;
