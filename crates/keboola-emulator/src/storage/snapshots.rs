@@ -14,7 +14,6 @@ use crate::state::{Shared, Store};
 use crate::storage::Ctx;
 use crate::storage::buckets::{self, project_db};
 use crate::storage::jobs::{self, JobError, NewJob};
-use crate::storage::swap::{readable_table, writable_table};
 use crate::storage::tables::{self, ColumnDef, TS_COLUMN, quote};
 
 pub(crate) const SCHEMA: &str = "
@@ -145,7 +144,7 @@ pub(crate) fn create(
     id: &str,
     req: &ApiRequest,
 ) -> ApiResult {
-    let table = writable_table(store, ctx, id)?;
+    let table = tables::writable(store, ctx, id)?;
     let params = req.params()?;
     let description = param_str(&params, "description").unwrap_or("").to_owned();
     let table_id = table.id.clone();
@@ -202,7 +201,7 @@ pub(crate) fn create(
 
 /// `GET /tables/{id}/snapshots[?limit&offset]`: newest first.
 pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, id: &str, req: &ApiRequest) -> ApiResult {
-    let table = readable_table(store, ctx, id)?;
+    let table = tables::readable(store, ctx, id)?;
     let query = parse_form(req.raw_query.as_deref().unwrap_or(""));
     let limit = param_i64(&query, "limit")?.unwrap_or(100).clamp(1, 1000);
     let offset = param_i64(&query, "offset")?.unwrap_or(0).max(0);
@@ -282,7 +281,7 @@ pub(crate) fn create_table(
         .to_owned();
     let conn = project_db(store, ctx.me.project_id)?;
     buckets::writable(conn, ctx.me, bucket_id)?;
-    check_name(&name)?;
+    tables::check_table_name(&name)?;
     if tables::by_id(conn, &format!("{bucket_id}.{name}"))?.is_some() {
         return Err(ApiError::bad_request(
             &format!("The table \"{name}\" already exists."),
@@ -339,22 +338,4 @@ pub(crate) fn create_table(
             Ok(tables::render_detail(conn, &table, ctx)?)
         }),
     )
-}
-
-fn check_name(name: &str) -> Result<(), ApiError> {
-    let ok = name.len() <= 96
-        && !name.starts_with('_')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            &format!(
-                "Invalid table name \"{name}\": only alphanumeric characters, dash and underscores are allowed."
-            ),
-            "storage.tables.validation",
-        ))
-    }
 }

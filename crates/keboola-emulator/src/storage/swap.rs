@@ -14,25 +14,6 @@ use crate::storage::buckets::{self, project_db};
 use crate::storage::jobs::{self, JobError, NewJob};
 use crate::storage::tables::{self, Table};
 
-/// A table the token may read; its bucket decides (else 404, as if it did not exist).
-pub(crate) fn readable_table(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
-    let conn = project_db(store, ctx.me.project_id)?;
-    let table = tables::by_id(conn, id)?.ok_or_else(|| tables::not_found(id))?;
-    if buckets::permission(ctx.me, &table.bucket_id).is_none() {
-        return Err(tables::not_found(id));
-    }
-    Ok(table)
-}
-
-/// A table the token may write to.
-pub(crate) fn writable_table(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
-    let table = readable_table(store, ctx, id)?;
-    match buckets::permission(ctx.me, &table.bucket_id) {
-        Some("manage" | "write") => Ok(table),
-        _ => Err(ApiError::access_denied()),
-    }
-}
-
 fn validation(message: &str) -> ApiError {
     ApiError::bad_request(message, "storage.tables.validation")
 }
@@ -53,8 +34,8 @@ pub(crate) fn swap(
             ));
         }
     };
-    let table = writable_table(store, ctx, id)?;
-    let target = writable_table(store, ctx, &target_id)?;
+    let table = tables::writable(store, ctx, id)?;
+    let target = tables::writable(store, ctx, &target_id)?;
     if table.id == target.id {
         return Err(validation("A table cannot be swapped with itself."));
     }
