@@ -229,6 +229,21 @@ fn snapshot_lifecycle_create_list_detail_restore_delete() {
         json!(["id"])
     );
 
+    let (out, code) = env.json(&[
+        "storage",
+        "table-from-snapshot",
+        "--project",
+        "p",
+        "--snapshot-id",
+        &id_s,
+        "--bucket-id",
+        "out.c-nope",
+        "--name",
+        "x",
+    ]);
+    assert_eq!((code, out.err().code.as_str()), (1, "NOT_FOUND"));
+    assert!(out.err().message.contains("Bucket out.c-nope"), "{out:?}");
+
     // Deleting asks first; the dry run names what would go.
     let delete = [
         "storage",

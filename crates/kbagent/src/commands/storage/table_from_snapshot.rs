@@ -80,8 +80,18 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let client = ctx
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref());
+    // A 404 names the bucket when Keboola says so, the snapshot otherwise.
     let missing = |e: &keboola_api::ApiError| {
-        snapshot_not_found(project.api_error(e), &project, &args.snapshot_id)
+        let err = project.api_error(e);
+        if e.api_code() == Some("storage.buckets.notFound") {
+            super::not_found(
+                err,
+                &format!("Bucket {}", args.bucket_id),
+                &format!("kbagent storage buckets --project {}", project.alias),
+            )
+        } else {
+            snapshot_not_found(err, &project, &args.snapshot_id)
+        }
     };
     let mut out = Output {
         project_alias: project.alias.clone(),
