@@ -71,6 +71,7 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
+    project.declare_target(ctx, args.branch.branch.as_deref());
     let client = ctx
         .storage(&project)?
         .with_branch(args.branch.branch.as_deref());

@@ -84,6 +84,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ));
     }
     let project = load_and_select(ctx, args.project.get())?;
+    project.declare_target(ctx, args.branch.branch.as_deref());
     let client = ctx.storage(&project)?;
     // Keboola serves the swap under a branch id only, so the default branch is named too.
     let branch = match &args.branch.branch {
