@@ -181,3 +181,16 @@ fn snapshots_keep_data_and_restore_into_new_tables() {
     );
     assert_eq!(restore_gone.status, 404, "{}", restore_gone.text);
 }
+
+#[test]
+fn reset_drops_snapshots() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let t = &emu.projects()[0].tokens.admin;
+    let create = c.post_json(&format!("{CUSTOMERS}/snapshots"), t, &json!({}));
+    let id = job_results(&c, t, &create)["id"].as_u64().unwrap();
+    assert_eq!(c.get(&format!("/v2/storage/snapshots/{id}"), t).status, 200);
+    emu.reset();
+    assert_eq!(c.get(&format!("/v2/storage/snapshots/{id}"), t).status, 404);
+    assert_eq!(c.get(&format!("{CUSTOMERS}/snapshots"), t).json(), json!([]));
+}
