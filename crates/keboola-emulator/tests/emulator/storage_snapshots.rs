@@ -192,5 +192,8 @@ fn reset_drops_snapshots() {
     assert_eq!(c.get(&format!("/v2/storage/snapshots/{id}"), t).status, 200);
     emu.reset();
     assert_eq!(c.get(&format!("/v2/storage/snapshots/{id}"), t).status, 404);
-    assert_eq!(c.get(&format!("{CUSTOMERS}/snapshots"), t).json(), json!([]));
+    assert_eq!(
+        c.get(&format!("{CUSTOMERS}/snapshots"), t).json(),
+        json!([])
+    );
 }
