@@ -75,6 +75,7 @@ pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};
 pub use storage::jobs::{JobError, JobStatus, JobWait, StorageJob};
 pub use storage::metadata::{Metadata, MetadataEntry, metadata_value};
+pub use storage::snapshots::{SnapshotTable, TableSnapshot};
 pub use storage::tables::{
     ColumnDefinition, CreateTableFromFile, CsvOptions, ExportOptions, ImportOptions,
     PreviewOptions, PreviewRows, Table, TableBucket, TableDefinition, TablesQuery, WhereFilter,

@@ -20,7 +20,8 @@ use crate::http::ApiError;
 use crate::manage;
 use crate::objects;
 use crate::storage::{
-    branches, buckets, components, configurations, events, files, jobs, metadata, tables, tokens,
+    branches, buckets, components, configurations, events, files, jobs, metadata, snapshots,
+    tables, tokens,
 };
 
 /// Schemas of the metadata database, one per resource.
@@ -43,7 +44,12 @@ const METADATA_SCHEMAS: &[&str] = &[
 ];
 
 /// Schemas of each project's database.
-const PROJECT_SCHEMAS: &[&str] = &[buckets::SCHEMA, metadata::SCHEMA, tables::SCHEMA];
+const PROJECT_SCHEMAS: &[&str] = &[
+    buckets::SCHEMA,
+    metadata::SCHEMA,
+    tables::SCHEMA,
+    snapshots::SCHEMA,
+];
 
 const SEQUENCES_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sequences (

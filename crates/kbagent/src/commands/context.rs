@@ -63,8 +63,9 @@ means the same command may succeed if run again later (network trouble, 429, 503
 `details.hints` lists what to do. Commands that act on several items (`project refresh`)
 print the full result with status ok and exit 1 if any item failed.
 Commands that read or change a project's branch (`config list`, `config detail`, the storage
-reads) also carry `targets` beside `status`, on success and on error: [{\"role\": \"target\",
-\"project_alias\", \"branch_id\", \"branch_name\", \"branch_source\", \"active_branch\"}].
+reads, snapshots and swap) also carry `targets` beside `status`, on success and on error:
+[{\"role\": \"target\", \"project_alias\", \"branch_id\", \"branch_name\", \"branch_source\",
+\"active_branch\"}].
 `branch_source` is `production` (no `--branch`, `branch_id` null) or `explicit` (`--branch`).
 Read it before you trust where a command acted. No `targets` means the command chose no branch.
 

@@ -17,5 +17,6 @@ mod project;
 mod reference;
 mod secrets;
 mod storage_read;
+mod storage_snapshots;
 mod storage_write;
 mod tokens;

@@ -836,6 +836,21 @@ fn scenarios(c: &Canary) -> Vec<Case> {
         case("storage delete-bucket", &split("storage delete-bucket --project prod --bucket-id in.c-crm --force"), Expect::Err("USAGE_ERROR", 2)),
         case("storage truncate-table", &split("storage truncate-table --project prod --table-id in.c-crm.orders --yes"), Expect::Ok),
         case("storage truncate-table", &split("storage truncate-table --project prod --table-id in.c-crm.orders"), Expect::Err("USAGE_ERROR", 2)),
+        case("storage swap-tables", &split("storage swap-tables --project prod --table-id in.c-crm.orders --target-table-id in.c-budget.budget_lines --yes"), Expect::Ok),
+        case("storage swap-tables", &split("storage swap-tables --project prod --table-id in.c-crm.orders --target-table-id in.c-budget.budget_lines"), Expect::Err("USAGE_ERROR", 2)),
+        case("storage snapshot-create", &split("storage snapshot-create --project prod --table-id in.c-crm.orders --description canary"), Expect::Ok),
+        case("storage snapshot-create", &split("storage snapshot-create --project prod --table-id in.c-crm.nope"), Expect::Err("NOT_FOUND", 1)),
+        case("storage snapshots", &split("storage snapshots --project prod --table-id in.c-crm.orders"), Expect::Ok).setup(|env| {
+            snapshot_made(env);
+            Vec::new()
+        }),
+        case("storage snapshots", &split("storage snapshots --project prod --table-id in.c-crm.nope"), Expect::Err("NOT_FOUND", 1)),
+        case("storage snapshot-detail", &split("storage snapshot-detail --project prod"), Expect::Ok).setup(snapshot_made),
+        case("storage snapshot-detail", &split("storage snapshot-detail --project prod --snapshot-id 999"), Expect::Err("NOT_FOUND", 1)),
+        case("storage snapshot-delete", &split("storage snapshot-delete --project prod --yes"), Expect::Ok).setup(snapshot_made),
+        case("storage snapshot-delete", &split("storage snapshot-delete --project prod"), Expect::Err("USAGE_ERROR", 2)).setup(snapshot_made),
+        case("storage table-from-snapshot", &split("storage table-from-snapshot --project prod --bucket-id out.c-reports --name canary"), Expect::Ok).setup(snapshot_made),
+        case("storage table-from-snapshot", &split("storage table-from-snapshot --project prod --bucket-id out.c-reports --name canary --snapshot-id 999"), Expect::Err("NOT_FOUND", 1)),
         case("storage file-upload", &["storage", "file-upload", "--project", "prod", "--file", &csv, "--tag", "canary"], Expect::Ok),
         case("storage file-upload", &["storage", "file-upload", "--project", "prod", "--file", &csv], Expect::Err("ACCESS_DENIED", 1))
             .fault(json!({"service": "abs", "status": 403})),
@@ -1199,6 +1214,23 @@ fn uploaded_file(env: &TestEnv) -> Vec<String> {
     ]);
     assert_eq!(code, 0, "{out:?}");
     vec!["--file-id".to_owned(), out.data()["id"].to_string()]
+}
+
+/// A snapshot of `in.c-crm.orders` in project 101 (`prod`), as `--snapshot-id ID`.
+fn snapshot_made(env: &TestEnv) -> Vec<String> {
+    let (out, code) = env.json(&[
+        "storage",
+        "snapshot-create",
+        "--project",
+        "prod",
+        "--table-id",
+        "in.c-crm.orders",
+    ]);
+    assert_eq!(code, 0, "{out:?}");
+    vec![
+        "--snapshot-id".to_owned(),
+        out.data()["snapshot_id"].to_string(),
+    ]
 }
 
 /// A finished export of `in.c-crm.orders` in project 101 (`prod`): its job and its file.

@@ -10,6 +10,7 @@ mod retry;
 mod server;
 mod services;
 mod sigv4;
+mod snapshots;
 mod storage;
 mod tables;
 mod tls;

@@ -9,6 +9,8 @@ pub(crate) mod files;
 mod index;
 pub(crate) mod jobs;
 pub(crate) mod metadata;
+pub(crate) mod snapshots;
+pub(crate) mod swap;
 pub(crate) mod tables;
 pub(crate) mod tokens;
 
@@ -99,10 +101,20 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         ["buckets", id, "tables-definition"] if m == Method::POST => {
             tables::create_definition(shared, &store, &ctx, id, req)
         }
+        ["buckets", id, "tables-async"] if m == Method::POST && snapshots::is_restore(req) => {
+            snapshots::create_table(shared, &store, &ctx, id, req)
+        }
         ["buckets", id, "tables-async"] if m == Method::POST => {
             tables::create_async(shared, &store, &ctx, id, req)
         }
         ["tables"] if m == Method::GET => tables::list(&store, &ctx, req, None),
+        ["tables", id, "swap"] if m == Method::POST => swap::swap(shared, &store, &ctx, id, req),
+        ["tables", id, "snapshots"] if m == Method::POST => {
+            snapshots::create(shared, &store, &ctx, id, req)
+        }
+        ["tables", id, "snapshots"] if m == Method::GET => snapshots::list(&store, &ctx, id, req),
+        ["snapshots", id] if m == Method::GET => snapshots::get(&store, &ctx, id),
+        ["snapshots", id] if m == Method::DELETE => snapshots::delete(shared, &store, &ctx, id),
         ["tables", id] if m == Method::GET => tables::get(&store, &ctx, id),
         ["tables", id] if m == Method::DELETE => tables::delete(shared, &store, &ctx, id, req),
         ["tables", id, "data-preview"] if m == Method::GET => {
@@ -167,7 +179,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         [
             "tokens" | "components" | "dev-branches" | "events" | "buckets" | "tables" | "jobs"
-            | "files" | "columns",
+            | "files" | "columns" | "snapshots",
             ..,
         ] => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::route_not_found()),

@@ -15,6 +15,7 @@ mod seed_reset;
 mod services;
 mod storage_data;
 mod storage_files;
+mod storage_snapshots;
 mod storage_tables;
 mod storage_util;
 mod tls;

@@ -46,6 +46,12 @@ verbs!(StorageCommand {
     "file-upload" => FileUpload(file_upload),
     "file-download" => FileDownload(file_download),
     "file-delete" => FileDelete(file_delete),
+    "swap-tables" => SwapTables(swap_tables),
+    "snapshot-create" => SnapshotCreate(snapshot_create),
+    "snapshots" => Snapshots(snapshots),
+    "snapshot-detail" => SnapshotDetail(snapshot_detail),
+    "snapshot-delete" => SnapshotDelete(snapshot_delete),
+    "table-from-snapshot" => TableFromSnapshot(table_from_snapshot),
 });
 
 /// A Storage object id (`in.c-main`, `in.c-main.orders`): letters, digits, '-', '_', '.'.

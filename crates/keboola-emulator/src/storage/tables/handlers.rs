@@ -32,7 +32,7 @@ fn query_params(req: &ApiRequest) -> Map<String, Value> {
 }
 
 /// A table the token may read; its bucket decides.
-fn readable(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
+pub(crate) fn readable(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
     let conn = project_db(store, ctx.me.project_id)?;
     let table = tables::by_id(conn, id)?.ok_or_else(|| not_found(id))?;
     if buckets::permission(ctx.me, &table.bucket_id).is_none() {
@@ -41,7 +41,7 @@ fn readable(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
     Ok(table)
 }
 
-fn writable(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
+pub(crate) fn writable(store: &Store, ctx: &Ctx<'_>, id: &str) -> Result<Table, ApiError> {
     let table = readable(store, ctx, id)?;
     match buckets::permission(ctx.me, &table.bucket_id) {
         Some("manage" | "write") => Ok(table),
@@ -122,7 +122,7 @@ pub(crate) fn preview(store: &Store, ctx: &Ctx<'_>, id: &str, req: &ApiRequest) 
     }
 }
 
-fn check_table_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_table_name(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
         return Err(validation(
             "Table create option \"name\" is required and cannot be empty.",

@@ -28,6 +28,7 @@ pub(crate) use handlers::{
     delete_primary_key, delete_rows, export, get, import, list, metadata_delete, metadata_list,
     metadata_post, preview,
 };
+pub(crate) use handlers::{check_table_name, readable, writable};
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS storage_tables (
