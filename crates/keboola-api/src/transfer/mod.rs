@@ -44,6 +44,8 @@ use std::io;
 use url::Url;
 
 use crate::error::ApiError;
+#[cfg(doc)] // the docs below link to its transfer methods
+use crate::storage::StorageClient;
 use crate::storage::jobs::{JobWait, StorageJob};
 use crate::storage::tables::{CsvOptions, ExportOptions};
 
