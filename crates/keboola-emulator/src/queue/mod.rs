@@ -5,26 +5,32 @@
 //! against the project's stored tables (see `run`).
 
 mod extract;
+mod flow;
+mod job;
 mod run;
+mod search;
 mod sql;
 
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use crate::db::{self, from_sql, to_sql};
-use crate::http::{ApiError, ApiRequest, ApiResult, json_response, ok_json, parse_form};
+use crate::db::{self, to_sql};
+use crate::http::{ApiError, ApiRequest, ApiResult, json_response, ok_json};
 use crate::manage::projects::Role;
 use crate::state::{Shared, Store, lock};
 use crate::storage::tokens::{self, StorageToken};
 use crate::storage::{branches, components, configurations};
 
+use job::of_project;
+pub(crate) use job::{Job, by_id, insert, render};
 pub(crate) use run::runner;
+use search::search;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS queue_jobs (
@@ -60,9 +66,6 @@ CREATE INDEX IF NOT EXISTS queue_jobs_project ON queue_jobs (project_id);";
 pub(crate) const SEQUENCE: &str = "queue_jobs";
 /// Queue job ids are large numbers, unrelated to Storage job ids.
 pub(crate) const FIRST_ID: u64 = 900_000_001;
-
-/// Statuses a job ends in.
-const FINISHED: &[&str] = &["success", "error", "warning", "terminated", "cancelled"];
 
 /// A test control for the next Queue jobs (`POST /_emulator/jobs`): it overrides the
 /// configuration's `parameters.emulator` of the job it is taken by.
@@ -123,176 +126,6 @@ impl Queue {
         }
         Some(Value::Object(steering))
     }
-}
-
-/// A stored job.
-#[derive(Clone, Debug)]
-pub(crate) struct Job {
-    pub id: u64,
-    pub project_id: u64,
-    pub branch_id: Option<u64>,
-    pub token_id: u64,
-    pub token_description: String,
-    pub component: String,
-    pub config: Option<String>,
-    pub config_row_ids: Vec<String>,
-    pub config_data: Option<Value>,
-    pub mode: String,
-    pub tag: Option<String>,
-    pub variable_values_id: Option<String>,
-    pub variable_values_data: Value,
-    pub status: String,
-    pub desired_status: String,
-    pub run_id: String,
-    pub parent_run_id: Option<String>,
-    pub kind: String,
-    pub created: Timestamp,
-    pub started: Option<Timestamp>,
-    pub ended: Option<Timestamp>,
-    pub result: Option<Value>,
-    /// A test control taken at creation; overrides `parameters.emulator`.
-    pub steering: Option<Value>,
-}
-
-const COLUMNS: &str = "id, project_id, branch_id, token_id, token_description, component, config,
-    config_row_ids, config_data, mode, tag, variable_values_id, variable_values_data, status,
-    desired_status, run_id, parent_run_id, type, created, started, ended, result, steering";
-
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
-    let json_opt = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
-    Ok(Job {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        branch_id: r.get(2)?,
-        token_id: r.get(3)?,
-        token_description: r.get(4)?,
-        component: r.get(5)?,
-        config: r.get(6)?,
-        config_row_ids: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
-        config_data: json_opt(r.get(8)?),
-        mode: r.get(9)?,
-        tag: r.get(10)?,
-        variable_values_id: r.get(11)?,
-        variable_values_data: json_opt(Some(r.get(12)?)).unwrap_or_else(|| json!({"values": []})),
-        status: r.get(13)?,
-        desired_status: r.get(14)?,
-        run_id: r.get(15)?,
-        parent_run_id: r.get(16)?,
-        kind: r.get(17)?,
-        created: from_sql(r.get(18)?),
-        started: r.get::<_, Option<i64>>(19)?.map(from_sql),
-        ended: r.get::<_, Option<i64>>(20)?.map(from_sql),
-        result: json_opt(r.get(21)?),
-        steering: json_opt(r.get(22)?),
-    })
-}
-
-pub(crate) fn by_id(conn: &Connection, id: u64) -> rusqlite::Result<Option<Job>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM queue_jobs WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()
-}
-
-fn of_project(conn: &Connection, project_id: u64) -> rusqlite::Result<Vec<Job>> {
-    conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM queue_jobs WHERE project_id = ?1 ORDER BY id"
-    ))?
-    .query_map([project_id], from_row)?
-    .collect()
-}
-
-/// Records a new job in `created` and returns its id.
-pub(crate) fn insert(conn: &Connection, job: &Job) -> rusqlite::Result<()> {
-    conn.execute(
-        &format!(
-            "INSERT INTO queue_jobs ({COLUMNS}) VALUES
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-              ?19, ?20, ?21, ?22, ?23)"
-        ),
-        params![
-            job.id,
-            job.project_id,
-            job.branch_id,
-            job.token_id,
-            job.token_description,
-            job.component,
-            job.config,
-            json!(job.config_row_ids).to_string(),
-            job.config_data.as_ref().map(Value::to_string),
-            job.mode,
-            job.tag,
-            job.variable_values_id,
-            job.variable_values_data.to_string(),
-            job.status,
-            job.desired_status,
-            job.run_id,
-            job.parent_run_id,
-            job.kind,
-            to_sql(job.created),
-            job.started.map(to_sql),
-            job.ended.map(to_sql),
-            job.result.as_ref().map(Value::to_string),
-            job.steering.as_ref().map(Value::to_string),
-        ],
-    )?;
-    Ok(())
-}
-
-/// Queue times: ISO 8601 in UTC with a `+00:00` offset.
-pub(crate) fn queue_time(ts: Timestamp) -> String {
-    format!("{}+00:00", ts.strftime("%Y-%m-%dT%H:%M:%S"))
-}
-
-/// Empty objects go out as `[]`, as the Queue's PHP serializer sends them.
-fn php_object(v: Option<&Value>) -> Value {
-    match v {
-        Some(Value::Object(m)) if !m.is_empty() => Value::Object(m.clone()),
-        _ => json!([]),
-    }
-}
-
-pub(crate) fn render(shared: &Shared, job: &Job) -> Value {
-    let project_name = shared
-        .seeded
-        .projects
-        .get(&job.project_id)
-        .map_or_else(String::new, |p| p.name.clone());
-    let duration = match (job.started, job.ended) {
-        (Some(s), Some(e)) => (e.as_second() - s.as_second()).max(0),
-        _ => 0,
-    };
-    json!({
-        "id": job.id.to_string(),
-        "runId": job.run_id,
-        "parentRunId": job.parent_run_id.clone().unwrap_or_default(),
-        "project": {"id": job.project_id.to_string(), "name": project_name},
-        "token": {"id": job.token_id.to_string(), "description": job.token_description},
-        "status": job.status,
-        "desiredStatus": job.desired_status,
-        "mode": job.mode,
-        "component": job.component,
-        "config": job.config,
-        "configData": php_object(job.config_data.as_ref()),
-        "configRowIds": job.config_row_ids,
-        "tag": job.tag,
-        "createdTime": queue_time(job.created),
-        "startTime": job.started.map(queue_time),
-        "endTime": job.ended.map(queue_time),
-        "durationSeconds": duration,
-        "result": php_object(job.result.as_ref()),
-        "isFinished": FINISHED.contains(&job.status.as_str()),
-        "url": format!("{}/jobs/{}", shared.urls.service("queue"), job.id),
-        "branchId": job.branch_id.map(|b| b.to_string()),
-        "variableValuesId": job.variable_values_id,
-        "variableValuesData": job.variable_values_data,
-        "backend": [],
-        "metrics": [],
-        "type": job.kind,
-        "isSystem": false,
-    })
 }
 
 /// The Queue's error envelope for an authentication failure of Storage.
@@ -560,224 +393,6 @@ fn kill(shared: &Shared, req: &ApiRequest, id: &str) -> ApiResult {
     Ok(json_response(StatusCode::ACCEPTED, &render(shared, &job)))
 }
 
-/// A filter value: `x=a`, `x[]=a&x[]=b`, or a comma-free number.
-fn values(query: &Map<String, Value>, keys: &[&str]) -> Vec<String> {
-    let mut out = Vec::new();
-    for key in keys {
-        match query.get(*key) {
-            Some(Value::String(s)) => out.push(s.clone()),
-            Some(Value::Array(a)) => out.extend(a.iter().filter_map(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })),
-            Some(Value::Number(n)) => out.push(n.to_string()),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// `2026-12-01T10:00:00+00:00`, `2026-12-01`, `now`, or relative `-3 days` / `2 hours ago`
-/// (the part of PHP's `strtotime` that clients use).
-fn parse_time(text: &str, now: Timestamp) -> Option<Timestamp> {
-    let t = text.trim();
-    if t.eq_ignore_ascii_case("now") {
-        return Some(now);
-    }
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Some(ts);
-    }
-    if let Ok(dt) = t.parse::<jiff::civil::DateTime>() {
-        return jiff::tz::TimeZone::UTC.to_timestamp(dt).ok();
-    }
-    if let Ok(d) = t.parse::<jiff::civil::Date>() {
-        return jiff::tz::TimeZone::UTC
-            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-            .ok();
-    }
-    let lower = t.to_ascii_lowercase();
-    let (body, sign) = match lower.strip_suffix(" ago") {
-        Some(b) => (b.trim().to_owned(), -1),
-        None => (lower.clone(), 1),
-    };
-    let mut parts = body.split_whitespace();
-    let n: i64 = parts.next()?.trim_start_matches('+').parse().ok()?;
-    let unit = parts.next()?.trim_end_matches('s');
-    if parts.next().is_some() {
-        return None;
-    }
-    let secs = match unit {
-        "second" | "sec" => 1,
-        "minute" | "min" => 60,
-        "hour" => 3600,
-        "day" => 86_400,
-        "week" => 604_800,
-        _ => return None,
-    };
-    now.checked_add(jiff::SignedDuration::from_secs(sign * n * secs))
-        .ok()
-}
-
-type TimeBound = (Option<Timestamp>, Option<Timestamp>);
-
-fn time_bounds(
-    query: &Map<String, Value>,
-    name: &str,
-    now: Timestamp,
-) -> Result<TimeBound, ApiError> {
-    let one = |suffix: &str| -> Result<Option<Timestamp>, ApiError> {
-        let key = format!("{name}Time{suffix}");
-        let mut vals = values(query, &[key.as_str()]);
-        if let Some(Value::Object(filters)) = query.get("filters") {
-            vals.extend(values(filters, &[key.as_str()]));
-        }
-        match vals.first() {
-            None => Ok(None),
-            Some(v) => parse_time(v, now).map(Some).ok_or_else(|| {
-                bad_request(&format!(
-                    "Invalid request: {key}: \"{v}\" is not a valid date."
-                ))
-            }),
-        }
-    };
-    Ok((one("From")?, one("To")?))
-}
-
-fn search(shared: &Shared, req: &ApiRequest) -> ApiResult {
-    let now = shared.now();
-    let store = shared.store();
-    let me = authenticate(&store, req, now)?;
-    let query = parse_form(req.raw_query.as_deref().unwrap_or(""));
-    let ids = values(&query, &["id", "id[]"]);
-    let run_ids = values(&query, &["runId", "runId[]"]);
-    let parent_run_ids = values(&query, &["parentRunId", "parentRunId[]"]);
-    let components = values(
-        &query,
-        &["component", "component[]", "componentId", "componentId[]"],
-    );
-    let configs = values(&query, &["config", "config[]", "configId", "configId[]"]);
-    let statuses = values(&query, &["status", "status[]"]);
-    let modes = values(&query, &["mode", "mode[]"]);
-    let token_ids = values(&query, &["tokenId", "tokenId[]"]);
-    let branch_ids = values(&query, &["branchId", "branchId[]"]);
-    let row_ids = values(&query, &["configRowIds", "configRowIds[]"]);
-    let types = values(&query, &["type"]);
-    let created = time_bounds(&query, "created", now)?;
-    let started = time_bounds(&query, "start", now)?;
-    let ended = time_bounds(&query, "end", now)?;
-    let int = |key: &str, default: i64| -> Result<i64, ApiError> {
-        match values(&query, &[key]).first() {
-            None => Ok(default),
-            Some(v) => v.parse::<i64>().map_err(|_| {
-                bad_request(&format!(
-                    "Invalid request: {key}: This value should be of type int."
-                ))
-            }),
-        }
-    };
-    let limit = int("limit", 100)?;
-    let offset = int("offset", 0)?;
-    if !(1..=500).contains(&limit) || offset < 0 {
-        return Err(bad_request(
-            "Invalid request: limit must be between 1 and 500 and offset at least 0.",
-        ));
-    }
-    let sort_by = values(&query, &["sortBy"])
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "id".to_owned());
-    let sort_order = values(&query, &["sortOrder"])
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "desc".to_owned());
-    const SORTS: &[&str] = &[
-        "id",
-        "runId",
-        "projectId",
-        "branchId",
-        "componentId",
-        "configId",
-        "tokenDescription",
-        "status",
-        "createdTime",
-        "updatedTime",
-        "startTime",
-        "endTime",
-        "durationSeconds",
-    ];
-    if !SORTS.contains(&sort_by.as_str()) {
-        return Err(bad_request(&format!(
-            "Invalid request: sortBy: The value \"{sort_by}\" is not valid."
-        )));
-    }
-    if !["asc", "desc"].contains(&sort_order.as_str()) {
-        return Err(bad_request(&format!(
-            "Invalid request: sortOrder: The value \"{sort_order}\" is not valid."
-        )));
-    }
-    let within = |ts: Option<Timestamp>, (from, to): TimeBound| {
-        (from.is_none() && to.is_none())
-            || ts.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u))
-    };
-    let any = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
-    let mut jobs: Vec<Job> = of_project(&store.db, me.project_id)?
-        .into_iter()
-        .filter(|j| {
-            any(&ids, &j.id.to_string())
-                && any(&run_ids, &j.run_id)
-                && any(&parent_run_ids, j.parent_run_id.as_deref().unwrap_or(""))
-                && any(&components, &j.component)
-                && any(&configs, j.config.as_deref().unwrap_or(""))
-                && any(&statuses, &j.status)
-                && any(&modes, &j.mode)
-                && any(&token_ids, &j.token_id.to_string())
-                && any(&types, &j.kind)
-                && (branch_ids.is_empty()
-                    || branch_ids.iter().any(|b| match j.branch_id {
-                        None => b == "null" || b.is_empty(),
-                        Some(id) => *b == id.to_string(),
-                    }))
-                && (row_ids.is_empty() || row_ids.iter().any(|r| j.config_row_ids.contains(r)))
-                && within(Some(j.created), created)
-                && within(j.started, started)
-                && within(j.ended, ended)
-        })
-        .collect();
-    let duration = |j: &Job| match (j.started, j.ended) {
-        (Some(s), Some(e)) => e.as_second() - s.as_second(),
-        _ => 0,
-    };
-    jobs.sort_by(|a, b| {
-        let ord = match sort_by.as_str() {
-            "runId" => a.run_id.cmp(&b.run_id),
-            "branchId" => a.branch_id.cmp(&b.branch_id),
-            "componentId" => a.component.cmp(&b.component),
-            "configId" => a.config.cmp(&b.config),
-            "tokenDescription" => a.token_description.cmp(&b.token_description),
-            "status" => a.status.cmp(&b.status),
-            "createdTime" | "updatedTime" => a.created.cmp(&b.created),
-            "startTime" => a.started.cmp(&b.started),
-            "endTime" => a.ended.cmp(&b.ended),
-            "durationSeconds" => duration(a).cmp(&duration(b)),
-            _ => std::cmp::Ordering::Equal,
-        }
-        .then(a.id.cmp(&b.id));
-        if sort_order == "asc" {
-            ord
-        } else {
-            ord.reverse()
-        }
-    });
-    let page: Vec<Value> = jobs
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(0))
-        .take(usize::try_from(limit).unwrap_or(100))
-        .map(|j| render(shared, j))
-        .collect();
-    ok_json(&Value::Array(page))
-}
-
 /// Starts the Queue's runner on the emulator's runtime.
 pub(crate) fn spawn_runner(
     runtime: &tokio::runtime::Runtime,
@@ -785,23 +400,4 @@ pub(crate) fn spawn_runner(
     rx: mpsc::UnboundedReceiver<u64>,
 ) {
     runtime.spawn(runner(Arc::clone(shared), rx));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_parse_like_strtotime_for_common_inputs() {
-        let now: Timestamp = "2026-12-01T12:00:00Z".parse().unwrap();
-        let t = |s: &str| parse_time(s, now).map(|t| t.to_string());
-        assert_eq!(
-            t("2026-11-30T10:00:00+00:00").unwrap(),
-            "2026-11-30T10:00:00Z"
-        );
-        assert_eq!(t("2026-11-30").unwrap(), "2026-11-30T00:00:00Z");
-        assert_eq!(t("-2 days").unwrap(), "2026-11-29T12:00:00Z");
-        assert_eq!(t("3 hours ago").unwrap(), "2026-12-01T09:00:00Z");
-        assert!(t("yesterday-ish").is_none());
-    }
 }
