@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::ctx::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{CliError, CliResult, ErrorCode};
 use crate::fanout;
-use crate::output::{ActiveBranch, BranchId, Target};
+use crate::output::{ActiveBranch, BranchId, Target, Warning, WarningCode};
 use crate::store::{ConfigFile, ConfigStore, ProjectEntry};
 use crate::token_input::looks_like_token;
 
@@ -302,4 +302,35 @@ where
 pub(crate) struct Timed<R> {
     pub elapsed_ms: u64,
     pub result: CliResult<R>,
+}
+
+/// A project a multi-project read could not read: one item of its `errors[]`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ProjectError {
+    pub project_alias: String,
+    pub error_code: ErrorCode,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl ProjectError {
+    /// Records a failed project of a fan-out, and warns (with the error's first hint) so
+    /// people see it too.
+    pub fn record(ctx: &Ctx<'_>, alias: &str, err: CliError) -> Self {
+        let mut warning = Warning::new(
+            WarningCode::ProjectFailed,
+            format!("Project '{alias}': {}", err.message),
+        )
+        .with("project_alias", alias.to_owned());
+        if let Some(hint) = err.hints.first() {
+            warning = warning.hint(hint.clone());
+        }
+        ctx.printer.warn(warning);
+        Self {
+            project_alias: alias.to_owned(),
+            error_code: err.code,
+            message: err.message,
+            retryable: err.retryable,
+        }
+    }
 }

@@ -45,7 +45,8 @@ pub(crate) struct BranchArg {
     pub branch: Option<String>,
 }
 
-fn id_part(what: &str, value: &str) -> Result<String, CliError> {
+/// An id of a row or a stored object: letters, digits, '-', '_' or '.'.
+pub(crate) fn id_part(what: &str, value: &str) -> Result<String, CliError> {
     let ok = !value.is_empty()
         && value.len() <= 200
         && value

@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use crate::commands::shared::{BranchArg, ProjectsArg, component_id, config_id};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
-use crate::error::{CliError, CliResult, ErrorCode};
-use crate::output::{Printer, Table, Warning, WarningCode, cell};
-use crate::select::{fan_out, no_projects, select_many};
+use crate::error::{CliError, CliResult};
+use crate::output::{Printer, Table, cell};
+use crate::select::{ProjectError, fan_out, no_projects, select_many};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -91,14 +91,6 @@ pub(crate) struct JobRow {
     pub project_alias: String,
 }
 
-/// A project whose jobs could not be listed.
-#[derive(Debug, Serialize, JsonSchema)]
-pub(crate) struct ProjectError {
-    pub project_alias: String,
-    pub error_code: ErrorCode,
-    pub message: String,
-    pub retryable: bool,
-}
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Output {
@@ -167,21 +159,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                 if single {
                     return Err(e);
                 }
-                let mut warning = Warning::new(
-                    WarningCode::ProjectFailed,
-                    format!("Project '{}': {}", p.alias, e.message),
-                )
-                .with("project_alias", p.alias.clone());
-                if let Some(hint) = e.hints.first() {
-                    warning = warning.hint(hint.clone());
-                }
-                ctx.printer.warn(warning);
-                out.errors.push(ProjectError {
-                    project_alias: p.alias.clone(),
-                    error_code: e.code,
-                    message: e.message,
-                    retryable: e.retryable,
-                });
+                out.errors.push(ProjectError::record(ctx, &p.alias, e));
             }
         }
     }

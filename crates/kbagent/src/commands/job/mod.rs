@@ -52,23 +52,6 @@ pub(crate) fn job_id(id: &str) -> Result<String, CliError> {
     }
 }
 
-/// An id of a row or a stored object: letters, digits, '-', '_' or '.'.
-pub(crate) fn id_value(what: &str, value: &str) -> Result<String, CliError> {
-    let ok = !value.is_empty()
-        && value.len() <= 200
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(CliError::invalid_argument(format!(
-            "Invalid {what} '{}': use letters, digits, '-', '_' or '.'",
-            value.escape_debug()
-        )))
-    }
-}
-
 /// `--timeout S`: seconds, more than zero.
 pub(crate) fn seconds(value: &str) -> Result<u64, CliError> {
     match value.trim().parse::<u64>() {

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::waiting::{Finished, wait_for};
-use super::{branch_name, id_value, job_map, queue, seconds};
+use super::{branch_name, job_map, queue, seconds};
+use crate::commands::shared::id_part;
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -62,11 +63,11 @@ pub(crate) struct Args {
 }
 
 fn row_id(value: &str) -> Result<String, CliError> {
-    id_value("row id", value)
+    id_part("row id", value)
 }
 
 fn values_id(value: &str) -> Result<String, CliError> {
-    id_value("variable values id", value)
+    id_part("variable values id", value)
 }
 
 fn variable(value: &str) -> Result<(String, String), CliError> {

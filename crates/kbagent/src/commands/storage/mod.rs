@@ -2,13 +2,11 @@
 //! verb below; helpers the verbs share (per-project errors of a fan-out, human units) follow.
 
 use clap::Args;
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use super::verbs;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
-use crate::output::{Warning, WarningCode};
+pub(crate) use crate::select::ProjectError;
 use crate::select::{Project, Timed};
 
 pub(crate) const EXAMPLES: &str = "\
@@ -131,34 +129,6 @@ pub(crate) fn not_found(err: CliError, what: &str, list: &str) -> CliError {
     let project = err.project.clone().unwrap_or_default();
     err.reworded(|_| format!("{what} was not found in project '{project}'"))
         .hint(format!("List what exists with `{list}`."))
-}
-
-/// A project that could not be read during a fan-out.
-#[derive(Debug, Serialize, JsonSchema)]
-pub(crate) struct ProjectError {
-    pub project_alias: String,
-    pub error_code: ErrorCode,
-    pub message: String,
-    pub retryable: bool,
-}
-
-impl ProjectError {
-    /// Records a failed project (and warns, so people see it too).
-    pub fn record(ctx: &Ctx<'_>, alias: &str, err: CliError) -> Self {
-        ctx.printer.warn(
-            Warning::new(
-                WarningCode::ProjectFailed,
-                format!("Project '{alias}': {}", err.message),
-            )
-            .with("project_alias", alias.to_owned()),
-        );
-        Self {
-            project_alias: alias.to_owned(),
-            error_code: err.code,
-            message: err.message,
-            retryable: err.retryable,
-        }
-    }
 }
 
 /// Branch ids belong to one project, so `--branch` reads one project only.
