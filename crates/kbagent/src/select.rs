@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
 use crate::fanout;
-use crate::output::{ActiveBranch, BranchId, Target, Warning, WarningCode};
+use crate::output::{ActiveBranch, BranchId, BranchSource, Target, Warning, WarningCode};
 use crate::store::{ConfigFile, ConfigStore, ProjectEntry};
 use crate::token_input::looks_like_token;
 
@@ -49,11 +49,16 @@ impl Project {
     }
 
     /// Records this project, on `branch` (`--branch`) or production, as a target of the
-    /// command (the envelope's `targets`).
+    /// command (the envelope's `targets`). For reads, which default to production.
     pub fn declare_target(&self, ctx: &Ctx<'_>, branch: Option<&str>) {
+        self.use_branch(ctx, branch, BranchScope::Production);
+    }
+
+    /// The project's active branch, pinned with `branch use` (`active_branch_id`, as the
+    /// Python tool stores it).
+    pub fn active_branch(&self) -> Option<ActiveBranch> {
         let extra = &self.entry.extra;
-        // The Python tool's `branch use` stores the active branch beside the project.
-        let active = extra
+        extra
             .get("active_branch_id")
             .and_then(|v| match v {
                 Value::Number(n) => n.as_u64().map(BranchId::Number),
@@ -66,9 +71,47 @@ impl Project {
                     .get("active_branch_name")
                     .and_then(Value::as_str)
                     .map(str::to_owned),
-            });
-        ctx.printer.target(Target::new(&self.alias, branch, active));
+            })
     }
+
+    /// The branch a command works in: `--branch` when given, else the active branch for
+    /// commands whose `scope` follows it, else production (`None`). Records the choice as
+    /// the command's target (the envelope's `targets`), so every result names its branch.
+    pub fn use_branch(
+        &self,
+        ctx: &Ctx<'_>,
+        explicit: Option<&str>,
+        scope: BranchScope,
+    ) -> Option<String> {
+        let active = self.active_branch();
+        let (branch, source) = match (explicit, scope, &active) {
+            (Some(b), _, _) => (Some(b.to_owned()), BranchSource::Explicit),
+            (None, BranchScope::Active, Some(a)) => {
+                (Some(a.branch_id.to_string()), BranchSource::Active)
+            }
+            _ => (None, BranchSource::Production),
+        };
+        let mut target = Target::new(&self.alias, branch.as_deref(), active);
+        target.branch_source = source;
+        if source == BranchSource::Active {
+            target.branch_name = target
+                .active_branch
+                .as_ref()
+                .and_then(|a| a.branch_name.clone());
+        }
+        ctx.printer.target(target);
+        branch
+    }
+}
+
+/// Whether a command follows the project's active branch (`branch use`) when no
+/// `--branch` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BranchScope {
+    /// Storage reads: production unless `--branch`, as in the Python tool.
+    Production,
+    /// Configurations, storage writes, job runs: the active branch when one is set.
+    Active,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]

@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 pub use table::{Table, cell, set_columns};
-pub use targets::{ActiveBranch, BranchId, Target};
+pub use targets::{ActiveBranch, BranchId, BranchSource, Target};
 
 use crate::error::{CliError, ErrorCode};
 

@@ -33,6 +33,15 @@ pub enum BranchId {
     Text(String),
 }
 
+impl std::fmt::Display for BranchId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(s) => f.write_str(s),
+        }
+    }
+}
+
 impl BranchId {
     pub fn parse(id: &str) -> Self {
         id.parse()
@@ -40,11 +49,13 @@ impl BranchId {
     }
 }
 
-/// Why this branch: `explicit` (`--branch`) or `production` (no branch chosen).
+/// Why this branch: `explicit` (`--branch`), `active` (the project's branch pinned with
+/// `branch use`) or `production` (no branch chosen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BranchSource {
     Explicit,
+    Active,
     Production,
 }
 

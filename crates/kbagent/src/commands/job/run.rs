@@ -17,7 +17,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
 use crate::output::Printer;
-use crate::select::{Project, load_and_select};
+use crate::select::{BranchScope, Project, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -127,11 +127,12 @@ pub(crate) fn human_job(job: &Map<String, Value>, branch: Option<&str>, elapsed_
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     ctx.set_project(&project.alias);
+    let branch_id = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let request = CreateJob {
         component: args.config.component_id.clone(),
         config: Some(args.config.config_id.clone()),
         config_row_ids: args.row_ids.clone(),
-        branch_id: args.branch.branch.clone(),
+        branch_id,
         mode: args.mode.clone(),
         variables: args.variables.clone(),
         variable_values_id: args.variable_values_id.clone(),
