@@ -101,6 +101,10 @@ pub struct LoggedRequest {
     pub project_id: Option<u64>,
     /// Id of the authenticating Storage token, when it was a known one.
     pub token_id: Option<String>,
+    /// The `X-Conversation-ID` header the client sent, if any (cut to 256 characters, and
+    /// only when it is printable ASCII), so tests can check it reached every service.
+    #[serde(default)]
+    pub conversation_id: Option<String>,
     pub duration_ms: u64,
 }
 

@@ -253,6 +253,16 @@ async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Incoming>) 
     resp
 }
 
+/// The conversation id as logged: only a printable ASCII header, at most 256 characters,
+/// so a hostile client cannot fill the log or a terminal with control characters.
+fn conversation_id(req: &ApiRequest) -> Option<String> {
+    let value = req.headers.get("x-conversation-id")?.to_str().ok()?;
+    if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    Some(value.chars().take(256).collect())
+}
+
 fn record(
     shared: &Shared,
     req: &ApiRequest,
@@ -270,6 +280,7 @@ fn record(
         status,
         project_id,
         token_id,
+        conversation_id: conversation_id(req),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     if shared.echo_to_stderr.load(Ordering::Relaxed) {

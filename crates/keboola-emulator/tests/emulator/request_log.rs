@@ -143,3 +143,37 @@ fn log_records_project_token_and_status() {
     );
     assert!(emu.requests().is_empty());
 }
+
+#[test]
+fn log_records_the_conversation_id_when_it_is_printable() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let token = emu.projects()[0].tokens.admin.clone();
+    let long = "c".repeat(300);
+    for id in ["conv-42", long.as_str(), "tab\there"] {
+        c.request(
+            "GET",
+            "/v2/storage/tokens/verify",
+            &[(SAPI, &token), ("X-Conversation-ID", id)],
+            None,
+        );
+    }
+    c.get("/v2/storage/tokens/verify", &token);
+    let ids: Vec<Option<String>> = emu
+        .requests()
+        .into_iter()
+        .map(|r| r.conversation_id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            Some("conv-42".to_owned()),
+            Some("c".repeat(256)),
+            None,
+            None
+        ]
+    );
+    let http = c.get_anon("/_emulator/requests").json();
+    assert_eq!(http[0]["conversation_id"], "conv-42");
+    assert!(http[3]["conversation_id"].is_null());
+}
