@@ -90,7 +90,9 @@ impl Http {
         segments: &[&str],
     ) -> RequestBuilder<'_> {
         match self.services(stack).and_then(|dir| dir.url(service)) {
-            Ok(base) => self.request_url(method, &base, segments),
+            Ok(base) => self
+                .request_url(method, &base, segments)
+                .with_default_headers(),
             Err(err) => RequestBuilder::new(self, method, Err(err)),
         }
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ureq::http::HeaderValue;
+use ureq::http::{HeaderName, HeaderValue};
 use ureq::tls::TlsConfig;
 use url::Url;
 
@@ -55,6 +55,12 @@ pub struct HttpConfig {
     /// The HTTP proxy; by default read from `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`
     /// (and their lower-case forms) with `NO_PROXY`. Loopback hosts are never proxied.
     pub proxy: Option<ProxySettings>,
+    /// Headers sent on every request to Keboola (the stack and its services, through
+    /// [`Http::request`] and [`Http::service_request`]), such as `X-Conversation-ID`.
+    /// Never sent to object stores ([`Http::request_url`] to a presigned or cloud URL):
+    /// they are not Keboola's, and the header would only tell a third party about the
+    /// session. Not for secrets.
+    pub default_headers: Vec<(String, String)>,
 }
 
 impl Default for HttpConfig {
@@ -68,6 +74,7 @@ impl Default for HttpConfig {
             user_agent: format!("kbagent/{}", env!("CARGO_PKG_VERSION")),
             extra_ca_file: None,
             proxy: ProxySettings::from_env(),
+            default_headers: Vec::new(),
         }
     }
 }
@@ -82,6 +89,8 @@ pub struct Http {
     /// Goes through the proxy; `None` without one.
     proxied: Option<(ureq::Agent, Arc<ProxySettings>)>,
     config: Arc<HttpConfig>,
+    /// [`HttpConfig::default_headers`], checked once.
+    default_headers: Arc<[(HeaderName, HeaderValue)]>,
     services: Arc<Mutex<HashMap<StackUrl, Arc<ServiceCache>>>>,
 }
 
@@ -103,6 +112,22 @@ impl Http {
                 "the User-Agent contains characters not allowed in a header",
             ));
         }
+        let default_headers = cfg
+            .default_headers
+            .iter()
+            .map(|(name, value)| {
+                match (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    (Ok(name), Ok(value)) => Ok((name, value)),
+                    // The value is not repeated: the caller's message names the source.
+                    _ => Err(ApiError::config(format!(
+                        "the default header {name:?} is not a valid header"
+                    ))),
+                }
+            })
+            .collect::<Result<Arc<[_]>, _>>()?;
         let mut tls = TlsConfig::builder();
         if let Some(path) = &cfg.extra_ca_file {
             tls = tls.root_certs(tls::roots_with_extra_ca(path)?);
@@ -123,6 +148,7 @@ impl Http {
             direct,
             proxied,
             config: Arc::new(cfg),
+            default_headers,
             services: Arc::default(),
         })
     }
@@ -139,14 +165,21 @@ impl Http {
             method,
             target::build_url(&stack.to_url(), segments, method),
         )
+        .with_default_headers()
     }
 
-    /// A request to a service base URL (see [`crate::ServiceDirectory`]) plus path
-    /// segments. The URL must be https, or http to a loopback host.
+    /// A request to a base URL plus path segments, without the
+    /// [`HttpConfig::default_headers`]: for object stores (presigned and cloud URLs).
+    /// Keboola's services go through [`Http::service_request`]. The URL must be https,
+    /// or http to a loopback host.
     pub fn request_url(&self, method: Method, base: &Url, segments: &[&str]) -> RequestBuilder<'_> {
         let url = target::check_scheme(base, method)
             .and_then(|()| target::build_url(base, segments, method));
         RequestBuilder::new(self, method, url)
+    }
+
+    pub(crate) fn default_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.default_headers
     }
 
     /// Whether a request to `url` goes through the proxy.

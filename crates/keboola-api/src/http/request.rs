@@ -105,6 +105,13 @@ impl<'a> RequestBuilder<'a> {
         }
     }
 
+    /// Adds the client's [`crate::HttpConfig::default_headers`] (requests to Keboola only).
+    pub(crate) fn with_default_headers(mut self) -> Self {
+        self.headers
+            .extend(self.http.default_headers().iter().cloned());
+        self
+    }
+
     /// Authenticates with a Storage token (`X-StorageApi-Token`), as the Storage API and
     /// most services expect.
     pub fn storage_token(mut self, token: &'a Token) -> Self {

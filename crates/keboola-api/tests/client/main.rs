@@ -38,6 +38,7 @@ pub fn config() -> HttpConfig {
         user_agent: USER_AGENT.to_owned(),
         extra_ca_file: None,
         proxy: None,
+        default_headers: Vec::new(),
     }
 }
 

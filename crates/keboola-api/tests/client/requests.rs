@@ -224,3 +224,66 @@ fn an_invalid_header_or_path_is_refused_before_sending() {
     assert_eq!(err.kind(), &ApiErrorKind::Config);
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn default_headers_go_to_keboola_and_its_services_but_not_to_object_stores() {
+    let server = Server::start(vec![]);
+    // The index sends the Queue back to this server.
+    let index = format!(
+        r#"{{"services":[{{"id":"queue","url":"{}/queue"}}]}}"#,
+        server.url()
+    );
+    server.push(vec![
+        json(200, "{}"),
+        json(200, &index),
+        json(200, "{}"),
+        json(200, "{}"),
+        json(200, "{}"),
+    ]);
+    let http = Http::new(keboola_api::HttpConfig {
+        default_headers: vec![("X-Conversation-ID".to_owned(), "conv-7".to_owned())],
+        ..config()
+    })
+    .unwrap();
+    let token = token();
+    http.request(Method::Get, &server.stack(), &["v2", "storage", "a"])
+        .storage_token(&token)
+        .send()
+        .unwrap();
+    http.service_request(Method::Post, &server.stack(), "queue", &["jobs"])
+        .storage_token(&token)
+        .send()
+        .unwrap();
+    http.request(Method::Post, &server.stack(), &["manage", "b"])
+        .manage_token(&token)
+        .send()
+        .unwrap();
+    let blob = url::Url::parse(&format!("{}/blob/", server.url())).unwrap();
+    http.request_url(Method::Put, &blob, &["x"]).send().unwrap();
+    let r = server.wait_for_requests(5);
+    let seen: Vec<(&str, Option<&str>)> = r
+        .iter()
+        .map(|r| (r.path(), r.header("x-conversation-id")))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("/v2/storage/a", Some("conv-7")),
+            ("/v2/storage", Some("conv-7")),
+            ("/queue/jobs", Some("conv-7")),
+            ("/manage/b", Some("conv-7")),
+            ("/blob/x", None),
+        ]
+    );
+}
+
+#[test]
+fn an_invalid_default_header_is_a_config_error() {
+    let err = Http::new(keboola_api::HttpConfig {
+        default_headers: vec![("X-Conversation-ID".to_owned(), "a\nb".to_owned())],
+        ..config()
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), &ApiErrorKind::Config);
+    assert!(!err.to_string().contains("a\nb"), "{err}");
+}
