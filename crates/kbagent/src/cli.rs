@@ -78,6 +78,10 @@ pub(crate) struct GlobalArgs {
     /// Parallel requests for commands that fan out over projects [env: KBAGENT_MAX_PARALLEL_WORKERS]
     #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub parallel: Option<u32>,
+
+    /// Conversation id sent as X-Conversation-ID on every Keboola API request [env: KBAGENT_CONVERSATION_ID]
+    #[arg(long, value_name = "ID", global = true, value_parser = crate::session::conversation_id)]
+    pub conversation_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +105,8 @@ pub(crate) enum Command {
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]
     Context(context::Args),
+    #[command(about = crate::commands::init::META.about, after_help = crate::commands::init::META.examples)]
+    Init(crate::commands::init::Args),
     #[command(about = completions::META.about, after_help = completions::META.examples)]
     Completions(completions::Args),
     #[command(about = version::META.about, after_help = version::META.examples)]

@@ -37,6 +37,8 @@ pub(crate) struct Settings {
     pub config_dir: Option<PathBuf>,
     pub parallel: Option<u32>,
     pub allow_env_manage_token: bool,
+    /// `--conversation-id` (else `KBAGENT_CONVERSATION_ID`, see `session`).
+    pub conversation_id: Option<String>,
 }
 
 pub(crate) struct Ctx<'a> {
@@ -66,6 +68,10 @@ impl<'a> Ctx<'a> {
             return Ok(s);
         }
         let store = ConfigStore::resolve(self.settings.config_dir.as_deref(), self.env)?;
+        if let Some((global, count)) = store.shadowed_global(self.env) {
+            self.printer
+                .warn(crate::session::shadow_warning(store.dir(), &global, count));
+        }
         Ok(self.store.get_or_init(|| store))
     }
 
@@ -89,6 +95,13 @@ impl<'a> Ctx<'a> {
                 .max_retry_after
                 .min(base * 10)
                 .max(Duration::from_millis(1));
+        }
+        if let Some(id) = crate::session::resolve_conversation_id(
+            self.settings.conversation_id.as_deref(),
+            self.env,
+        )? {
+            cfg.default_headers
+                .push((crate::session::CONVERSATION_HEADER.to_owned(), id));
         }
         let http = Http::new(cfg).map_err(|e| CliError::from_api(&e, None, None))?;
         Ok(self.http.get_or_init(|| http))

@@ -81,6 +81,15 @@ pub(crate) const VARIABLES: &[Variable] = &[
         names: &["NO_COLOR"],
         meaning: "No colours.",
     },
+    // Running under an agent.
+    Variable {
+        names: &["KBAGENT_CONVERSATION_ID"],
+        meaning: "Conversation id sent as `X-Conversation-ID` on every Keboola API request (after `--conversation-id`; 1-256 printable ASCII characters).",
+    },
+    Variable {
+        names: &["KBAGENT_PROJECT_FROM_ENV"],
+        meaning: "`1`/`true`/`yes`/`on`: a headless session whose one project `__env__` is `KBC_STORAGE_API_URL` + `KBC_TOKEN`, held in memory; no config file is read or written.",
+    },
 ];
 
 /// Secret-bearing variables are kept as plain strings only until they are turned into
@@ -111,6 +120,10 @@ pub struct Env {
     pub browser: Option<String>,
     /// `COLUMNS`: the table width when the terminal reports none.
     pub columns: Option<String>,
+    /// `KBAGENT_CONVERSATION_ID`, checked when the HTTP client is built.
+    pub conversation_id: Option<String>,
+    /// `KBAGENT_PROJECT_FROM_ENV` as set (see `session::headless_project`).
+    pub project_from_env: Option<String>,
 }
 
 impl std::fmt::Debug for Env {
@@ -161,11 +174,23 @@ impl Env {
             log: var("KBAGENT_LOG"),
             browser: var("BROWSER"),
             columns: var("COLUMNS"),
+            conversation_id: var("KBAGENT_CONVERSATION_ID"),
+            project_from_env: var("KBAGENT_PROJECT_FROM_ENV"),
         }
     }
 
     pub fn kbc_token(&self) -> Option<&str> {
         self.kbc_token.as_deref()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_kbc_token(&mut self, token: &str) {
+        self.kbc_token = Some(token.to_owned());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn clear_kbc_token(&mut self) {
+        self.kbc_token = None;
     }
 
     /// `KBC_MANAGE_API_TOKEN` as set in the environment (possibly empty). Whether it may be

@@ -15,6 +15,7 @@ pub mod error;
 pub(crate) mod fanout;
 pub(crate) mod output;
 pub(crate) mod select;
+pub(crate) mod session;
 pub mod signals;
 pub mod store;
 pub(crate) mod token_input;
@@ -65,6 +66,7 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
         config_dir: cli.global.config_dir.clone(),
         parallel: cli.global.parallel,
         allow_env_manage_token: cli.global.allow_env_manage_token,
+        conversation_id: cli.global.conversation_id.clone(),
     };
     let ctx = Ctx::new(settings, env, &printer);
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| commands::dispatch(&ctx, cli.command)))

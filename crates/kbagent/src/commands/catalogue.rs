@@ -52,6 +52,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),
+        Entry::of::<super::init::Output>("init", &super::init::META),
         Entry::of::<completions::Output>("completions", &completions::META),
         Entry::of::<version::Output>("version", &version::META),
     ] {

@@ -57,6 +57,7 @@ pub enum WarningCode {
     ProjectFailed,
     BrowserNotOpened,
     OwnTokenOnly,
+    LocalConfigShadowsGlobal,
 }
 
 impl WarningCode {
@@ -68,6 +69,7 @@ impl WarningCode {
         Self::ProjectFailed,
         Self::BrowserNotOpened,
         Self::OwnTokenOnly,
+        Self::LocalConfigShadowsGlobal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +81,7 @@ impl WarningCode {
             Self::ProjectFailed => "PROJECT_FAILED",
             Self::BrowserNotOpened => "BROWSER_NOT_OPENED",
             Self::OwnTokenOnly => "OWN_TOKEN_ONLY",
+            Self::LocalConfigShadowsGlobal => "LOCAL_CONFIG_SHADOWS_GLOBAL",
         }
     }
 
@@ -96,6 +99,9 @@ impl WarningCode {
             Self::BrowserNotOpened => "the browser could not be opened; open the URL yourself",
             Self::OwnTokenOnly => {
                 "the token cannot manage tokens, so token list shows only the token itself"
+            }
+            Self::LocalConfigShadowsGlobal => {
+                "a local .kbagent/ without projects hides the global config's projects"
             }
         }
     }

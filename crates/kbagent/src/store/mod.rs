@@ -32,7 +32,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 const GITIGNORE_TEXT: &str =
     "# Written by kbagent: this directory holds API tokens; keep it out of git.\n*\n";
 const APP_DIR: &str = "keboola-agent-cli";
-const LOCAL_DIR: &str = ".kbagent";
+pub const LOCAL_DIR: &str = ".kbagent";
 /// How long a writer waits for another process's lock before giving up.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
@@ -74,13 +74,37 @@ pub struct ConfigStore {
     dir: PathBuf,
     source: ConfigSource,
     lock_wait: Duration,
+    /// A headless session's one project (`KBAGENT_PROJECT_FROM_ENV`): the config is this
+    /// project alone, the file is never read or written.
+    headless: Option<Box<ProjectEntry>>,
 }
 
 impl ConfigStore {
     /// Resolution order: `--config-dir` > `KBAGENT_CONFIG_DIR` > the nearest
     /// `.kbagent/config.json` from the working directory up to `$HOME` (only when the working
     /// directory is inside `$HOME`) > the platform config directory (`keboola-agent-cli`).
+    ///
+    /// With `KBAGENT_PROJECT_FROM_ENV` the store is headless (see [`ConfigStore::headless`]).
     pub fn resolve(flag: Option<&Path>, env: &Env) -> CliResult<Self> {
+        if let Some(entry) = crate::session::headless_project(env)? {
+            // The directory is only named (in doctor and errors), never used.
+            let mut store = Self::resolve_dir(flag, env)
+                .unwrap_or_else(|_| Self::at(PathBuf::new(), ConfigSource::EnvVar));
+            store.headless = Some(Box::new(entry));
+            return Ok(store);
+        }
+        Self::resolve_dir(flag, env)
+    }
+
+    /// The directory a store would use, ignoring the `.kbagent/` of the working directory
+    /// and its parents: `--config-dir` > `KBAGENT_CONFIG_DIR` > the platform directory.
+    pub fn resolve_outside_local(flag: Option<&Path>, env: &Env) -> CliResult<Self> {
+        let mut env = env.clone();
+        env.cwd = None;
+        Self::resolve_dir(flag, &env)
+    }
+
+    fn resolve_dir(flag: Option<&Path>, env: &Env) -> CliResult<Self> {
         let wait = env.wait_timeout.unwrap_or(DEFAULT_WAIT);
         if let Some(dir) = flag {
             return Ok(Self::at(dir.to_path_buf(), ConfigSource::CliFlag).with_lock_wait(wait));
@@ -103,6 +127,31 @@ impl ConfigStore {
             dir,
             source,
             lock_wait: DEFAULT_WAIT,
+            headless: None,
+        }
+    }
+
+    /// Whether this is a headless session: one project from the environment, in memory.
+    pub fn is_headless(&self) -> bool {
+        self.headless.is_some()
+    }
+
+    /// The error of every change to the config in a headless session.
+    pub(crate) fn headless_refusal() -> CliError {
+        CliError::config(
+            "This session's project comes from the environment (KBAGENT_PROJECT_FROM_ENV); kbagent does not write a config file in it",
+        )
+        .hint("Unset KBAGENT_PROJECT_FROM_ENV to register and change projects in the config file (`kbagent project add`, `kbagent init`).")
+        .detail("headless", true)
+    }
+
+    /// Fails in a headless session; for commands that would change the config only after
+    /// acting on Keboola (a refresh must not mint a token it cannot store).
+    pub fn check_writable(&self) -> CliResult<()> {
+        if self.is_headless() {
+            Err(Self::headless_refusal())
+        } else {
+            Ok(())
         }
     }
 
@@ -138,6 +187,13 @@ impl ConfigStore {
 
     /// The config with the bytes it was parsed from (`None`: no file yet).
     fn read(&self) -> CliResult<(Option<Vec<u8>>, ConfigFile)> {
+        if let Some(entry) = &self.headless {
+            let mut config = ConfigFile::default();
+            config
+                .projects
+                .insert(crate::session::ENV_ALIAS.to_owned(), (**entry).clone());
+            return Ok((None, config));
+        }
         self.check_dir(&self.dir)?;
         let path = self.file();
         let Some(bytes) = read_config_bytes(&path)? else {
@@ -172,6 +228,26 @@ impl ConfigStore {
         self.modify(|config| change(config).map(|out| (out, true)))
     }
 
+    /// Writes `new` as this store's whole config (`kbagent init`). An existing config is
+    /// replaced only with `force`, and never one that cannot be read. Returns whether one
+    /// was replaced. Checked and written under the lock.
+    pub fn initialize(&self, new: ConfigFile, force: bool) -> CliResult<bool> {
+        let file = self.file();
+        self.modify(|config| {
+            let existed = fs::symlink_metadata(&file).is_ok();
+            if existed && !force {
+                return Err(CliError::config(format!(
+                    "{} already exists; nothing was changed",
+                    file.display()
+                ))
+                .hint("Pass --force to replace it (its projects are dropped unless --from-global brings them back).")
+                .detail("config_path", file.display().to_string()));
+            }
+            *config = new;
+            Ok((existed, true))
+        })
+    }
+
     /// Replaces the token of project `alias` with `new`, but only if the stored token is still
     /// `expected`: a refresh that read the config, minted a token and then writes it back must
     /// not undo a change made in between. Checked and written under the lock.
@@ -193,6 +269,7 @@ impl ConfigStore {
         &self,
         change: impl FnOnce(&mut ConfigFile) -> CliResult<(T, bool)>,
     ) -> CliResult<T> {
+        self.check_writable()?;
         // The directory is checked before anything is created in it.
         self.check_dir(&self.dir)?;
         self.ensure_dir()?;
@@ -327,6 +404,24 @@ impl ConfigStore {
             Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&file).unwrap_or(file),
             _ => file,
         }
+    }
+
+    /// When this is a local `.kbagent/` config without projects while the global config
+    /// (the one used without it) has some: that config's file and project count. An empty
+    /// local workspace silently hides every registered project otherwise.
+    pub fn shadowed_global(&self, env: &Env) -> Option<(PathBuf, usize)> {
+        if self.source != ConfigSource::Local || self.is_headless() {
+            return None;
+        }
+        if !self.load().ok()?.projects.is_empty() {
+            return None;
+        }
+        let global = Self::resolve_outside_local(None, env).ok()?;
+        if global.dir == self.dir {
+            return None;
+        }
+        let count = global.load().ok()?.projects.len();
+        (count > 0).then(|| (global.file(), count))
     }
 
     /// Permission bits of config.json, if it exists (Unix only).

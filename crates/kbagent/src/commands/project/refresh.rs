@@ -218,6 +218,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let master = !args.no_master;
     let named_stack = args.url.as_deref().map(parse_stack_url).transpose()?;
     let cfg = ctx.store()?.load()?;
+    if !args.dry_run {
+        // A headless session could not store the minted tokens: refuse before minting.
+        ctx.store()?.check_writable()?;
+    }
     let projects = select_many(ctx, &cfg, if args.all { &[] } else { &args.aliases })?;
     // Fail fast, before any request, when no Manage token can be had.
     let source = if args.dry_run {

@@ -67,6 +67,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let id = args.token_id.to_string();
     let is_stored = id_from_secret(project.entry.token.expose()) == Some(args.token_id);
+    if is_stored {
+        // A headless session could not store the rotated secret: refuse before rotating.
+        ctx.store()?.check_writable()?;
+    }
     if !args.yes {
         let what = if is_stored {
             " (the token kbagent uses for this project; the config will be updated)"
