@@ -5,6 +5,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+mod workflows;
+
 use super::catalogue::{self, leaf_commands};
 use super::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
@@ -84,20 +86,16 @@ master tokens (Keboola never mints master tokens; they belong to users). `projec
 (NON_MASTER_TOKEN) when a token cannot mint. A master token is the user's own token from
 their account. A guest's or read-only user's master token cannot mint useful children.
 
-## Common workflows
-Register a project and check it:
-  printf %s \"$TOKEN\" | kbagent --json project add --project prod --url https://connection.keboola.com --token-stdin
-  kbagent --json project status
-Find a configuration and read it:
-  kbagent --json config list --project prod --component-type extractor
-  kbagent --json config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123
-{FIND_DATA}Give a user an OAuth authorization link (they open it in a browser):
-  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456
-  (with a non-master project token: KBC_MANAGE_API_TOKEN=... kbagent --allow-env-manage-token --json config oauth-url ...)
-Replace an expired or revoked token:
-  KBC_MANAGE_API_TOKEN=... kbagent --allow-env-manage-token --json project refresh --project prod --yes
-Diagnose:
-  kbagent --json doctor
+## Running under an agent
+- Pass `--conversation-id ID` on every command (a flag, not `export`: each tool call is a new
+  shell). kbagent sends it as `X-Conversation-ID` with every request to Keboola, so the
+  calls of one conversation can be found together. `KBAGENT_CONVERSATION_ID` does the same.
+- `kbagent init` creates a `.kbagent/` workspace (its own config file) in the current
+  directory; `kbagent init --from-global` copies the registered projects into it. An empty
+  workspace hides the global projects (warning LOCAL_CONFIG_SHADOWS_GLOBAL).
+- Headless (CI, containers): `KBAGENT_PROJECT_FROM_ENV=1` with `KBC_STORAGE_API_URL` and
+  `KBC_TOKEN` is a session with the one project `__env__`, held in memory. No config file
+  is read or written; commands that would write one fail with CONFIG_ERROR.
 ";
 
 /// The environment variables section, from the table in `env.rs`.
@@ -122,7 +120,7 @@ pub(crate) fn command_list() -> Vec<(String, String)> {
 
 fn reference() -> String {
     let mut out = String::from(
-        "\n## Commands\nGlobal options (before or after the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N.\nEach command's operation class (read, write, destructive, admin) is in `catalogue` of `kbagent --json context`.\n",
+        "\n## Commands\nGlobal options (before or after the command): --json/-j, -v, --no-color, --config-dir DIR, --allow-env-manage-token, --parallel N, --conversation-id ID.\nEach command's operation class (read, write, destructive, admin) is in `catalogue` of `kbagent --json context`.\n",
     );
     let catalogue = catalogue::catalogue();
     for (name, cmd) in leaf_commands() {
@@ -177,50 +175,14 @@ fn exit_codes() -> String {
     out
 }
 
-/// Workflows whose steps are commands' own examples from the catalogue, so they name real
-/// commands and flags; a step whose command is not built in is left out.
-const WORKFLOWS: &[(&str, &[&str])] = &[(
-    "Find data and look at it (buckets, then the tables of one, then a table's columns, then rows):",
-    &[
-        "storage buckets",
-        "storage tables",
-        "storage table-detail",
-        "storage preview",
-        "storage download-table",
-    ],
-)];
-
-/// The generated workflows, in the words of the manual (`kbagent --json ...` lines).
-fn workflows() -> String {
-    let catalogue = catalogue::catalogue();
-    let mut out = String::new();
-    for (title, steps) in WORKFLOWS {
-        out.push_str(title);
-        out.push('\n');
-        for step in *steps {
-            let Some(info) = catalogue.iter().find(|c| c.command == *step) else {
-                continue;
-            };
-            // A plain single-project example shows the step best; any example will do.
-            let example = info
-                .examples
-                .iter()
-                .find(|e| e.contains("--project") && !e.contains("--branch"))
-                .or_else(|| info.examples.first());
-            if let Some(e) = example {
-                let rest = e
-                    .trim_start_matches("kbagent ")
-                    .trim_start_matches("--json ");
-                out.push_str(&format!("  kbagent --json {rest}\n"));
-            }
-        }
-    }
-    out
-}
-
 pub(crate) fn manual() -> String {
-    let intro = INTRO.replacen("{FIND_DATA}", &workflows(), 1);
-    format!("{intro}{}{}\n{}", exit_codes(), reference(), environment())
+    let workflows = workflows::manual_section(&workflows::shown(&catalogue::catalogue()));
+    format!(
+        "{INTRO}{workflows}{}{}\n{}",
+        exit_codes(),
+        reference(),
+        environment()
+    )
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -265,6 +227,9 @@ pub(crate) struct Output {
     pub catalogue: Vec<catalogue::CommandInfo>,
     pub codes: Codes,
     pub environment: Vec<Variable>,
+    /// The workflows of the manual as data: each step a catalogue command, an example line
+    /// and why; each workflow the error codes it meets.
+    pub workflows: Vec<workflows::ShownWorkflow>,
 }
 
 impl CommandOutput for Output {
@@ -298,14 +263,16 @@ pub(crate) fn run(_ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
             .map(|c| described(c.as_str(), c.meaning()))
             .collect(),
     };
+    let catalogue = catalogue::catalogue();
     Ok(Output {
         version: env!("CARGO_PKG_VERSION"),
         context: manual(),
+        workflows: workflows::shown(&catalogue),
         commands: command_list()
             .into_iter()
             .map(|(command, about)| CommandLine { command, about })
             .collect(),
-        catalogue: catalogue::catalogue(),
+        catalogue,
         codes,
         environment: VARIABLES
             .iter()
