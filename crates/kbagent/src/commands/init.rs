@@ -102,12 +102,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let projects: Vec<String> = config.projects.keys().cloned().collect();
     let default_project = config.pinned().map(str::to_owned);
     let replaced = local.initialize(config, args.force)?;
-    if let Some((from, count)) = local.shadowed_global(ctx.env) {
+    let active = ConfigStore::resolve(ctx.settings.config_dir.as_deref(), ctx.env)
+        .is_ok_and(|s| s.dir() == local.dir());
+    // Only a workspace kbagent uses can hide anything.
+    if active && let Some((from, count)) = local.shadowed_global(ctx.env) {
         ctx.printer
             .warn(crate::session::shadow_warning(local.dir(), &from, count));
     }
-    let active = ConfigStore::resolve(ctx.settings.config_dir.as_deref(), ctx.env)
-        .is_ok_and(|s| s.dir() == local.dir());
     Ok(Output {
         path: dir.display().to_string(),
         config_file: local.file().display().to_string(),

@@ -1169,3 +1169,25 @@ fn storage_read_json_contract() {
         &["storage", "tables", "--bucket-id", "in.c-budget"],
     );
 }
+
+/// `init`: an empty workspace, a refusal to replace it, and a copy of the global projects.
+#[test]
+fn init_json_contract() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    let mut checked = 0;
+    let mut snap_i = |name: &str, args: &[&str]| {
+        let c = contract(&env, &json_run(&env, args), &[]);
+        checked += usize::from(check_schema(&env, name, &c));
+        insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+            insta::assert_json_snapshot!(name, c.redacted);
+        });
+    };
+    snap_i("init", &["init"]);
+    snap_i("init_exists", &["init", "--from-global"]);
+    snap_i(
+        "init_from_global_force",
+        &["init", "--from-global", "--force"],
+    );
+    assert_eq!(checked, 2);
+}

@@ -972,6 +972,16 @@ fn scenarios(c: &Canary) -> Vec<Case> {
             &split("completions tcsh"),
             Expect::Err("USAGE_ERROR", 2),
         ),
+        // init and headless sessions
+        case("init", &split("init --from-global --force"), Expect::Ok),
+        case("init", &["init"], Expect::Err("CONFIG_ERROR", 5))
+            .var("KBAGENT_PROJECT_FROM_ENV", "1")
+            .var("KBC_STORAGE_API_URL", &url)
+            .var("KBC_TOKEN", &guest1),
+        case("project status", &["project", "status"], Expect::Ok)
+            .var("KBAGENT_PROJECT_FROM_ENV", "1")
+            .var("KBC_STORAGE_API_URL", &url)
+            .var("KBC_TOKEN", &guest1),
         case("version", &["version"], Expect::Ok),
         case(
             "version",

@@ -153,7 +153,10 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
             ),
         ],
         codes: &[
-            (ErrorCode::NotFound, "check the table id with `storage tables`"),
+            (
+                ErrorCode::NotFound,
+                "check the table id with `storage tables`",
+            ),
             (
                 ErrorCode::StorageJobFailed,
                 "the export failed in Keboola: read the message, do not loop",
@@ -270,7 +273,10 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
         steps: &[
             example("workspace create", "a SQL workspace of the project"),
             example("workspace load", "load the tables the query needs"),
-            example("query", "run the SQL; results are capped, say so to the user"),
+            example(
+                "query",
+                "run the SQL; results are capped, say so to the user",
+            ),
             example("workspace delete", "clean up when done"),
         ],
         codes: &[(ErrorCode::ApiError, "read the SQL error in the message")],
@@ -357,7 +363,11 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
         title: "Diagnose and repair access",
         when: "commands fail with INVALID_TOKEN or CONNECTION_ERROR",
         steps: &[
-            step("doctor", "", "config file, permissions and every project's connectivity"),
+            step(
+                "doctor",
+                "",
+                "config file, permissions and every project's connectivity",
+            ),
             step(
                 "project refresh",
                 "--project prod --yes",
