@@ -90,13 +90,18 @@ impl Check {
 pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
     let store = ctx.store()?;
     let file = store.file();
+    let source = if store.is_headless() {
+        "none: a headless session's project comes from KBAGENT_PROJECT_FROM_ENV".to_owned()
+    } else {
+        format!("{} (from {})", file.display(), store.source().describe())
+    };
     let mut checks = vec![Check::new(
         "config_source",
         "Config location",
         Status::Pass,
-        format!("{} (from {})", file.display(), store.source().describe()),
+        source,
     )];
-    if !store.exists() {
+    if !store.exists() && !store.is_headless() {
         checks.push(Check::new(
             "config_file",
             "Config file",
@@ -106,6 +111,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
         return Ok(Output::of(checks));
     }
     match file_mode(&file) {
+        // A headless session has no file to check.
+        _ if store.is_headless() => {}
         Some(mode) if mode & 0o077 != 0 => checks.push(Check::new(
             "config_file",
             "Config file permissions",
@@ -115,7 +122,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
         Some(mode) => checks.push(Check::new("config_file", "Config file permissions", Status::Pass, format!("mode {mode:04o}"))),
         None => checks.push(Check::new("config_file", "Config file permissions", Status::Skip, "not checked on this platform")),
     }
-    if let Some(mode) = file_mode(store.dir()) {
+    if let Some(mode) = file_mode(store.dir()).filter(|_| !store.is_headless()) {
         let status = if mode & 0o077 == 0 {
             Status::Pass
         } else {

@@ -398,6 +398,25 @@ fn a_headless_session_works_from_the_environment_and_writes_nothing() {
     // A single-project command picks the one project without --project.
     let info = headless(&env, &token, &["project", "info"]);
     assert_eq!(info.code, 0, "{}", info.stdout);
+    let doctor = headless(&env, &token, &["doctor"]);
+    assert_eq!(doctor.code, 0, "{}", doctor.stdout);
+    let checks = doctor.envelope().data()["checks"].clone();
+    let check = |name: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .cloned()
+    };
+    assert!(
+        check("config_source").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("KBAGENT_PROJECT_FROM_ENV")
+    );
+    assert!(check("config_file").is_none(), "{checks}");
+    assert_eq!(check("connectivity").unwrap()["status"], "pass", "{checks}");
     let verified = env
         .emu
         .requests()
