@@ -14,7 +14,7 @@ use crate::store::{ConfigFile, ConfigSource, ConfigStore, LOCAL_DIR};
 pub(crate) const META: Meta = Meta::new(
     OpClass::Admin,
     "Create a local .kbagent/ workspace (config file) in the current directory",
-    "Examples:\n  kbagent init\n  kbagent init --from-global\n  kbagent --json init --from-global --force",
+    "Examples:\n  kbagent init\n  kbagent init --from-global\n  kbagent init --from-global --project prod --project dev\n  kbagent --json init --from-global --force",
 )
 .escalations(&[Escalation {
     flag: "--force",
@@ -26,6 +26,9 @@ pub(crate) struct Args {
     /// Copy the global config's projects (tokens included) and default project into it
     #[arg(long)]
     pub from_global: bool,
+    /// With --from-global, copy only this project (repeatable; default: all of them)
+    #[arg(long = "project", value_name = "ALIAS", requires = "from_global", value_parser = crate::commands::shared::alias)]
+    pub projects: Vec<String>,
     /// Replace an existing .kbagent/config.json (its projects are lost unless --from-global)
     #[arg(long)]
     pub force: bool,
@@ -95,7 +98,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             ))
             .hint("Run `kbagent init` without --from-global, then `kbagent project add`."));
         }
-        (source, Some(global.file().display().to_string()))
+        (
+            only(source, &args.projects, &global)?,
+            Some(global.file().display().to_string()),
+        )
     } else {
         (ConfigFile::default(), None)
     };
@@ -118,4 +124,28 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         default_project,
         active,
     })
+}
+
+/// `config` with only the projects named in `aliases` (all when none are named); the
+/// default project survives only if it is among them.
+fn only(mut config: ConfigFile, aliases: &[String], from: &ConfigStore) -> CliResult<ConfigFile> {
+    if aliases.is_empty() {
+        return Ok(config);
+    }
+    if let Some(missing) = aliases.iter().find(|a| !config.projects.contains_key(*a)) {
+        let known: Vec<&str> = config.projects.keys().map(String::as_str).collect();
+        return Err(CliError::config(format!(
+            "Project '{missing}' is not registered in {}",
+            from.file().display()
+        ))
+        .hint(format!("Registered there: {}.", known.join(", "))));
+    }
+    config.projects.retain(|alias, _| aliases.contains(alias));
+    if config
+        .pinned()
+        .is_some_and(|p| !aliases.iter().any(|a| a == p))
+    {
+        config.default_project = None;
+    }
+    Ok(config)
 }

@@ -198,6 +198,10 @@ fn global_dir(env: &TestEnv) -> PathBuf {
 
 /// Registers project 0 as `g` in the global config.
 fn add_global(env: &TestEnv) {
+    add_global_as(env, "g", 0);
+}
+
+fn add_global_as(env: &TestEnv, alias: &str, project: usize) {
     let r = Run::from(
         assert_cmd::Command::from_std({
             let mut cmd = env.base();
@@ -209,13 +213,13 @@ fn add_global(env: &TestEnv) {
             "project",
             "add",
             "--project",
-            "g",
+            alias,
             "--url",
             env.emu.url(),
             "--token-stdin",
             "--no-warn-non-master",
         ])
-        .write_stdin(env.token(0, "admin"))
+        .write_stdin(env.token(project, "admin"))
         .output()
         .unwrap(),
     );
@@ -307,6 +311,29 @@ fn init_from_global_copies_the_projects_and_tokens() {
     // The copy works on its own.
     let status = discovering(&env, &work, &["project", "status"]);
     assert_eq!(status.code, 0, "{}", status.stdout);
+
+    // Only the projects named, and the default only if it is one of them.
+    add_global_as(&env, "h", 1);
+    let some = discovering(
+        &env,
+        &work,
+        &["init", "--from-global", "--force", "--project", "h"],
+    );
+    assert_eq!(some.code, 0, "{}", some.stdout);
+    assert_eq!(some.envelope().data()["projects"], serde_json::json!(["h"]));
+    assert_eq!(some.envelope().data()["default_project"], Value::Null);
+    let copied: Value = serde_json::from_slice(&std::fs::read(&local).unwrap()).unwrap();
+    assert!(copied["projects"].get("g").is_none(), "{copied}");
+    let before = std::fs::read(&local).unwrap();
+    let unknown = discovering(
+        &env,
+        &work,
+        &["init", "--from-global", "--force", "--project", "nope"],
+    );
+    assert_eq!(unknown.code, 5, "{}", unknown.stdout);
+    assert_eq!(std::fs::read(&local).unwrap(), before);
+    let alone = discovering(&env, &work, &["init", "--force", "--project", "h"]);
+    assert_eq!(alone.code, 2, "{}", alone.stdout);
 
     // Without a global config there is nothing to copy.
     let bare = TestEnv::new();
