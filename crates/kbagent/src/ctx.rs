@@ -37,6 +37,8 @@ pub(crate) struct Settings {
     pub config_dir: Option<PathBuf>,
     pub parallel: Option<u32>,
     pub allow_env_manage_token: bool,
+    /// This run's session firewall rules (`--deny-writes`, `KBAGENT_DENY`, ...).
+    pub session: crate::permissions::Session,
 }
 
 pub(crate) struct Ctx<'a> {

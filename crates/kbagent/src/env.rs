@@ -78,6 +78,10 @@ pub(crate) const VARIABLES: &[Variable] = &[
         meaning: "Browser command(s) for `config oauth-url`, ':'-separated, `%s` for the URL (else `xdg-open` / `open`). It gets kbagent's environment without secret variables.",
     },
     Variable {
+        names: &["KBAGENT_DENY"],
+        meaning: "Comma-separated deny patterns for this run only (`cli:write`, `storage.*`, `token.delete`); they narrow the persisted policy, like `--deny-writes`.",
+    },
+    Variable {
         names: &["NO_COLOR"],
         meaning: "No colours.",
     },
@@ -111,6 +115,8 @@ pub struct Env {
     pub browser: Option<String>,
     /// `COLUMNS`: the table width when the terminal reports none.
     pub columns: Option<String>,
+    /// `KBAGENT_DENY`: session deny patterns, comma-separated.
+    pub deny: Option<String>,
 }
 
 impl std::fmt::Debug for Env {
@@ -161,6 +167,7 @@ impl Env {
             log: var("KBAGENT_LOG"),
             browser: var("BROWSER"),
             columns: var("COLUMNS"),
+            deny: var("KBAGENT_DENY"),
         }
     }
 
