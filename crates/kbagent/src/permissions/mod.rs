@@ -81,7 +81,7 @@ impl Session {
                 "{ENV_VAR} holds pattern(s) that match no operation: {}",
                 unknown.join(", ")
             ))
-            .detail("invalid_patterns", unknown)
+            .detail("invalid_patterns", shown(&unknown))
             .hint(PATTERN_HINT));
         }
         for p in patterns {
@@ -99,6 +99,11 @@ impl Session {
             });
         }
     }
+}
+
+/// Patterns as an error may repeat them: a token pasted in the wrong place is masked.
+pub(crate) fn shown(patterns: &[String]) -> Vec<String> {
+    patterns.iter().map(|p| crate::output::masked(p)).collect()
 }
 
 pub(crate) const PATTERN_HINT: &str = "A pattern is a class (cli:read, cli:write, cli:admin, \

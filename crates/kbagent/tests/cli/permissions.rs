@@ -667,6 +667,7 @@ fn a_person_on_a_terminal_sets_and_resets_the_policy_by_typing_the_code() {
     // The code shown, typed back.
     let (seen, code) = on_terminal(&env, &set, str::to_owned);
     assert_eq!(code, 0, "{seen}");
+    assert_no_leak(&seen, &all_secrets(&env));
     assert!(seen.contains("Permission policy updated."), "{seen}");
     assert_eq!(
         env.config_json()["permissions"],

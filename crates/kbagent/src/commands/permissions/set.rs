@@ -8,7 +8,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::permissions::{PATTERN_HINT, confirm, unknown_patterns};
+use crate::permissions::{PATTERN_HINT, confirm, shown, unknown_patterns};
 use crate::store::{PermissionPolicy, PolicyMode};
 
 pub(crate) const META: Meta = Meta::new(
@@ -65,7 +65,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             "Unknown operation pattern(s): {}",
             invalid.join(", ")
         ))
-        .detail("invalid_patterns", invalid)
+        .detail("invalid_patterns", shown(&invalid))
         .hint(PATTERN_HINT));
     }
     let store = ctx.store()?;
