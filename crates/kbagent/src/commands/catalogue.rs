@@ -167,6 +167,11 @@ pub(crate) fn exit_codes(meta: &Meta) -> Vec<ExitInfo> {
             meaning: "configuration",
         });
     }
+    // Every command passes the permission firewall first.
+    codes.push(ExitInfo {
+        code: 6,
+        meaning: "permission denied: the permission policy or this run's session rules refused it",
+    });
     if meta.waits_for_job {
         codes.push(ExitInfo {
             code: 7,

@@ -77,7 +77,6 @@ fn shell_words(line: &str) -> Vec<String> {
     for c in line.chars() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
             (None, '\'' | '"') => {
                 quote = Some(c);
                 any = true;
@@ -88,7 +87,7 @@ fn shell_words(line: &str) -> Vec<String> {
                 }
                 any = false;
             }
-            (None, c) => cur.push(c),
+            (_, c) => cur.push(c),
         }
     }
     if any || !cur.is_empty() {
