@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{completions, config, context, doctor, project, storage, token, version};
+use crate::commands::{
+    completions, config, context, doctor, permissions, project, storage, token, version,
+};
 
 pub(crate) const ABOUT: &str = "Operate Keboola Connection projects from the command line: register \
 projects, check tokens, browse configurations, manage Storage API tokens and build OAuth URLs.";
@@ -82,6 +84,16 @@ pub(crate) struct GlobalArgs {
     /// Conversation id sent as X-Conversation-ID on every Keboola API request [env: KBAGENT_CONVERSATION_ID]
     #[arg(long, value_name = "ID", global = true, value_parser = crate::session::conversation_id)]
     pub conversation_id: Option<String>,
+    // The session firewall: this run only, never persisted (see `permissions`).
+    /// Refuse every command that is not a read (write, admin, destructive) for this run; a
+    /// command given --dry-run counts as a read [env: KBAGENT_DENY=cli:write]
+    #[arg(long, global = true)]
+    pub deny_writes: bool,
+
+    /// Refuse destructive commands (deletes, replacements) for this run; a command given
+    /// --dry-run counts as a read [env: KBAGENT_DENY=cli:destructive]
+    #[arg(long, global = true)]
+    pub deny_destructive: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +113,9 @@ pub(crate) enum Command {
     /// Run configurations as Queue jobs, follow and stop them
     #[command(after_help = crate::commands::job::EXAMPLES)]
     Job(crate::commands::job::JobArgs),
+    /// Show, check and (for a person at a terminal) change the permission policy
+    #[command(after_help = permissions::EXAMPLES)]
+    Permissions(permissions::PermissionsArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

@@ -39,6 +39,10 @@ pub(crate) struct Settings {
     pub allow_env_manage_token: bool,
     /// `--conversation-id` (else `KBAGENT_CONVERSATION_ID`, see `session`).
     pub conversation_id: Option<String>,
+    /// This run's session firewall rules (`--deny-writes`, `KBAGENT_DENY`, ...).
+    pub session: crate::permissions::Session,
+    /// Whether an empty local `.kbagent/` hiding global projects gets a warning.
+    pub warn_shadowing: bool,
 }
 
 pub(crate) struct Ctx<'a> {
@@ -68,7 +72,12 @@ impl<'a> Ctx<'a> {
             return Ok(s);
         }
         let store = ConfigStore::resolve(self.settings.config_dir.as_deref(), self.env)?;
-        if let Some((global, count)) = store.shadowed_global(self.env) {
+        if let Some((global, count)) = self
+            .settings
+            .warn_shadowing
+            .then(|| store.shadowed_global(self.env))
+            .flatten()
+        {
             self.printer
                 .warn(crate::session::shadow_warning(store.dir(), &global, count));
         }

@@ -78,6 +78,10 @@ pub(crate) const VARIABLES: &[Variable] = &[
         meaning: "Browser command(s) for `config oauth-url`, ':'-separated, `%s` for the URL (else `xdg-open` / `open`). It gets kbagent's environment without secret variables.",
     },
     Variable {
+        names: &["KBAGENT_DENY"],
+        meaning: "Comma-separated deny patterns for this run only (`cli:write`, `storage.*`, `token.delete`); they narrow the persisted policy, like `--deny-writes`.",
+    },
+    Variable {
         names: &["NO_COLOR"],
         meaning: "No colours.",
     },
@@ -124,6 +128,8 @@ pub struct Env {
     pub conversation_id: Option<String>,
     /// `KBAGENT_PROJECT_FROM_ENV` as set (see `session::headless_project`).
     pub project_from_env: Option<String>,
+    /// `KBAGENT_DENY`: session deny patterns, comma-separated.
+    pub deny: Option<String>,
 }
 
 impl std::fmt::Debug for Env {
@@ -176,6 +182,7 @@ impl Env {
             columns: var("COLUMNS"),
             conversation_id: var("KBAGENT_CONVERSATION_ID"),
             project_from_env: var("KBAGENT_PROJECT_FROM_ENV"),
+            deny: var("KBAGENT_DENY"),
         }
     }
 

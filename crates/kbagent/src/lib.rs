@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub(crate) mod fanout;
 pub(crate) mod output;
+pub(crate) mod permissions;
 pub(crate) mod select;
 pub(crate) mod session;
 pub mod signals;
@@ -27,8 +28,8 @@ use std::process::ExitCode;
 
 use std::error::Error as _;
 
-use clap::Parser;
 use clap::error::ErrorKind as ClapErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 use serde::Serialize;
 
 use crate::cli::Cli;
@@ -52,8 +53,13 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
     // through it. `--json` is looked for by hand until clap has parsed the arguments.
     let printer = Printer::new(wants_json(args), env.no_color || wants_no_color(args));
     output::set_columns(env.columns.as_deref());
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let mut command = Cli::command();
+    let parsed = command.try_get_matches_from_mut(args).and_then(|matches| {
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        Ok((cli, matches))
+    });
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => return argument_error(&printer, &e),
     };
     printer.configure(cli.global.json, cli.global.no_color);
@@ -62,25 +68,44 @@ pub fn run_with(args: &[OsString], env: &Env) -> ExitCode {
         env.log.as_deref(),
         printer.stderr_color(),
     );
+    // The firewall's view of the command; every command passes it before it runs.
+    let invocation = permissions::firewall::classify(&command, &matches);
+    let session = match permissions::Session::new(
+        cli.global.deny_writes,
+        cli.global.deny_destructive,
+        env.deny.as_deref(),
+    ) {
+        Ok(session) => session,
+        Err(e) => return finish(&printer, &Err(e)),
+    };
     let settings = Settings {
         config_dir: cli.global.config_dir.clone(),
         parallel: cli.global.parallel,
         allow_env_manage_token: cli.global.allow_env_manage_token,
         conversation_id: cli.global.conversation_id.clone(),
+        session,
+        // `init` is how a shadowing workspace gets fixed; warning it first would be noise.
+        warn_shadowing: !matches!(cli.command, cli::Command::Init(_)),
     };
     let ctx = Ctx::new(settings, env, &printer);
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| commands::dispatch(&ctx, cli.command)))
-        .unwrap_or_else(|_| {
-            Err(CliError::unexpected(
-                "kbagent hit an internal error (details were printed to stderr)",
-            ))
-        });
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        permissions::firewall::enforce(&ctx, &invocation)?;
+        commands::dispatch(&ctx, cli.command)
+    }))
+    .unwrap_or_else(|_| {
+        Err(CliError::unexpected(
+            "kbagent hit an internal error (details were printed to stderr)",
+        ))
+    });
     finish(&printer, &outcome)
 }
 
 fn finish(printer: &Printer, outcome: &Result<Report, CliError>) -> ExitCode {
     let (written, code) = match outcome {
-        Ok(report) => (printer.emit_ok(report), u8::from(report.partial_failure)),
+        Ok(report) => (
+            printer.emit_ok(report),
+            report.exit_code.unwrap_or(u8::from(report.partial_failure)),
+        ),
         Err(err) => (printer.emit_error(err), err.exit_code()),
     };
     match written {

@@ -16,7 +16,8 @@ use crate::error::ErrorCode;
 pub(crate) struct Entry {
     pub name: &'static str,
     pub meta: &'static Meta,
-    pub schema: Schema,
+    /// Built on demand: the firewall looks entries up on every run and needs no schema.
+    pub schema: fn() -> Schema,
 }
 
 impl Entry {
@@ -24,14 +25,18 @@ impl Entry {
         Self {
             name,
             meta,
-            // The serialize contract: a field is required unless it may be skipped, so
-            // always-present nullable fields are required (and nullable).
-            schema: schemars::generate::SchemaSettings::default()
-                .for_serialize()
-                .into_generator()
-                .into_root_schema_for::<O>(),
+            schema: schema_of::<O>,
         }
     }
+}
+
+/// The serialize contract: a field is required unless it may be skipped, so always-present
+/// nullable fields are required (and nullable).
+fn schema_of<O: JsonSchema>() -> Schema {
+    schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<O>()
 }
 
 /// Every command's entry under its full name (`project add`).
@@ -49,6 +54,10 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("config", config::ConfigCommand::entries());
     noun("storage", storage::StorageCommand::entries());
     noun("job", super::job::JobCommand::entries());
+    noun(
+        "permissions",
+        super::permissions::PermissionsCommand::entries(),
+    );
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),
@@ -159,6 +168,11 @@ pub(crate) fn exit_codes(meta: &Meta) -> Vec<ExitInfo> {
             meaning: "configuration",
         });
     }
+    // Every command passes the permission firewall first.
+    codes.push(ExitInfo {
+        code: 6,
+        meaning: "permission denied: the permission policy or this run's session rules refused it",
+    });
     if meta.waits_for_job {
         codes.push(ExitInfo {
             code: 7,
@@ -247,7 +261,7 @@ pub(crate) fn catalogue() -> Vec<CommandInfo> {
                 arguments: arguments(&cmd),
                 exit_codes: exit_codes(entry.meta),
                 examples: example_lines(entry.meta.examples),
-                output_schema: entry.schema.clone().to_value(),
+                output_schema: (entry.schema)().to_value(),
                 command: name,
             })
         })
@@ -278,7 +292,7 @@ mod tests {
                 Some(entry.meta.examples),
                 "`{name}`: --help shows other examples than the catalogue"
             );
-            let schema = entry.schema.clone().to_value();
+            let schema = (entry.schema)().to_value();
             assert!(
                 schema.get("type").is_some()
                     || schema.get("$ref").is_some()

@@ -13,6 +13,7 @@ pub(crate) mod context;
 pub(crate) mod doctor;
 pub(crate) mod init;
 pub(crate) mod job;
+pub(crate) mod permissions;
 pub(crate) mod project;
 pub(crate) mod shared;
 pub(crate) mod storage;
@@ -129,10 +130,17 @@ pub(crate) trait CommandOutput: Serialize + JsonSchema {
     fn partial_failure(&self) -> bool {
         false
     }
+
+    /// An exit code for a result printed in full that is not a success (see `Report`).
+    fn exit_code(&self) -> Option<u8> {
+        None
+    }
 }
 
 pub(crate) fn report<O: CommandOutput>(printer: &Printer, out: &O) -> Report {
-    Report::new(out, out.human(printer)).partial_failure(out.partial_failure())
+    let mut r = Report::new(out, out.human(printer)).partial_failure(out.partial_failure());
+    r.exit_code = out.exit_code();
+    r
 }
 
 /// Declares a noun's verbs: the verb modules, the clap subcommand enum, its dispatch and
@@ -189,6 +197,7 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Config(args) => args.command.run(ctx),
         Command::Storage(args) => args.command.run(ctx),
         Command::Job(args) => args.command.run(ctx),
+        Command::Permissions(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Init(args) => Ok(report(p, &init::run(ctx, &args)?)),

@@ -28,6 +28,9 @@ pub struct Report {
     pub data: Value,
     pub human: String,
     pub partial_failure: bool,
+    /// An exit code other than 0 (or 1 for a partial failure) for a result that is printed
+    /// in full: `permissions check` of a denied operation exits 6.
+    pub exit_code: Option<u8>,
 }
 
 impl Report {
@@ -36,6 +39,7 @@ impl Report {
             data: serde_json::to_value(data).unwrap_or(Value::Null),
             human: human.into(),
             partial_failure: false,
+            exit_code: None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keboola_api::Token;
-pub use model::{ConfigFile, ProjectEntry, SUPPORTED_VERSION};
+pub use model::{ConfigFile, PermissionPolicy, PolicyMode, ProjectEntry, SUPPORTED_VERSION};
 use serde::Serialize;
 use serde_json::Value;
 

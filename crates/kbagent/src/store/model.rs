@@ -24,8 +24,42 @@ pub struct ConfigFile {
     pub max_parallel_workers: Option<u32>,
     #[serde(default)]
     pub projects: BTreeMap<String, ProjectEntry>,
+    /// The persisted permission policy (`null` or absent: none). Changed only by
+    /// `permissions set` / `permissions reset`, after a person confirmed on a terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionPolicy>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `permissions` in config.json, in the Python kbagent's format: `mode` `allow` lets
+/// everything through that a `deny` pattern matches unless an `allow` pattern matches too;
+/// `mode` `deny` lets through only what an `allow` pattern matches and no `deny` pattern does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionPolicy {
+    #[serde(default)]
+    pub mode: PolicyMode,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyMode {
+    #[default]
+    Allow,
+    Deny,
+}
+
+impl PolicyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
 }
 
 fn default_warning() -> String {
@@ -40,6 +74,7 @@ impl Default for ConfigFile {
             default_project: None,
             max_parallel_workers: None,
             projects: BTreeMap::new(),
+            permissions: None,
             extra: Map::new(),
         }
     }

@@ -1170,6 +1170,77 @@ fn storage_read_json_contract() {
     );
 }
 
+/// `permissions ...` and a firewall refusal. (A policy change needs a person typing a code on
+/// a terminal, so only its refusal is here; `permissions.rs` runs the terminal path.)
+#[test]
+fn permissions_json_contract() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    let snap = |name: &str, r: &Run| {
+        let c = contract(&env, r, &[]);
+        assert!(
+            c.envelope["status"] != "ok" || check_schema(&env, name, &c),
+            "{name}: no schema"
+        );
+        insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+            insta::assert_json_snapshot!(name, c.redacted);
+        });
+    };
+    snap(
+        "permissions_show",
+        &json_run(&env, &["permissions", "show"]),
+    );
+    snap(
+        "permissions_check",
+        &json_run(&env, &["permissions", "check", "storage.delete-table"]),
+    );
+    snap(
+        "permissions_set_refused",
+        &json_run(
+            &env,
+            &[
+                "permissions",
+                "set",
+                "--mode",
+                "deny",
+                "--allow",
+                "cli:read",
+            ],
+        ),
+    );
+    snap(
+        "permissions_reset_refused",
+        &json_run(&env, &["permissions", "reset"]),
+    );
+    let mut cfg = env.config_json();
+    cfg["permissions"] =
+        json!({"mode": "allow", "allow": ["storage.tables"], "deny": ["storage.*", "nope.*"]});
+    env.write_config(&cfg.to_string());
+    let with_session = |args: &[&str]| {
+        let mut all = vec!["--json", "--deny-destructive"];
+        all.extend_from_slice(args);
+        Run::from(
+            env.cmd()
+                .env("KBAGENT_DENY", "token.create")
+                .args(&all)
+                .output()
+                .unwrap(),
+        )
+    };
+    snap(
+        "permissions_show_policy",
+        &with_session(&["permissions", "show"]),
+    );
+    snap(
+        "permissions_check_denied",
+        &with_session(&["permissions", "check", "token create"]),
+    );
+    snap(
+        "permission_denied",
+        &with_session(&["storage", "buckets", "--project", "prod"]),
+    );
+}
+
 /// `init`: an empty workspace, a refusal to replace it, and a copy of the global projects.
 #[test]
 fn init_json_contract() {

@@ -13,6 +13,7 @@ mod hardening_token;
 mod jobs;
 mod net_safety;
 mod parity;
+mod permissions;
 mod plumbing;
 mod project;
 mod reference;

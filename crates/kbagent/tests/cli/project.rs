@@ -373,13 +373,13 @@ fn corrupt_or_newer_config_is_reported_and_never_overwritten() {
 fn unknown_keys_written_by_other_tools_are_kept() {
     let env = TestEnv::new();
     env.write_config(
-        r#"{"_warning":"w","version":1,"default_project":"","permissions":{"mode":"allow","allow":[],"deny":["cli:write"]},
+        r#"{"_warning":"w","version":1,"default_project":"","permissions":{"mode":"allow","allow":[],"deny":["token.delete"]},
         "dev_portal_identities":{},"projects":{}}"#,
     );
     env.add("prod", 0, "admin");
     env.json(&["project", "use", "prod"]);
     let cfg = env.config_json();
-    assert_eq!(cfg["permissions"]["deny"], json!(["cli:write"]));
+    assert_eq!(cfg["permissions"]["deny"], json!(["token.delete"]));
     assert_eq!(cfg["dev_portal_identities"], json!({}));
     assert_eq!(cfg["default_project"], "prod");
 }
