@@ -97,6 +97,9 @@ pub(crate) enum Command {
     /// Run configurations as Queue jobs, follow and stop them
     #[command(after_help = crate::commands::job::EXAMPLES)]
     Job(crate::commands::job::JobArgs),
+    /// Development branches: list, create, delete, and pin the one commands work in
+    #[command(after_help = crate::commands::branch::EXAMPLES)]
+    Branch(crate::commands::branch::BranchArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

@@ -68,6 +68,20 @@ pub struct ProjectEntry {
     pub extra: Map<String, Value>,
 }
 
+impl ProjectEntry {
+    /// Pins the development branch commands of this project follow (`branch use`), or
+    /// unpins it (`None`). The keys are the Python tool's, which writes `null` when none.
+    pub fn set_active_branch(&mut self, branch: Option<(u64, &str)>) {
+        let (id, name) = match branch {
+            Some((id, name)) if !name.is_empty() => (Value::from(id), Value::from(name)),
+            Some((id, _)) => (Value::from(id), Value::Null),
+            None => (Value::Null, Value::Null),
+        };
+        self.extra.insert("active_branch_id".into(), id);
+        self.extra.insert("active_branch_name".into(), name);
+    }
+}
+
 fn ser_stack<S: Serializer>(url: &StackUrl, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(url.as_str())
 }
