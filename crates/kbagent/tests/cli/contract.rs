@@ -1193,7 +1193,14 @@ fn branch_json_contract() {
     snap_b("branch_current_production", &["branch", "current"]);
     let made = snap_b(
         "branch_create",
-        &["branch", "create", "--name", "feature", "--description", "try"],
+        &[
+            "branch",
+            "create",
+            "--name",
+            "feature",
+            "--description",
+            "try",
+        ],
     );
     let made = made["data"]["branch_id"].to_string();
     snap_b("branch_current", &["branch", "current"]);
@@ -1210,7 +1217,10 @@ fn branch_json_contract() {
     );
     snap_b("branch_merge", &["branch", "merge"]);
     snap_b("branch_use", &["branch", "use", "--branch", &seeded]);
-    snap_b("branch_use_not_found", &["branch", "use", "--branch", "424242"]);
+    snap_b(
+        "branch_use_not_found",
+        &["branch", "use", "--branch", "424242"],
+    );
     snap_b("branch_reset", &["branch", "reset"]);
     snap_b(
         "branch_delete_dry_run",
