@@ -281,3 +281,22 @@ fn merge_links_to_the_ui_and_changes_nothing() {
     );
     assert_eq!(env.config_bytes().unwrap(), before);
 }
+
+#[test]
+fn human_output() {
+    let env = env();
+    let (_, list) = ok(&env, &["branch", "list"]);
+    let dev = list["branches"][1]["id"].to_string();
+    let used = env.run(&["branch", "use", "--branch", &dev]);
+    let listed = env.run(&["branch", "list"]);
+    let current = env.run(&["branch", "current"]);
+    let dry = env.run(&["branch", "delete", "--branch", &dev, "--dry-run"]);
+    let reset = env.run(&["branch", "reset"]);
+    let production = env.run(&["branch", "current"]);
+    let text = [used, listed, current, dry, reset, production]
+        .iter()
+        .map(|r| format!("exit {}\n{}{}", r.code, r.stdout, r.stderr))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    insta::assert_snapshot!("branch_human", text);
+}
