@@ -242,7 +242,18 @@ fn storage_writes_follow_the_active_branch_and_reads_stay_in_production() {
         (target.branch_id, target.branch_source.as_str()),
         (Some(id), "active")
     );
+    // The write went to the branch's endpoint, and the read below to production's.
+    let paths = |method: &str| -> Vec<String> {
+        env.emu
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.path.ends_with("/buckets"))
+            .map(|r| r.path)
+            .collect()
+    };
+    assert_eq!(paths("POST"), [format!("/v2/storage/branch/{id}/buckets")]);
     let (out, _) = ok(&env, &["storage", "buckets"]);
+    assert_eq!(paths("GET"), ["/v2/storage/buckets"]);
     let target = only_target(&out);
     assert_eq!(
         (target.branch_id, target.branch_source.as_str()),
