@@ -101,3 +101,31 @@ fn de_token<'de, D: Deserializer<'de>>(d: D) -> Result<Token, D::Error> {
     // The error names the problem, never the value.
     Token::new(raw).map_err(serde::de::Error::custom)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_active_branch_is_written_with_the_python_keys_and_unpinned_as_null() {
+        let mut entry: ProjectEntry = serde_json::from_value(json!({
+            "stack_url": "https://connection.keboola.com", "token": "901-1-abcdefgh",
+            "future_key": [1]
+        }))
+        .unwrap();
+        entry.set_active_branch(Some((42, "dev")));
+        let pinned = serde_json::to_value(&entry).unwrap();
+        assert_eq!(pinned["active_branch_id"], json!(42));
+        assert_eq!(pinned["active_branch_name"], "dev");
+        assert_eq!(pinned["future_key"], json!([1]));
+        entry.set_active_branch(Some((43, "")));
+        assert_eq!(entry.extra["active_branch_name"], Value::Null);
+        entry.set_active_branch(None);
+        let unpinned = serde_json::to_value(&entry).unwrap();
+        assert_eq!(unpinned["active_branch_id"], Value::Null);
+        assert_eq!(unpinned["active_branch_name"], Value::Null);
+        assert_eq!(unpinned["future_key"], json!([1]));
+    }
+}

@@ -12,7 +12,7 @@ use crate::commands::storage::writes::{ConfirmArgs, confirmed};
 use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
-use crate::output::Printer;
+use crate::output::{Printer, Target};
 use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
@@ -56,9 +56,9 @@ impl CommandOutput for Output {
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let id = args.branch.to_string();
-    project.use_branch(ctx, Some(&id), BranchScope::Production);
     let client = ctx.storage(&project)?;
     let branch = client.get_dev_branch(&id).map_err(|e| {
+        project.use_branch(ctx, Some(&id), BranchScope::Production);
         let err = project.api_error(&e);
         if err.code != ErrorCode::NotFound {
             return err;
@@ -69,6 +69,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                 project.alias
             ))
     })?;
+    // The target names the branch, now that its name is known.
+    let mut target = Target::new(&project.alias, Some(&id), project.active_branch());
+    target.branch_name = Some(branch.name.clone());
+    ctx.printer.target(target);
     if branch.is_default {
         return Err(CliError::new(
             ErrorCode::InvalidArgument,
