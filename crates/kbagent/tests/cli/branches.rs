@@ -311,3 +311,30 @@ fn human_output() {
         .join("---\n");
     insta::assert_snapshot!("branch_human", text);
 }
+
+#[test]
+fn a_failed_create_pins_nothing() {
+    let env = env();
+    let before = env.config_bytes().unwrap();
+    env.emu.add_storage_job_control(
+        serde_json::from_value(json!({"fail": true, "operation_name": "devBranchCreate",
+            "error_message": "No room for branches"}))
+        .unwrap(),
+    );
+    let (out, code) = env.json(&["branch", "create", "--name", "doomed"]);
+    assert_eq!(
+        (out.err().code.as_str(), code),
+        ("STORAGE_JOB_FAILED", 1),
+        "{out:?}"
+    );
+    assert!(
+        out.err().message.contains("No room for branches"),
+        "{out:?}"
+    );
+    assert_eq!(env.config_bytes().unwrap(), before, "config.json untouched");
+    // A taken name is refused by Keboola before any job.
+    let (out, code) = env.json(&["branch", "create", "--name", "Main"]);
+    assert_eq!(code, 1, "{out:?}");
+    assert!(out.err().message.contains("already"), "{out:?}");
+    assert_eq!(env.config_bytes().unwrap(), before);
+}
