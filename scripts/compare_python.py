@@ -133,6 +133,10 @@ def main():
             ("storage table-detail", ["storage", "table-detail", "--project", "p1",
                                       "--table-id", table], None),
             ("storage files", ["storage", "files", "--project", "p1"], None),
+            ("branch list", ["branch", "list", "--project", "p1"], None),
+            ("branch use", ["branch", "use", "--project", "p1",
+                            "--branch", str(project["id"] * 100 + 2)], None),
+            ("branch reset", ["branch", "reset", "--project", "p1"], None),
             ("doctor", ["doctor"], None),
             ("version", ["version"], None),
         ]

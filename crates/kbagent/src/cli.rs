@@ -116,6 +116,9 @@ pub(crate) enum Command {
     /// Show, check and (for a person at a terminal) change the permission policy
     #[command(after_help = permissions::EXAMPLES)]
     Permissions(permissions::PermissionsArgs),
+    /// Development branches: list, create, delete, and pin the one commands work in
+    #[command(after_help = crate::commands::branch::EXAMPLES)]
+    Branch(crate::commands::branch::BranchArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

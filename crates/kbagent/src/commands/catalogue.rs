@@ -58,6 +58,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
         "permissions",
         super::permissions::PermissionsCommand::entries(),
     );
+    noun("branch", super::branch::BranchCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),

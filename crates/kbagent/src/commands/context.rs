@@ -64,11 +64,13 @@ Success: {\"status\": \"ok\", \"data\": ..., \"warnings\": [{\"code\", \"message
 means the same command may succeed if run again later (network trouble, 429, 503);
 `details.hints` lists what to do. Commands that act on several items (`project refresh`)
 print the full result with status ok and exit 1 if any item failed.
-Commands that read or change a project's branch (`config list`, `config detail`, the storage
-reads, snapshots and swap) also carry `targets` beside `status`, on success and on error:
-[{\"role\": \"target\", \"project_alias\", \"branch_id\", \"branch_name\", \"branch_source\",
-\"active_branch\"}].
-`branch_source` is `production` (no `--branch`, `branch_id` null) or `explicit` (`--branch`).
+Commands that read or change a project's branch (`config list`, `config detail`, `job run`,
+the storage reads and writes, `branch ...`) also carry `targets` beside `status`, on success
+and on error: [{\"role\": \"target\", \"project_alias\", \"branch_id\", \"branch_name\",
+\"branch_source\", \"active_branch\"}].
+`branch_source` is `production` (`branch_id` null), `explicit` (`--branch`) or `active` (the
+branch pinned with `branch create`/`branch use`: config reads, storage writes and job runs
+follow it; storage reads stay in production unless `--branch`).
 Read it before you trust where a command acted. No `targets` means the command chose no branch.
 
 ## Which token do I need? (the token authority ladder)

@@ -6,6 +6,7 @@
 //! A verb returns a typed output (`Serialize + JsonSchema`, see [`CommandOutput`]); the JSON
 //! `data` is that type serialized, and `kbagent --json context` publishes its schema.
 
+pub(crate) mod branch;
 pub(crate) mod catalogue;
 pub(crate) mod completions;
 pub(crate) mod config;
@@ -198,6 +199,7 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Storage(args) => args.command.run(ctx),
         Command::Job(args) => args.command.run(ctx),
         Command::Permissions(args) => args.command.run(ctx),
+        Command::Branch(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Init(args) => Ok(report(p, &init::run(ctx, &args)?)),

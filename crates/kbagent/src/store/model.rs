@@ -103,6 +103,20 @@ pub struct ProjectEntry {
     pub extra: Map<String, Value>,
 }
 
+impl ProjectEntry {
+    /// Pins the development branch commands of this project follow (`branch use`), or
+    /// unpins it (`None`). The keys are the Python tool's, which writes `null` when none.
+    pub fn set_active_branch(&mut self, branch: Option<(u64, &str)>) {
+        let (id, name) = match branch {
+            Some((id, name)) if !name.is_empty() => (Value::from(id), Value::from(name)),
+            Some((id, _)) => (Value::from(id), Value::Null),
+            None => (Value::Null, Value::Null),
+        };
+        self.extra.insert("active_branch_id".into(), id);
+        self.extra.insert("active_branch_name".into(), name);
+    }
+}
+
 fn ser_stack<S: Serializer>(url: &StackUrl, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(url.as_str())
 }
@@ -121,4 +135,32 @@ fn de_token<'de, D: Deserializer<'de>>(d: D) -> Result<Token, D::Error> {
     let raw = String::deserialize(d)?;
     // The error names the problem, never the value.
     Token::new(raw).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_active_branch_is_written_with_the_python_keys_and_unpinned_as_null() {
+        let mut entry: ProjectEntry = serde_json::from_value(json!({
+            "stack_url": "https://connection.keboola.com", "token": "901-1-abcdefgh",
+            "future_key": [1]
+        }))
+        .unwrap();
+        entry.set_active_branch(Some((42, "dev")));
+        let pinned = serde_json::to_value(&entry).unwrap();
+        assert_eq!(pinned["active_branch_id"], json!(42));
+        assert_eq!(pinned["active_branch_name"], "dev");
+        assert_eq!(pinned["future_key"], json!([1]));
+        entry.set_active_branch(Some((43, "")));
+        assert_eq!(entry.extra["active_branch_name"], Value::Null);
+        entry.set_active_branch(None);
+        let unpinned = serde_json::to_value(&entry).unwrap();
+        assert_eq!(unpinned["active_branch_id"], Value::Null);
+        assert_eq!(unpinned["active_branch_name"], Value::Null);
+        assert_eq!(unpinned["future_key"], json!([1]));
+    }
 }

@@ -1262,3 +1262,71 @@ fn init_json_contract() {
     );
     assert_eq!(checked, 2);
 }
+
+#[test]
+fn branch_json_contract() {
+    let env = TestEnv::with(EmulatorOptions {
+        projects: 1,
+        ..EmulatorOptions::default()
+    });
+    env.add("prod", 0, "admin");
+    let oauth = env.emu.projects()[0].oauth_config.clone();
+    let mut checked = 0;
+    let mut snap_b = |name: &str, args: &[&str]| {
+        let c = contract(&env, &json_run(&env, args), &[]);
+        checked += usize::from(check_schema(&env, name, &c));
+        insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+            insta::assert_json_snapshot!(name, without_clock(c.redacted));
+        });
+        c.envelope
+    };
+    let list = snap_b("branch_list", &["branch", "list"]);
+    let main = list["data"]["branches"][0]["id"].to_string();
+    let seeded = list["data"]["branches"][1]["id"].to_string();
+    snap_b("branch_current_production", &["branch", "current"]);
+    let made = snap_b(
+        "branch_create",
+        &[
+            "branch",
+            "create",
+            "--name",
+            "feature",
+            "--description",
+            "try",
+        ],
+    );
+    let made = made["data"]["branch_id"].to_string();
+    snap_b("branch_current", &["branch", "current"]);
+    snap_b(
+        "config_detail_active_branch",
+        &[
+            "config",
+            "detail",
+            "--component-id",
+            &oauth.component_id,
+            "--config-id",
+            &oauth.config_id,
+        ],
+    );
+    snap_b("branch_merge", &["branch", "merge"]);
+    snap_b("branch_use", &["branch", "use", "--branch", &seeded]);
+    snap_b(
+        "branch_use_not_found",
+        &["branch", "use", "--branch", "424242"],
+    );
+    snap_b("branch_reset", &["branch", "reset"]);
+    snap_b(
+        "branch_delete_dry_run",
+        &["branch", "delete", "--branch", &made, "--dry-run"],
+    );
+    snap_b(
+        "branch_delete",
+        &["branch", "delete", "--branch", &made, "--yes"],
+    );
+    snap_b(
+        "branch_delete_default_refused",
+        &["branch", "delete", "--branch", &main, "--yes"],
+    );
+    // All but the two errors.
+    assert_eq!(checked, 10);
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `kbagent` binary against an in-process Keboola emulator.
 
 mod bad_input;
+mod branches;
 mod browse;
 mod common;
 mod config_safety;

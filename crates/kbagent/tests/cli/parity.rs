@@ -226,13 +226,26 @@ fn targets_name_the_active_branch_the_python_tool_stored() {
     cfg["projects"]["a"]["active_branch_id"] = Value::from(77);
     cfg["projects"]["a"]["active_branch_name"] = Value::from("feature");
     env.write_config(&serde_json::to_string_pretty(&cfg).unwrap());
+    // A storage read stays in production and still names the active branch.
+    let (out, code) = env.json(&["storage", "buckets"]);
+    assert_eq!(code, 0, "{out:?}");
+    let active = Some(ActiveBranchBody {
+        branch_id: 77,
+        branch_name: Some("feature".into()),
+    });
+    let expected = TargetBody {
+        active_branch: active.clone(),
+        ..TargetBody::production("a")
+    };
+    assert_eq!(targets(&out), vec![expected]);
+    // A configuration read follows it.
     let (out, code) = env.json(&["config", "list"]);
     assert_eq!(code, 0, "{out:?}");
     let expected = TargetBody {
-        active_branch: Some(ActiveBranchBody {
-            branch_id: 77,
-            branch_name: Some("feature".into()),
-        }),
+        branch_id: Some(77),
+        branch_name: Some("feature".into()),
+        branch_source: "active".into(),
+        active_branch: active,
         ..TargetBody::production("a")
     };
     assert_eq!(targets(&out), vec![expected]);

@@ -417,7 +417,7 @@ fn session_rules_narrow_the_persisted_policy() {
     let (out, code) = env.json(&["permissions", "check", "storage.create-bucket"]);
     assert_eq!(code, 0);
     assert_eq!(out.data()["allowed"], true);
-    let (out, code) = env.json(&["permissions", "check", "branch.delete"]);
+    let (out, code) = env.json(&["permissions", "check", "no-such.command"]);
     assert_eq!((out.err().code.as_str(), code), ("INVALID_ARGUMENT", 2));
 }
 

@@ -956,6 +956,21 @@ fn scenarios(c: &Canary) -> Vec<Case> {
             &split("job terminate --project prod --job-id 4242424242 --yes"),
             Expect::Err("NOT_FOUND", 1),
         ),
+        // development branches
+        case("branch list", &split("branch list"), Expect::Ok),
+        case("branch list", &split("branch list --project nope"), Expect::Err("CONFIG_ERROR", 5)),
+        case("branch create", &split("branch create --project prod --name canary"), Expect::Ok),
+        case("branch create", &split("branch create --project prod --name Main"), Expect::Err("API_ERROR", 1)),
+        case("branch use", &split("branch use --project prod"), Expect::Ok).setup(dev_branch),
+        case("branch use", &split("branch use --project prod --branch 424242"), Expect::Err("NOT_FOUND", 1)),
+        case("branch current", &split("branch current --project prod"), Expect::Ok),
+        case("branch current", &split("branch current --project nope"), Expect::Err("CONFIG_ERROR", 5)),
+        case("branch reset", &split("branch reset --project prod"), Expect::Ok),
+        case("branch reset", &split("branch reset --project nope"), Expect::Err("CONFIG_ERROR", 5)),
+        case("branch delete", &split("branch delete --project prod --yes"), Expect::Ok).setup(dev_branch),
+        case("branch delete", &split("branch delete --project prod"), Expect::Err("USAGE_ERROR", 2)).setup(dev_branch),
+        case("branch merge", &split("branch merge --project prod"), Expect::Ok).setup(dev_branch),
+        case("branch merge", &split("branch merge --project prod"), Expect::Err("USAGE_ERROR", 2)),
         // the rest
         case("doctor", &["doctor"], Expect::Ok),
         case("doctor", &[m, "doctor"], Expect::Ok).var("KBC_MANAGE_API_TOKEN", &manage),
@@ -1364,4 +1379,18 @@ fn storage_read_scenarios() -> Vec<Case> {
 /// `storage buckets --project p` is the leaf `storage buckets`.
 fn leaf(args: &str) -> String {
     args.split(' ').take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// The seeded development branch of project 101 (`prod`), as `--branch ID`.
+fn dev_branch(env: &TestEnv) -> Vec<String> {
+    let (out, code) = env.json(&["branch", "list", "--project", "prod"]);
+    assert_eq!(code, 0, "{out:?}");
+    let dev = out.data()["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["isDefault"] == false)
+        .expect("a development branch")
+        .clone();
+    vec!["--branch".to_owned(), dev["id"].to_string()]
 }

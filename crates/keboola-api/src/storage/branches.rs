@@ -1,12 +1,13 @@
 //! Development branches: `/v2/storage/dev-branches`.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::http::Method;
 use crate::lenient::{self, keep_raw};
 use crate::storage::StorageClient;
+use crate::storage::jobs::StorageJob;
 
 /// A development branch; the default branch has `is_default` set.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -16,8 +17,12 @@ pub struct DevBranch {
     pub id: u64,
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub description: String,
     #[serde(default, deserialize_with = "lenient::flag")]
     pub is_default: bool,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub created: Option<String>,
     #[serde(skip)]
     pub raw: Value,
 }
@@ -28,6 +33,39 @@ impl StorageClient {
     /// `GET /v2/storage/dev-branches`, including the default branch.
     pub fn list_dev_branches(&self) -> Result<Vec<DevBranch>, ApiError> {
         self.call(Method::Get, &["dev-branches"]).fetch()
+    }
+
+    /// `GET /v2/storage/dev-branches/{id}`.
+    pub fn get_dev_branch(&self, id: &str) -> Result<DevBranch, ApiError> {
+        self.call(Method::Get, &["dev-branches", id]).fetch()
+    }
+
+    /// `POST /v2/storage/dev-branches {name, description}`: the `devBranchCreate` job whose
+    /// `results` is the new branch (see [`StorageClient::finish_job`] and
+    /// [`DevBranch::from_job`]). Never retried: a lost answer may still create the branch.
+    pub fn create_dev_branch(&self, name: &str, description: &str) -> Result<StorageJob, ApiError> {
+        self.call(Method::Post, &["dev-branches"])
+            .json(&json!({"name": name, "description": description}))
+            .fetch()
+    }
+
+    /// `DELETE /v2/storage/dev-branches/{id}`: the `devBranchDelete` job. Keboola refuses
+    /// the default branch (400).
+    pub fn delete_dev_branch(&self, id: &str) -> Result<StorageJob, ApiError> {
+        self.call(Method::Delete, &["dev-branches", id]).fetch()
+    }
+}
+
+impl DevBranch {
+    /// The branch a finished `devBranchCreate` job reports in its `results`.
+    pub fn from_job(job: &StorageJob) -> Result<DevBranch, ApiError> {
+        lenient::decode(job.results.clone().unwrap_or(Value::Null)).map_err(|e| {
+            ApiError::invalid_response(
+                "GET",
+                &format!("/v2/storage/jobs/{}", job.id),
+                format!("the job's results are not a branch: {e}"),
+            )
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Client tests against scripted local HTTP servers.
 
+mod branches;
 mod config_metadata;
 mod errors;
 mod manage;

@@ -87,6 +87,12 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         ["dev-branches", id] if m == Method::GET && branch.is_none() => {
             branches::get(&store, &ctx, id)
         }
+        ["dev-branches"] if m == Method::POST && branch.is_none() => {
+            branches::create(shared, &store, &ctx, req)
+        }
+        ["dev-branches", id] if m == Method::DELETE && branch.is_none() => {
+            branches::delete(shared, &store, &ctx, id)
+        }
         ["events"] if m == Method::POST => events::create(&store, &ctx, req),
         ["events"] if m == Method::GET => events::list(&store, &ctx, req),
         ["buckets"] if m == Method::GET => buckets::list(&store, &ctx, req),

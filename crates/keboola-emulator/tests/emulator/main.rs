@@ -6,6 +6,7 @@ mod components;
 mod concurrency;
 mod config_metadata;
 mod data_dir;
+mod dev_branches;
 mod encryption;
 mod faults;
 mod manage;

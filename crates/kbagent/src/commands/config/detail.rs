@@ -9,7 +9,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -58,11 +58,11 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
-    project.declare_target(ctx, args.branch.branch.as_deref());
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let body = super::fetch_configuration(
         ctx,
         &project,
-        args.branch.branch.as_deref(),
+        branch.as_deref(),
         &args.config.component_id,
         &args.config.config_id,
     )?;
@@ -73,7 +73,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     Ok(Output {
         configuration,
         project_alias: project.alias,
-        branch_id: args.branch.branch.clone(),
+        branch_id: branch,
         component_id: args.config.component_id.clone(),
         config_id: args.config.config_id.clone(),
     })

@@ -13,7 +13,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::{Printer, Table, cell};
-use crate::select::{ProjectError, fan_out, no_projects, select_many};
+use crate::select::{BranchScope, ProjectError, fan_out, no_projects, select_many};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -96,23 +96,28 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     // One project named on the command line is a single-project read: its failure is the
     // command's failure. A fan-out reports failures per project and goes on.
     let single = !args.projects.aliases.is_empty() && projects.len() == 1;
-    for p in &projects {
-        p.declare_target(ctx, args.branch.branch.as_deref());
-    }
+    // Each project lists its own branch: --branch, else its active branch, else production.
+    let branches: HashMap<String, Option<String>> = projects
+        .iter()
+        .map(|p| {
+            let branch = p.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
+            (p.alias.clone(), branch)
+        })
+        .collect();
     let workers = ctx.parallelism(&cfg)?;
     let http = ctx.http()?.clone();
-    let query = ComponentsQuery {
-        branch: args.branch.branch.clone(),
-        component_type: args.component_type.clone(),
-        include_rows: false,
-    };
     let results = fan_out(
         ctx,
         &http,
         "Listing configurations",
         &projects,
         workers,
-        |client, _| {
+        |client, p| {
+            let query = ComponentsQuery {
+                branch: branches.get(&p.alias).cloned().flatten(),
+                component_type: args.component_type.clone(),
+                include_rows: false,
+            };
             // Folders are extra: a failed search leaves them empty rather than failing the
             // listing. The search (a branch lookup and a query) runs beside the listing so
             // a project costs the round trips of the slower of the two, not their sum.
@@ -142,11 +147,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         errors: Vec::new(),
     };
     for (p, timed) in projects.iter().zip(results) {
+        let branch = branches.get(&p.alias).cloned().flatten();
         let (components, folders) = match timed.result {
             Ok(found) => found,
             Err(e) => {
-                let e = super::missing_branch(ctx, p, args.branch.branch.as_deref(), &e)
-                    .unwrap_or(e);
+                let e = super::missing_branch(ctx, p, branch.as_deref(), &e).unwrap_or(e);
                 if single {
                     return Err(e);
                 }
@@ -162,7 +167,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
                 let version = conf.current_version.as_ref();
                 out.configs.push(ConfigRow {
                     project_alias: p.alias.clone(),
-                    branch_id: args.branch.branch.clone(),
+                    branch_id: branch.clone(),
                     component_id: comp.id.clone(),
                     component_name: comp.name.clone(),
                     component_type: comp.r#type.clone(),

@@ -10,7 +10,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -62,10 +62,11 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let name = args.name.strip_prefix("c-").unwrap_or(&args.name).to_owned();
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let bucket = client
         .create_bucket(&CreateBucket {
             name,
@@ -86,6 +87,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         stage: bucket.stage,
         backend: bucket.backend,
         description: bucket.description.or_else(|| args.description.clone()),
-        legacy_branch_storage: legacy_branch_storage(&client, args.branch.branch.as_deref()),
+        legacy_branch_storage: legacy_branch_storage(&client, branch.as_deref()),
     })
 }

@@ -12,7 +12,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -129,9 +129,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         }
     }
     let project = load_and_select(ctx, args.project.get())?;
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let def = TableDefinition {
         name: args.name.clone(),
         primary_keys_names: args.primary_key.clone(),
@@ -176,7 +177,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         primary_key: args.primary_key.clone(),
         columns: args.columns.iter().map(|c| c.name.clone()).collect(),
         auto_created_bucket: false,
-        legacy_branch_storage: legacy_branch_storage(&client, args.branch.branch.as_deref()),
+        legacy_branch_storage: legacy_branch_storage(&client, branch.as_deref()),
         action: if job.status.is_finished() { "created" } else { "started" }.to_owned(),
         source_table_id: None,
         source_branch_id: None,

@@ -7,7 +7,7 @@ use crate::commands::shared::{BranchArg, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Destructive,
@@ -39,9 +39,10 @@ pub(crate) type Output = Deletion;
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let r = remove_each(
         ctx,
         &project,

@@ -15,7 +15,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -87,10 +87,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             .map_or_else(|| "upload".to_owned(), |n| n.to_string_lossy().into_owned())
     });
     let project = load_and_select(ctx, args.project.get())?;
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let mut cfg = ctx.transfer_config()?;
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let bar = byte_bar(ctx.printer, &format!("Uploading {name}"), Some(meta.len()));
     let mut data = CountedRead {
         inner: BufReader::with_capacity(256 * 1024, local),

@@ -15,7 +15,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::select::{Project, load_and_select};
+use crate::select::{BranchScope, Project, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -173,9 +173,10 @@ pub(crate) fn after_upload(
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let job = load(
         &project,
         &client,

@@ -22,7 +22,7 @@ pub(crate) struct StorageArgs {
     pub command: StorageCommand,
 }
 
-mod writes;
+pub(crate) mod writes;
 
 verbs!(StorageCommand {
     "buckets" => Buckets(buckets),

@@ -11,7 +11,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -55,10 +55,10 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
-    project.declare_target(ctx, args.branch.branch.as_deref());
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let job = client
         .create_snapshot(&args.table_id, args.description.as_deref())
         .and_then(|job| client.finish_job(job, &JobWait::default()))
@@ -72,7 +72,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     Ok(Output {
         project_alias: project.alias,
         table_id: args.table_id.clone(),
-        branch_id: args.branch.branch.clone(),
+        branch_id: branch.clone(),
         snapshot_id: Some(snapshot_id),
         description: args.description.clone(),
     })

@@ -12,7 +12,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Destructive,
@@ -84,11 +84,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ));
     }
     let project = load_and_select(ctx, args.project.get())?;
-    project.declare_target(ctx, args.branch.branch.as_deref());
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx.storage(&project)?;
     // Keboola serves the swap under a branch id only, so the default branch is named too.
-    let branch = match &args.branch.branch {
-        Some(b) => b.clone(),
+    let branch = match branch {
+        Some(b) => b,
         None => client
             .list_dev_branches()
             .map_err(|e| project.api_error(&e))?

@@ -14,7 +14,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -77,10 +77,10 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
-    project.declare_target(ctx, args.branch.branch.as_deref());
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     // A 404 names the bucket when Keboola says so, the snapshot otherwise.
     let missing = |e: &keboola_api::ApiError| {
         let err = project.api_error(e);
@@ -99,7 +99,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         bucket_id: args.bucket_id.clone(),
         snapshot_id: args.snapshot_id.clone(),
         name: args.name.clone(),
-        branch_id: args.branch.branch.clone(),
+        branch_id: branch.clone(),
         dry_run: args.dry_run,
         table: None,
         table_id: None,

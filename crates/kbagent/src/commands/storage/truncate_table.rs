@@ -12,7 +12,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::select::load_and_select;
+use crate::select::{BranchScope, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Destructive,
@@ -82,7 +82,7 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
-    let branch = args.branch.branch.clone();
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let client = ctx.storage(&project)?.with_branch(branch.as_deref());
     let mut found = Vec::new();
     let mut failed = Vec::new();

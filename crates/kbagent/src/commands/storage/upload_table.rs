@@ -22,7 +22,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::select::{Project, load_and_select};
+use crate::select::{BranchScope, Project, load_and_select};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -148,10 +148,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let table_name = args.table_id.rsplit('.').next().unwrap_or_default().to_owned();
     name(&table_name)?;
     let project = load_and_select(ctx, args.project.get())?;
+    let branch = project.use_branch(ctx, args.branch.branch.as_deref(), BranchScope::Active);
     let mut cfg = ctx.transfer_config()?;
     let client = ctx
         .storage(&project)?
-        .with_branch(args.branch.branch.as_deref());
+        .with_branch(branch.as_deref());
     let missing = missing(&project, &client, args)?;
     if missing.bucket {
         let bucket = bucket_of(&args.table_id);

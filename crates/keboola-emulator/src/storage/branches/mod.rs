@@ -1,4 +1,10 @@
-//! Development branches: state, JSON shape, list and detail, and `/branch/{id}` resolution.
+//! Development branches: state, JSON shape, list and detail, and `/branch/{id}` resolution;
+//! creating and deleting them in `lifecycle`, what a new branch starts with in `copy`.
+
+mod copy;
+mod lifecycle;
+
+pub(crate) use lifecycle::{create, delete};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension as _, params};
