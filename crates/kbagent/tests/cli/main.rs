@@ -4,6 +4,7 @@ mod bad_input;
 mod browse;
 mod common;
 mod config_safety;
+mod config_write;
 mod contract;
 mod durability;
 mod faults;

@@ -26,7 +26,12 @@ verbs!(ConfigCommand {
     "list" => List(list),
     "detail" => Detail(detail),
     "oauth-url" => OauthUrl(oauth_url),
+    "update" => Update(update),
 });
+
+mod body;
+mod secrets;
+mod write;
 
 /// One configuration as the API returns it; a 404 says which configuration was missing.
 fn fetch_configuration(

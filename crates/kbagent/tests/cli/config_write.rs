@@ -1,0 +1,372 @@
+//! Configuration writes end to end: `config update` (set, merge, file, dry run, the version
+//! check and a concurrent update), encryption before the write, and the other config
+//! write verbs.
+
+use std::time::Duration;
+
+use keboola_emulator::Fault;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const C: &str = "keboola.ex-db-snowflake";
+const PLAIN: &str = "plain-secret-7f3a9";
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn fault(v: Value) -> Fault {
+    serde_json::from_value(v).unwrap()
+}
+
+/// A Storage API call of project 0 with its admin token, outside kbagent.
+fn storage(env: &TestEnv, method: &str, path: &str, form: Option<&str>) -> (u16, Value) {
+    let url = format!("{}/v2/storage/{path}", env.emu.url());
+    let token = env.token(0, "admin");
+    let a = agent();
+    let mut resp = match (method, form) {
+        ("GET", _) => a.get(&url).header("X-StorageApi-Token", &token).call(),
+        ("POST", Some(f)) => a
+            .post(&url)
+            .header("X-StorageApi-Token", &token)
+            .content_type("application/x-www-form-urlencoded")
+            .send(f),
+        (m, _) => panic!("unsupported {m}"),
+    }
+    .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A new configuration of `C` with a body; returns its id.
+fn make_config(env: &TestEnv, body: &Value) -> String {
+    let form = url_form(&[("name", "Under test"), ("configuration", &body.to_string())]);
+    let (status, v) = storage(env, "POST", &format!("components/{C}/configs"), Some(&form));
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+fn url_form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn stored(env: &TestEnv, id: &str) -> Value {
+    storage(env, "GET", &format!("components/{C}/configs/{id}"), None).1
+}
+
+fn setup() -> (TestEnv, String) {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let id = make_config(
+        &env,
+        &json!({"parameters": {"db": {"host": "h", "port": 443, "#password": "KBC::ProjectSecure::old"}}}),
+    );
+    (env, id)
+}
+
+fn ok(env: &TestEnv, args: &[&str]) -> Value {
+    let (e, code) = env.json(args);
+    assert_eq!(code, 0, "{args:?}: {e:?}");
+    e.data().clone()
+}
+
+#[test]
+fn update_sets_values_encrypts_secrets_first_and_reports_the_new_version() {
+    let (env, id) = setup();
+    env.emu.clear_requests();
+    let secret = format!("parameters.db.#password={PLAIN}");
+    let r = env.run(&[
+        "--json",
+        "config",
+        "update",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--set",
+        "parameters.db.port=5432",
+        "--set",
+        &secret,
+        "--set",
+        r"parameters.odd\.key=text value",
+        "--change-description",
+        "Port and password",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains(PLAIN) && !r.stderr.contains(PLAIN));
+    let data = r.envelope().data().clone();
+    assert_eq!(data["version"], 2);
+    assert_eq!(data["previous_version"], 1);
+    assert_eq!(data["dry_run"], false);
+    assert_eq!(
+        data["encrypted"],
+        json!(["configuration.parameters.db.#password"])
+    );
+    let paths: Vec<&str> = data["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "configuration.parameters.db.port",
+            "configuration.parameters.db.#password",
+            r"configuration.parameters.odd\.key"
+        ]
+    );
+
+    let now = stored(&env, &id);
+    let body = &now["configuration"]["parameters"];
+    assert_eq!(body["db"]["port"], 5432);
+    assert_eq!(body["odd.key"], "text value");
+    let cipher = body["db"]["#password"].as_str().unwrap();
+    assert!(cipher.starts_with("KBC::ConfigSecure::"), "{cipher}");
+    assert_eq!(now["changeDescription"], "Port and password");
+
+    // The encryption call came before the write, scoped to this configuration, and no
+    // request the emulator logged carries the plain text.
+    let log = env.emu.requests();
+    let enc = log
+        .iter()
+        .position(|r| r.path.ends_with("/encrypt"))
+        .expect("encrypt call");
+    let put = log.iter().position(|r| r.method == "PUT").expect("write");
+    assert!(enc < put);
+    assert!(log[enc].query.contains("configId"), "{:?}", log[enc]);
+    let logged = format!("{log:?}");
+    assert!(!logged.contains(PLAIN));
+}
+
+#[test]
+fn dry_run_shows_a_diff_and_writes_nothing() {
+    let (env, id) = setup();
+    let patch = env.home.path().join("patch.json");
+    std::fs::write(
+        &patch,
+        r##"{"parameters": {"db": {"host": null, "#password": "new-plain"}, "added": [1]}}"##,
+    )
+    .unwrap();
+    env.emu.clear_requests();
+    let data = ok(
+        &env,
+        &[
+            "config",
+            "update",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--merge",
+            patch.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(data["dry_run"], true);
+    assert_eq!(data["version"], 1);
+    assert_eq!(
+        data["changes"],
+        json!([
+            {"path": "configuration.parameters.db.host", "old": "h"},
+            {"path": "configuration.parameters.db.#password", "old": "KBC::ProjectSecure::old", "new": "***"},
+            {"path": "configuration.parameters.added", "new": [1]}
+        ])
+    );
+    assert_eq!(
+        data["configuration"]["parameters"]["db"]["#password"],
+        "***"
+    );
+    assert!(
+        env.emu.requests().iter().all(|r| r.method == "GET"),
+        "a dry run wrote"
+    );
+    assert_eq!(stored(&env, &id)["version"], 1);
+
+    let human = env.run(&[
+        "config",
+        "update",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--set",
+        "parameters.db.port=1",
+        "--dry-run",
+    ]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    insta::assert_snapshot!(human.stdout.replace(&id, "<ID>"), @r"
+    Dry run: would update keboola.ex-db-snowflake / <ID> in project 'p' (version 1, unchanged)
+    --- version 1
+    +++ version 2 (not written)
+    - configuration.parameters.db.port: 443
+    + configuration.parameters.db.port: 1
+    ");
+}
+
+#[test]
+fn a_whole_body_from_stdin_name_and_description_are_written() {
+    let (env, id) = setup();
+    let (e, code) = env.json_stdin(
+        &[
+            "config",
+            "update",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--file",
+            "-",
+            "--name",
+            "Renamed",
+            "--description",
+            "D",
+        ],
+        r#"{"parameters": {"only": true}}"#,
+    );
+    assert_eq!(code, 0, "{e:?}");
+    let now = stored(&env, &id);
+    assert_eq!(now["configuration"], json!({"parameters": {"only": true}}));
+    assert_eq!(now["name"], "Renamed");
+    assert_eq!(now["description"], "D");
+    assert_eq!(now["version"], 2);
+}
+
+#[test]
+fn bad_input_fails_before_any_request() {
+    let (env, id) = setup();
+    env.emu.clear_requests();
+    for (args, code) in [
+        (vec!["--set", "a..b=1"], "INVALID_ARGUMENT"),
+        (vec!["--set", "noequals"], "INVALID_ARGUMENT"),
+        (vec![], "USAGE_ERROR"),
+    ] {
+        let mut all = vec!["config", "update", "--component-id", C, "--config-id", &id];
+        all.extend(args);
+        let (e, exit) = env.json(&all);
+        assert_eq!(exit, 2, "{e:?}");
+        assert_eq!(e.err().code, code);
+    }
+    assert!(env.emu.requests().is_empty());
+}
+
+#[test]
+fn an_encryption_failure_aborts_the_write() {
+    let (env, id) = setup();
+    env.emu
+        .add_fault(fault(json!({"service": "encryption", "status": 500})));
+    let secret = format!("parameters.#token={PLAIN}");
+    let (e, code) = env.json(&[
+        "config",
+        "update",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--set",
+        &secret,
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        e.err().message.contains("nothing was written"),
+        "{}",
+        e.err().message
+    );
+    assert_eq!(stored(&env, &id)["version"], 1);
+    assert!(env.emu.requests().iter().all(|r| r.method != "PUT"));
+}
+
+/// Two updates read the same version; one is held back in its encryption call while the
+/// other writes. The held one must find the version moved and refuse.
+#[test]
+fn of_two_concurrent_updates_one_wins_and_the_other_gets_a_version_conflict() {
+    let (env, id) = setup();
+    env.emu.add_fault(fault(
+        json!({"service": "encryption", "latency_ms": 3000, "times": 1}),
+    ));
+    let secret = format!("parameters.#slow={PLAIN}");
+    let slow = env
+        .base()
+        .args([
+            "--json",
+            "config",
+            "update",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--set",
+            &secret,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the slow one has read the configuration and is held in its encryption call
+    // (the fault is used up when its request arrives).
+    let faults_url = format!("{}/_emulator/faults", env.emu.url());
+    let mut held = false;
+    for _ in 0..500 {
+        let text = agent()
+            .get(&faults_url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        if serde_json::from_str::<Value>(&text).unwrap() == json!([]) {
+            held = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(held, "the slow update never reached the Encryption API");
+    let fast = ok(
+        &env,
+        &[
+            "config",
+            "update",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--set",
+            "parameters.fast=true",
+        ],
+    );
+    assert_eq!(fast["version"], 2);
+
+    let out = slow.wait_with_output().unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 5, "{}", run.stdout);
+    let e = run.envelope();
+    assert_eq!(e.err().code, "CONFIG_VERSION_CONFLICT");
+    assert_eq!(e.err().details.as_ref().unwrap()["expected_version"], 1);
+    assert_eq!(e.err().details.as_ref().unwrap()["found_version"], 2);
+    assert_eq!(e.err().details.as_ref().unwrap()["written"], false);
+    let now = stored(&env, &id);
+    assert_eq!(now["version"], 2);
+    assert_eq!(now["configuration"]["parameters"]["fast"], true);
+    assert!(now["configuration"]["parameters"].get("#slow").is_none());
+}
