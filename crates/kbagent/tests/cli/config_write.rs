@@ -370,3 +370,363 @@ fn of_two_concurrent_updates_one_wins_and_the_other_gets_a_version_conflict() {
     assert_eq!(now["configuration"]["parameters"]["fast"], true);
     assert!(now["configuration"]["parameters"].get("#slow").is_none());
 }
+
+#[test]
+fn new_creates_with_secrets_encrypted_and_dry_run_creates_nothing() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    let body = format!(r##"{{"parameters": {{"db": {{"host": "h", "#password": "{PLAIN}"}}}}}}"##);
+    let dry = ok(
+        &env,
+        &[
+            "config",
+            "new",
+            "--component-id",
+            C,
+            "--name",
+            "Fresh",
+            "--configuration",
+            &body,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(
+        dry["encrypted"],
+        json!(["configuration.parameters.db.#password"])
+    );
+    let before = storage(&env, "GET", &format!("components/{C}/configs"), None).1;
+    let r = env.run(&[
+        "--json",
+        "config",
+        "new",
+        "--component-id",
+        C,
+        "--name",
+        "Fresh",
+        "--configuration",
+        &body,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains(PLAIN));
+    let data = r.envelope().data().clone();
+    assert_eq!(data["version"], 1);
+    assert_eq!(data["previous_version"], Value::Null);
+    let id = data["id"].as_str().unwrap();
+    let now = stored(&env, id);
+    assert_eq!(now["name"], "Fresh");
+    let cipher = now["configuration"]["parameters"]["db"]["#password"]
+        .as_str()
+        .unwrap();
+    assert!(cipher.starts_with("KBC::ProjectSecure::"), "{cipher}");
+    let after = storage(&env, "GET", &format!("components/{C}/configs"), None).1;
+    assert_eq!(
+        after.as_array().unwrap().len(),
+        before.as_array().unwrap().len() + 1
+    );
+    assert!(!format!("{:?}", env.emu.requests()).contains(PLAIN));
+    // No name: a usage error before any request.
+    let (e, code) = env.json(&["config", "new", "--component-id", C]);
+    assert_eq!((code, e.err().code.as_str()), (2, "USAGE_ERROR"));
+}
+
+#[test]
+fn delete_needs_a_confirmation_goes_to_the_trash_and_restore_brings_it_back() {
+    let (env, id) = setup();
+    let args = [
+        "config",
+        "delete",
+        "--component-id",
+        C,
+        "--config-id",
+        id.as_str(),
+    ];
+    // Without --yes and with no terminal: refused, nothing deleted.
+    let (e, code) = env.json(&args);
+    assert_eq!(code, 2, "{e:?}");
+    assert_eq!(
+        e.err().details.as_ref().unwrap()["confirmation_required"],
+        true
+    );
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    assert_eq!(ok(&env, &dry)["deleted"], false);
+    assert_eq!(stored(&env, &id)["version"], 1);
+
+    let mut yes = args.to_vec();
+    yes.push("--yes");
+    let data = ok(&env, &yes);
+    assert_eq!(data["deleted"], true);
+    let (status, _) = storage(&env, "GET", &format!("components/{C}/configs/{id}"), None);
+    assert_eq!(status, 404);
+    let trash = ok(&env, &["config", "trash", "--component-id", C]);
+    let ids: Vec<&str> = trash["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()]);
+    // A second delete does not purge: the trashed configuration is not found.
+    let (e, code) = env.json(&yes);
+    assert_eq!((code, e.err().code.as_str()), (1, "NOT_FOUND"));
+    assert_eq!(
+        ok(&env, &["config", "trash", "--component-id", C])["configs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let restored = ok(
+        &env,
+        &["config", "restore", "--component-id", C, "--config-id", &id],
+    );
+    assert_eq!(restored["version"], 3);
+    assert_eq!(stored(&env, &id)["isDeleted"], false);
+    assert_eq!(
+        ok(&env, &["config", "trash", "--component-id", C])["configs"],
+        json!([])
+    );
+    let (e, code) = env.json(&["config", "restore", "--component-id", C, "--config-id", &id]);
+    assert_eq!((code, e.err().code.as_str()), (1, "NOT_FOUND"));
+}
+
+#[test]
+fn rename_versions_and_rollback() {
+    let (env, id) = setup();
+    let renamed = ok(
+        &env,
+        &[
+            "config",
+            "rename",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--name",
+            "New name",
+        ],
+    );
+    assert_eq!(renamed["version"], 2);
+    ok(
+        &env,
+        &[
+            "config",
+            "update",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--set",
+            "parameters.db.host=other",
+        ],
+    );
+    let versions = ok(
+        &env,
+        &[
+            "config",
+            "versions",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+        ],
+    );
+    let numbers: Vec<u64> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2, 1]);
+    assert_eq!(
+        versions["versions"][1]["changeDescription"],
+        "Renamed from \"Under test\""
+    );
+
+    let dry = ok(
+        &env,
+        &[
+            "config",
+            "rollback",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--version",
+            "1",
+            "--dry-run",
+        ],
+    );
+    let paths: Vec<&str> = dry["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["configuration.parameters.db.host", "name"]);
+    assert_eq!(stored(&env, &id)["version"], 3);
+    let rolled = ok(
+        &env,
+        &[
+            "config",
+            "rollback",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--version",
+            "1",
+        ],
+    );
+    assert_eq!(rolled["version"], 4);
+    let now = stored(&env, &id);
+    assert_eq!(now["name"], "Under test");
+    assert_eq!(now["configuration"]["parameters"]["db"]["host"], "h");
+    let (e, code) = env.json(&[
+        "config",
+        "rollback",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--version",
+        "99",
+    ]);
+    assert_eq!((code, e.err().code.as_str()), (1, "NOT_FOUND"), "{e:?}");
+}
+
+#[test]
+fn rows_are_created_updated_and_deleted_and_state_is_set_and_read() {
+    let (env, id) = setup();
+    let body = format!(r##"{{"parameters": {{"table": "T", "#key": "{PLAIN}"}}}}"##);
+    let row = ok(
+        &env,
+        &[
+            "config",
+            "row-create",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--name",
+            "r1",
+            "--configuration",
+            &body,
+        ],
+    );
+    let rid = row["id"].as_str().unwrap().to_owned();
+    assert!(
+        row["configuration"]["parameters"]["#key"]
+            .as_str()
+            .unwrap()
+            .starts_with("KBC::ConfigSecure::")
+    );
+    assert_eq!(stored(&env, &id)["version"], 2);
+
+    let upd = ok(
+        &env,
+        &[
+            "config",
+            "row-update",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--row-id",
+            &rid,
+            "--set",
+            "parameters.table=U",
+            "--is-disabled",
+        ],
+    );
+    assert_eq!(upd["isDisabled"], true);
+    assert_eq!(upd["configuration"]["parameters"]["table"], "U");
+    let now = stored(&env, &id);
+    assert_eq!(now["version"], 3);
+    assert_eq!(now["rows"][0]["configuration"]["parameters"]["table"], "U");
+
+    let (e, code) = env.json(&[
+        "config",
+        "row-delete",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--row-id",
+        &rid,
+    ]);
+    assert_eq!(code, 2, "{e:?}");
+    ok(
+        &env,
+        &[
+            "config",
+            "row-delete",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--row-id",
+            &rid,
+            "--yes",
+        ],
+    );
+    assert_eq!(stored(&env, &id)["rows"], json!([]));
+    let (e, code) = env.json(&[
+        "config",
+        "row-delete",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--row-id",
+        &rid,
+        "--yes",
+    ]);
+    assert_eq!((code, e.err().code.as_str()), (1, "NOT_FOUND"));
+
+    let dry = ok(
+        &env,
+        &[
+            "config",
+            "state-set",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--state",
+            r#"{"last": 5}"#,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry["changes"], json!([{"path": "state.last", "new": 5}]));
+    assert_eq!(stored(&env, &id)["state"], json!({}));
+    ok(
+        &env,
+        &[
+            "config",
+            "state-set",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--state",
+            r#"{"last": 5}"#,
+        ],
+    );
+    let got = ok(
+        &env,
+        &[
+            "config",
+            "state-get",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+        ],
+    );
+    assert_eq!(got["state"], json!({"last": 5}));
+    // State is not versioned.
+    assert_eq!(stored(&env, &id)["version"], 4);
+}

@@ -27,6 +27,18 @@ verbs!(ConfigCommand {
     "detail" => Detail(detail),
     "oauth-url" => OauthUrl(oauth_url),
     "update" => Update(update),
+    "new" => New(new),
+    "delete" => Delete(delete),
+    "restore" => Restore(restore),
+    "trash" => Trash(trash),
+    "rename" => Rename(rename),
+    "versions" => Versions(versions),
+    "rollback" => Rollback(rollback),
+    "row-create" => RowCreate(row_create),
+    "row-update" => RowUpdate(row_update),
+    "row-delete" => RowDelete(row_delete),
+    "state-get" => StateGet(state_get),
+    "state-set" => StateSet(state_set),
 });
 
 mod body;

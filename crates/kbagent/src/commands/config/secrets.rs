@@ -122,5 +122,8 @@ pub(crate) fn encrypt_in_place(
             *slot = Value::String(cipher.to_owned());
         }
     }
-    Ok(plain.into_iter().map(|p| in_configuration(&p.path)).collect())
+    Ok(plain
+        .into_iter()
+        .map(|p| in_configuration(&p.path))
+        .collect())
 }

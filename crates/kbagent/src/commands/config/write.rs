@@ -113,8 +113,7 @@ impl Target {
             )
         } else {
             format!(
-                "The {what} changed while this command ran (version {} when read, {found} now); nothing was written",
-                expected
+                "The {what} changed while this command ran (version {expected} when read, {found} now); nothing was written"
             )
         };
         CliError::new(ErrorCode::ConfigVersionConflict, message)
@@ -285,4 +284,86 @@ pub(crate) fn render_diff(
         }
     }
     out
+}
+
+/// The result of a configuration action that is not a body edit (delete, restore, rows,
+/// state): Keboola's object, where it happened, and a sentence for people.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ActionOutput {
+    #[serde(flatten)]
+    pub object: Map<String, Value>,
+    pub project_alias: String,
+    pub branch_id: Option<String>,
+    pub component_id: String,
+    pub dry_run: bool,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub summary: String,
+}
+
+impl ActionOutput {
+    pub fn new(t: &Target, object: Map<String, Value>, dry_run: bool, summary: String) -> Self {
+        ActionOutput {
+            object,
+            project_alias: t.project.alias.clone(),
+            branch_id: t.branch.clone(),
+            component_id: t.component_id.clone(),
+            dry_run,
+            summary,
+        }
+    }
+}
+
+impl CommandOutput for ActionOutput {
+    fn human(&self, _: &Printer) -> String {
+        format!("{}\n", self.summary)
+    }
+}
+
+/// `what` of the target, for messages: `configuration 12 "Name" of C in project 'p'`.
+pub(crate) fn describe(t: &Target, config: &Map<String, Value>) -> String {
+    let name = config.get("name").and_then(Value::as_str).unwrap_or("");
+    format!(
+        "configuration {} \"{name}\" of {} in project '{}'",
+        t.config_id, t.component_id, t.project.alias
+    )
+}
+
+/// A JSON object from `value`, or an empty one.
+pub(crate) fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// `--yes` and `--dry-run` of a destructive configuration command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ConfirmArgs {
+    /// Go ahead without asking (needed when stdin or stderr is not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Say what would happen and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A project and branch to create a configuration in (there is no configuration yet).
+pub(crate) struct Place {
+    pub project: Project,
+    pub branch: Option<String>,
+    pub client: StorageClient,
+}
+
+impl Place {
+    pub fn resolve(ctx: &Ctx<'_>, project: &ProjectArg, branch: &BranchArg) -> CliResult<Self> {
+        let project = load_and_select(ctx, project.get())?;
+        let branch = project.use_branch(ctx, branch.branch.as_deref(), BranchScope::Active);
+        let client = ctx.storage(&project)?;
+        Ok(Self {
+            project,
+            branch,
+            client,
+        })
+    }
 }
