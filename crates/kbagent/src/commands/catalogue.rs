@@ -49,6 +49,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("config", config::ConfigCommand::entries());
     noun("storage", storage::StorageCommand::entries());
     noun("job", super::job::JobCommand::entries());
+    noun("encrypt", super::encrypt::EncryptCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),

@@ -11,6 +11,7 @@ pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod doctor;
+pub(crate) mod encrypt;
 pub(crate) mod job;
 pub(crate) mod project;
 pub(crate) mod shared;
@@ -188,6 +189,7 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Config(args) => args.command.run(ctx),
         Command::Storage(args) => args.command.run(ctx),
         Command::Job(args) => args.command.run(ctx),
+        Command::Encrypt(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Completions(args) => Ok(report(p, &completions::run(ctx, &args)?)),

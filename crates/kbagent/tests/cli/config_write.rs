@@ -730,3 +730,81 @@ fn rows_are_created_updated_and_deleted_and_state_is_set_and_read() {
     // State is not versioned.
     assert_eq!(stored(&env, &id)["version"], 4);
 }
+
+#[test]
+fn encrypt_values_returns_scoped_ciphers_only_and_refuses_keys_without_hash() {
+    let env = TestEnv::new();
+    env.add("p", 0, "admin");
+    env.emu.clear_requests();
+    let input = format!(r##"{{"#password": "{PLAIN}", "#done": "KBC::ProjectSecure::kept"}}"##);
+    let r = env.run(&[
+        "--json",
+        "encrypt",
+        "values",
+        "--component-id",
+        C,
+        "--input",
+        &input,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains(PLAIN) && !r.stderr.contains(PLAIN));
+    let data = r.envelope().data().clone();
+    assert!(
+        data["#password"]
+            .as_str()
+            .unwrap()
+            .starts_with("KBC::ProjectSecure::")
+    );
+    assert_eq!(data["#done"], "KBC::ProjectSecure::kept");
+    assert!(!format!("{:?}", env.emu.requests()).contains(PLAIN));
+
+    let file = env.home.path().join("secrets.json");
+    std::fs::write(&file, format!(r##"{{"#k": "{PLAIN}"}}"##)).unwrap();
+    let out = env.home.path().join("out.json");
+    let at = format!("@{}", file.display());
+    let data = ok(
+        &env,
+        &[
+            "encrypt",
+            "values",
+            "--component-id",
+            C,
+            "--config-id",
+            "42",
+            "--input",
+            &at,
+            "--output-file",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        data["#k"]
+            .as_str()
+            .unwrap()
+            .starts_with("KBC::ConfigSecure::")
+    );
+    assert_eq!(mode(&out) & 0o777, 0o600);
+    assert!(!std::fs::read_to_string(&out).unwrap().contains(PLAIN));
+
+    env.emu.clear_requests();
+    let (e, code) = env.json(&[
+        "encrypt",
+        "values",
+        "--component-id",
+        C,
+        "--input",
+        r#"{"password": "x"}"#,
+    ]);
+    assert_eq!((code, e.err().code.as_str()), (2, "USAGE_ERROR"));
+    let (e, code) = env.json(&[
+        "encrypt",
+        "values",
+        "--component-id",
+        C,
+        "--input",
+        "not json {secret",
+    ]);
+    assert_eq!((code, e.err().code.as_str()), (2, "USAGE_ERROR"));
+    assert!(!e.err().message.contains("secret"));
+    assert!(env.emu.requests().is_empty());
+}

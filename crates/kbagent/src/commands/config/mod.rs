@@ -43,6 +43,7 @@ verbs!(ConfigCommand {
 
 mod body;
 mod secrets;
+pub(crate) use secrets::project_id;
 mod write;
 
 /// One configuration as the API returns it; a 404 says which configuration was missing.
