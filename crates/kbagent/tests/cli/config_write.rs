@@ -808,3 +808,131 @@ fn encrypt_values_returns_scoped_ciphers_only_and_refuses_keys_without_hash() {
     assert!(!e.err().message.contains("secret"));
     assert!(env.emu.requests().is_empty());
 }
+
+#[test]
+fn clone_copies_rows_and_leaves_out_secrets_that_cannot_work_in_the_copy() {
+    let env = TestEnv::with(keboola_emulator::EmulatorOptions {
+        projects: 2,
+        ..keboola_emulator::EmulatorOptions::default()
+    });
+    env.add("p", 0, "admin");
+    env.add("q", 1, "admin");
+    let id = make_config(
+        &env,
+        &json!({"parameters": {"#bound": "KBC::ConfigSecure::abc", "#project": "KBC::ProjectSecure::def", "#component": "KBC::ComponentSecure::ghi", "host": "h"}}),
+    );
+    ok(
+        &env,
+        &[
+            "config",
+            "row-create",
+            "--project",
+            "p",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--name",
+            "r1",
+            "--configuration",
+            r#"{"x": 1}"#,
+        ],
+    );
+
+    // Same project: only the configuration-bound cipher is left out.
+    let same = ok(
+        &env,
+        &[
+            "config",
+            "clone",
+            "--project",
+            "p",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--name",
+            "Copy",
+        ],
+    );
+    assert_eq!(
+        same["secrets_to_set"],
+        json!(["configuration.parameters.#bound"])
+    );
+    assert_eq!(same["row_ids"].as_array().unwrap().len(), 1);
+    let copy = stored(&env, same["id"].as_str().unwrap());
+    assert_eq!(copy["name"], "Copy");
+    assert_eq!(copy["rows"][0]["configuration"], json!({"x": 1}));
+    assert!(copy["configuration"]["parameters"].get("#bound").is_none());
+    assert_eq!(
+        copy["configuration"]["parameters"]["#project"],
+        "KBC::ProjectSecure::def"
+    );
+
+    // Another project: project-bound ciphers go too; --secret fills one, encrypted there.
+    let secret = format!("parameters.#project={PLAIN}");
+    let dry = ok(
+        &env,
+        &[
+            "config",
+            "clone",
+            "--project",
+            "p",
+            "--component-id",
+            C,
+            "--config-id",
+            &id,
+            "--name",
+            "Q",
+            "--to-project",
+            "q",
+            "--secret",
+            &secret,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(
+        dry["secrets_to_set"],
+        json!(["configuration.parameters.#bound"])
+    );
+    assert_eq!(
+        dry["configuration"]["parameters"]["#project"],
+        "***"
+    );
+    let r = env.run(&[
+        "--json",
+        "config",
+        "clone",
+        "--project",
+        "p",
+        "--component-id",
+        C,
+        "--config-id",
+        &id,
+        "--name",
+        "Q",
+        "--to-project",
+        "q",
+        "--secret",
+        &secret,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains(PLAIN));
+    let data = r.envelope().data().clone();
+    assert_eq!(data["project_alias"], "q");
+    assert_eq!(
+        data["encrypted"],
+        json!(["configuration.parameters.#project"])
+    );
+    let parameters = &data["configuration"]["parameters"];
+    assert!(
+        parameters["#project"]
+            .as_str()
+            .unwrap()
+            .starts_with("KBC::ProjectSecure::")
+    );
+    assert_ne!(parameters["#project"], "KBC::ProjectSecure::def");
+    assert_eq!(parameters["#component"], "KBC::ComponentSecure::ghi");
+    assert!(parameters.get("#bound").is_none());
+    assert!(!format!("{:?}", env.emu.requests()).contains(PLAIN));
+}

@@ -39,6 +39,7 @@ verbs!(ConfigCommand {
     "row-delete" => RowDelete(row_delete),
     "state-get" => StateGet(state_get),
     "state-set" => StateSet(state_set),
+    "clone" => Clone(clone),
 });
 
 mod body;
