@@ -895,10 +895,7 @@ fn clone_copies_rows_and_leaves_out_secrets_that_cannot_work_in_the_copy() {
         dry["secrets_to_set"],
         json!(["configuration.parameters.#bound"])
     );
-    assert_eq!(
-        dry["configuration"]["parameters"]["#project"],
-        "***"
-    );
+    assert_eq!(dry["configuration"]["parameters"]["#project"], "***");
     let r = env.run(&[
         "--json",
         "config",
