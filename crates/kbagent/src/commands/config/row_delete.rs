@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 
-use super::write::{ActionOutput, ConfirmArgs, Target};
-use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg, id_part};
+use super::write::{ActionOutput, ConfirmArgs, Target, find_row, row_id};
+use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
-use crate::error::{CliError, CliResult, ErrorCode};
+use crate::error::{CliError, CliResult};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Destructive,
@@ -15,10 +15,6 @@ pub(crate) const META: Meta = Meta::new(
     "Examples:\n  kbagent config row-delete --component-id keboola.ex-db-snowflake --config-id 123 --row-id 456 --yes",
 )
 .network();
-
-fn row_id(v: &str) -> Result<String, CliError> {
-    id_part("row id", v)
-}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -39,17 +35,7 @@ pub(crate) type Output = ActionOutput;
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let t = Target::resolve(ctx, &args.project, &args.config, &args.branch)?;
     let config = t.read(ctx)?;
-    let row = config
-        .get("rows")
-        .and_then(Value::as_array)
-        .and_then(|rows| rows.iter().find(|r| r["id"].as_str() == Some(&args.row_id)))
-        .ok_or_else(|| {
-            CliError::new(
-                ErrorCode::NotFound,
-                format!("Configuration {} has no row {} in project '{}'", t.config_id, args.row_id, t.project.alias),
-            )
-            .project(&t.project.alias)
-        })?;
+    let row = find_row(&t, &config, &args.row_id)?;
     let mut shown = serde_json::Map::new();
     shown.insert("id".into(), Value::String(args.row_id.clone()));
     shown.insert("name".into(), row.get("name").cloned().unwrap_or(Value::Null));

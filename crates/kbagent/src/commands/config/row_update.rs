@@ -5,13 +5,15 @@
 use keboola_api::{ConfigurationWrite, EncryptionScope};
 use serde_json::Value;
 
-use super::body::{Change, diff, masked, merge_patch, parse_assignment, set_path};
+use super::body::{Change, diff, masked, parse_assignment};
 use super::secrets::{encrypt_in_place, plain_paths, project_id};
-use super::write::{ActionOutput, Target, object, read_json, read_json_arg, version_of};
-use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg, id_part};
+use super::write::{
+    ActionOutput, Target, apply_edits, find_row, object, read_json_arg, row_id, version_of,
+};
+use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Write,
@@ -24,10 +26,6 @@ pub(crate) const META: Meta = Meta::new(
 --set and --merge work as in `config update`.",
 )
 .network();
-
-fn row_id(v: &str) -> Result<String, CliError> {
-    id_part("row id", v)
-}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -75,36 +73,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let t = Target::resolve(ctx, &args.project, &args.config, &args.branch)?;
     let config = t.read(ctx)?;
     let read = version_of(&config);
-    let row = config
-        .get("rows")
-        .and_then(Value::as_array)
-        .and_then(|rows| rows.iter().find(|r| r["id"].as_str() == Some(&args.row_id)))
-        .cloned()
-        .ok_or_else(|| {
-            CliError::new(
-                crate::error::ErrorCode::NotFound,
-                format!(
-                    "Configuration {} has no row {} in project '{}'",
-                    t.config_id, args.row_id, t.project.alias
-                ),
-            )
-            .project(&t.project.alias)
-        })?;
+    let row = find_row(&t, &config, &args.row_id)?;
     let old = row.get("configuration").filter(|v| v.is_object()).cloned().unwrap_or_else(|| serde_json::json!({}));
-    let mut new = match &args.configuration {
+    let base = match &args.configuration {
         Some(c) => read_json_arg(c, "row configuration")?,
         None => old.clone(),
     };
-    if !new.is_object() {
-        return Err(CliError::usage("The row configuration must be a JSON object"));
-    }
-    if let Some(m) = &args.merge {
-        merge_patch(&mut new, &read_json(m, "merge patch")?);
-    }
-    for s in &args.set {
-        let (keys, value) = parse_assignment(s)?;
-        set_path(&mut new, &keys, value)?;
-    }
+    let mut new = apply_edits(base, args.merge.as_deref(), &args.set)?;
     let disabled = match (args.is_disabled, args.is_enabled) {
         (true, _) => Some(true),
         (_, true) => Some(false),

@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value};
 
-use super::write::{ActionOutput, Target};
-use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg, id_part};
+use super::write::{ActionOutput, Target, find_row, row_id};
+use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
-use crate::error::{CliError, CliResult, ErrorCode};
+use crate::error::CliResult;
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -14,10 +14,6 @@ pub(crate) const META: Meta = Meta::new(
     "Examples:\n  kbagent config state-get --component-id keboola.ex-db-snowflake --config-id 123",
 )
 .network();
-
-fn row_id(v: &str) -> Result<String, CliError> {
-    id_part("row id", v)
-}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -49,14 +45,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let state = match &args.row_id {
         None => config.get("state").cloned(),
         Some(r) => Some(
-            config
-                .get("rows")
-                .and_then(Value::as_array)
-                .and_then(|rows| rows.iter().find(|x| x["id"].as_str() == Some(r)))
-                .ok_or_else(|| {
-                    CliError::new(ErrorCode::NotFound, format!("Configuration {} has no row {r}", t.config_id))
-                        .project(&t.project.alias)
-                })?
+            find_row(&t, &config, r)?
                 .get("state")
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new())),

@@ -8,9 +8,9 @@
 use keboola_api::{ConfigurationWrite, EncryptionScope};
 use serde_json::Value;
 
-use super::body::{self, diff, masked, merge_patch, parse_assignment, set_path};
+use super::body::{self, diff, masked, parse_assignment};
 use super::secrets::{encrypt_in_place, plain_paths, project_id};
-use super::write::{Target, WriteOutput, read_json, version_of};
+use super::write::{Target, WriteOutput, apply_edits, read_json, version_of};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -73,21 +73,11 @@ fn edited(args: &Args, old: &Value) -> CliResult<Value> {
     if args.merge.as_deref() == Some("-") && args.file.as_deref() == Some("-") {
         return Err(CliError::usage("--merge and --file cannot both read stdin"));
     }
-    let mut new = match &args.file {
+    let new = match &args.file {
         Some(f) => read_json(f, "configuration")?,
         None => old.clone(),
     };
-    if !new.is_object() {
-        return Err(CliError::usage("The configuration body must be a JSON object"));
-    }
-    if let Some(m) = &args.merge {
-        merge_patch(&mut new, &read_json(m, "merge patch")?);
-    }
-    for s in &args.set {
-        let (keys, value) = parse_assignment(s)?;
-        set_path(&mut new, &keys, value)?;
-    }
-    Ok(new)
+    apply_edits(new, args.merge.as_deref(), &args.set)
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {

@@ -367,3 +367,49 @@ impl Place {
         })
     }
 }
+
+/// `--row-id`: a row of a configuration.
+pub(crate) fn row_id(v: &str) -> Result<String, CliError> {
+    crate::commands::shared::id_part("row id", v)
+}
+
+/// Row `row_id` of `config`, or `NOT_FOUND` naming it.
+pub(crate) fn find_row(t: &Target, config: &Map<String, Value>, row_id: &str) -> CliResult<Value> {
+    config
+        .get("rows")
+        .and_then(Value::as_array)
+        .and_then(|rows| rows.iter().find(|r| r["id"].as_str() == Some(row_id)))
+        .cloned()
+        .ok_or_else(|| {
+            CliError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "Configuration {} has no row {row_id} in project '{}'",
+                    t.config_id, t.project.alias
+                ),
+            )
+            .project(&t.project.alias)
+        })
+}
+
+/// `body` with a merge patch from `merge` (a file or '-') and each `--set` applied, in that
+/// order.
+pub(crate) fn apply_edits(
+    mut body: Value,
+    merge: Option<&str>,
+    sets: &[String],
+) -> CliResult<Value> {
+    if !body.is_object() {
+        return Err(CliError::usage(
+            "The configuration body must be a JSON object",
+        ));
+    }
+    if let Some(m) = merge {
+        super::body::merge_patch(&mut body, &read_json(m, "merge patch")?);
+    }
+    for s in sets {
+        let (keys, value) = super::body::parse_assignment(s)?;
+        super::body::set_path(&mut body, &keys, value)?;
+    }
+    Ok(body)
+}
