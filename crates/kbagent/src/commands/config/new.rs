@@ -88,6 +88,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         previous_version: None,
         changes: changes.clone(),
         encrypted,
+        before: None,
         verb: "create",
     };
     if args.dry_run {

@@ -82,6 +82,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         previous_version: Some(read),
         changes,
         encrypted: Vec::new(),
+        before: None,
         verb: "rename",
     })
 }

@@ -136,6 +136,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         previous_version: Some(read),
         changes,
         encrypted: Vec::new(),
+        before: None,
         verb: "roll back",
     })
 }

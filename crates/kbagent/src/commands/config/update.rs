@@ -126,6 +126,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         previous_version: Some(read_version),
         changes,
         encrypted,
+        before: None,
         verb: "update",
     };
     if args.dry_run || changes.is_empty() {
@@ -137,7 +138,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         if let Some(d) = &args.description {
             current.insert("description".into(), Value::String(d.clone()));
         }
-        return Ok(out(current, changes, encrypted, args.dry_run));
+        let mut shown = out(current, changes, encrypted, args.dry_run);
+        if args.dry_run {
+            shown.before = Some(masked(&old));
+        }
+        return Ok(shown);
     }
     let scope = EncryptionScope {
         component_id: t.component_id.clone(),

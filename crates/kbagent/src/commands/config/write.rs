@@ -183,6 +183,10 @@ pub(crate) struct WriteOutput {
     pub changes: Vec<Change>,
     /// Paths of the values that were encrypted before the write (on `--dry-run`: would be).
     pub encrypted: Vec<String>,
+    /// On `config update --dry-run`: the body as it is now (secrets masked); `configuration`
+    /// is the body as it would be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
     #[serde(skip)]
     #[schemars(skip)]
     pub verb: &'static str,
