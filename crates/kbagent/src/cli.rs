@@ -104,7 +104,7 @@ pub(crate) enum Command {
     /// Manage Storage API tokens of a project
     #[command(after_help = token::EXAMPLES)]
     Token(token::TokenArgs),
-    /// Browse component configurations and build OAuth authorization URLs
+    /// Browse, create, change and delete component configurations; OAuth URLs
     #[command(after_help = config::EXAMPLES)]
     Config(config::ConfigArgs),
     /// Browse Storage: buckets, tables, table data, files and storage jobs
@@ -119,6 +119,9 @@ pub(crate) enum Command {
     /// Development branches: list, create, delete, and pin the one commands work in
     #[command(after_help = crate::commands::branch::EXAMPLES)]
     Branch(crate::commands::branch::BranchArgs),
+    /// Encrypt secret values for configurations
+    #[command(after_help = crate::commands::encrypt::EXAMPLES)]
+    Encrypt(crate::commands::encrypt::EncryptArgs),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

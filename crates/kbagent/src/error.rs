@@ -27,6 +27,8 @@ pub enum ErrorCode {
     // The config changed while the command ran, so it was not overwritten. (A plain
     // comment: a doc comment would turn the enum's JSON Schema into a `oneOf`.)
     ConfigConflict,
+    // A component configuration's version moved between the read and the write.
+    ConfigVersionConflict,
     UsageError,
     InvalidArgument,
     PermissionDenied,
@@ -52,6 +54,7 @@ impl ErrorCode {
         Self::RetryExhausted,
         Self::ConfigError,
         Self::ConfigConflict,
+        Self::ConfigVersionConflict,
         Self::UsageError,
         Self::InvalidArgument,
         Self::PermissionDenied,
@@ -76,6 +79,7 @@ impl ErrorCode {
             Self::RetryExhausted => "RETRY_EXHAUSTED",
             Self::ConfigError => "CONFIG_ERROR",
             Self::ConfigConflict => "CONFIG_CONFLICT",
+            Self::ConfigVersionConflict => "CONFIG_VERSION_CONFLICT",
             Self::UsageError => "USAGE_ERROR",
             Self::InvalidArgument => "INVALID_ARGUMENT",
             Self::PermissionDenied => "PERMISSION_DENIED",
@@ -94,7 +98,9 @@ impl ErrorCode {
             Self::InvalidToken | Self::AuthRejected | Self::MissingMasterToken => "authentication",
             Self::NotFound => "not_found",
             Self::Timeout | Self::ConnectionError | Self::RetryExhausted => "network",
-            Self::ConfigError | Self::ConfigConflict => "configuration",
+            Self::ConfigError | Self::ConfigConflict | Self::ConfigVersionConflict => {
+                "configuration"
+            }
             Self::UsageError | Self::InvalidArgument => "validation",
             Self::PermissionDenied => "authorization",
             Self::AccessDenied
@@ -121,7 +127,7 @@ impl ErrorCode {
             | Self::ConnectionError
             | Self::RetryExhausted
             | Self::QueueJobTimeout => 4,
-            Self::ConfigError | Self::ConfigConflict => 5,
+            Self::ConfigError | Self::ConfigConflict | Self::ConfigVersionConflict => 5,
             Self::PermissionDenied => 6,
             Self::AccessDenied
             | Self::NotFound

@@ -42,6 +42,7 @@
 //! # }
 //! ```
 
+mod encryption;
 mod error;
 mod http;
 mod lenient;
@@ -53,6 +54,7 @@ mod stack;
 mod storage;
 mod transfer;
 
+pub use encryption::{ENCRYPTION_SERVICE, EncryptionClient, EncryptionScope, is_encrypted};
 pub use error::{ApiError, ApiErrorKind};
 pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, ResponseBody};
 pub use manage::ManageClient;
@@ -70,6 +72,7 @@ pub use storage::branches::DevBranch;
 pub use storage::buckets::{Bucket, CreateBucket};
 pub use storage::components::{Component, ComponentsQuery};
 pub use storage::configurations::{Configuration, ConfigurationMetadata, FOLDER_METADATA_KEY};
+pub use storage::configurations_write::ConfigurationWrite;
 pub use storage::events::{EventsQuery, StorageEvent};
 pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};

@@ -39,11 +39,20 @@ fn encrypt_value(prefix: &str, value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                match v {
-                    Value::String(s) if key.starts_with('#') && !s.starts_with("KBC::") => {
-                        *s = cipher(&mut rand::rng(), prefix, s);
-                    }
-                    _ => encrypt_value(prefix, v),
+                // Scalars under `#` keys are encrypted (numbers and booleans as their text,
+                // null as ""); objects and arrays are walked into, ciphers kept.
+                let plain = match v {
+                    _ if !key.starts_with('#') => None,
+                    Value::String(s) if s.starts_with("KBC::") => None,
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    Value::Null => Some(String::new()),
+                    Value::Object(_) | Value::Array(_) => None,
+                };
+                match plain {
+                    Some(text) => *v = Value::String(cipher(&mut rand::rng(), prefix, &text)),
+                    None => encrypt_value(prefix, v),
                 }
             }
         }

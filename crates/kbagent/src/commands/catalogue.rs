@@ -59,6 +59,7 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
         super::permissions::PermissionsCommand::entries(),
     );
     noun("branch", super::branch::BranchCommand::entries());
+    noun("encrypt", super::encrypt::EncryptCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),
@@ -287,6 +288,12 @@ mod tests {
             assert!(
                 !example_lines(entry.meta.examples).is_empty(),
                 "`{name}` has no examples"
+            );
+            // Tools (and the firewall tests) run the first example as the command's own.
+            let first = format!("{} ", example_lines(entry.meta.examples)[0]);
+            assert!(
+                first.contains(&format!(" {name} ")),
+                "`{name}`: the first example runs another command: {first}"
             );
             assert_eq!(
                 cmd.get_after_help().map(ToString::to_string).as_deref(),

@@ -12,6 +12,7 @@ pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod doctor;
+pub(crate) mod encrypt;
 pub(crate) mod init;
 pub(crate) mod job;
 pub(crate) mod permissions;
@@ -200,6 +201,7 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Job(args) => args.command.run(ctx),
         Command::Permissions(args) => args.command.run(ctx),
         Command::Branch(args) => args.command.run(ctx),
+        Command::Encrypt(args) => args.command.run(ctx),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Init(args) => Ok(report(p, &init::run(ctx, &args)?)),

@@ -5,6 +5,7 @@ mod branches;
 mod browse;
 mod common;
 mod config_safety;
+mod config_write;
 mod contract;
 mod durability;
 mod faults;

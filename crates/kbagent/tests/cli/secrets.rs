@@ -1120,7 +1120,11 @@ fn canary_tokens_never_leak() {
     }
 
     // The curated scenarios: success and error paths of every leaf.
-    for s in scenarios(&c).into_iter().chain(storage_read_scenarios()) {
+    for s in scenarios(&c)
+        .into_iter()
+        .chain(storage_read_scenarios())
+        .chain(config_write_scenarios(&c))
+    {
         assert!(
             leaves.contains(&s.leaf),
             "scenario for unknown command {}",
@@ -1393,4 +1397,226 @@ fn dev_branch(env: &TestEnv) -> Vec<String> {
         .expect("a development branch")
         .clone();
     vec!["--branch".to_owned(), dev["id"].to_string()]
+}
+
+/// Success and error paths of the configuration writes and `encrypt values`, on the seeded
+/// OAuth configuration of `prod`; `ghost`'s token is unknown to the stack.
+fn config_write_scenarios(c: &Canary) -> Vec<Case> {
+    let oauth = c.env.emu.projects()[0].oauth_config.clone();
+    let on = |verb: &str, extra: &str| -> Vec<String> {
+        let mut a: Vec<String> = vec!["config".into(), verb.into()];
+        a.extend(
+            format!(
+                "--project prod --component-id {} --config-id {}",
+                oauth.component_id, oauth.config_id
+            )
+            .split(' ')
+            .map(str::to_owned),
+        );
+        if !extra.is_empty() {
+            a.extend(extra.split(' ').map(str::to_owned));
+        }
+        a
+    };
+    let ghost = |verb: &str, extra: &str| -> Vec<String> {
+        on(verb, extra)
+            .into_iter()
+            .map(|a| if a == "prod" { "ghost".to_owned() } else { a })
+            .collect()
+    };
+    let mk = |leaf: &str, args: Vec<String>, expect: Expect| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        case(leaf, &refs, expect)
+    };
+    let bad = || Expect::Err("INVALID_TOKEN", 3);
+    let component = oauth.component_id.clone();
+    vec![
+        mk(
+            "config update",
+            on("update", "--set parameters.x=1 --set parameters.#s=plain"),
+            Expect::Ok,
+        ),
+        mk(
+            "config update",
+            ghost("update", "--set parameters.x=1"),
+            bad(),
+        ),
+        mk(
+            "config new",
+            vec![
+                "config".into(),
+                "new".into(),
+                "--project".into(),
+                "prod".into(),
+                "--component-id".into(),
+                component.clone(),
+                "--name".into(),
+                "N".into(),
+            ],
+            Expect::Ok,
+        ),
+        mk(
+            "config new",
+            vec![
+                "config".into(),
+                "new".into(),
+                "--project".into(),
+                "ghost".into(),
+                "--component-id".into(),
+                component.clone(),
+                "--name".into(),
+                "N".into(),
+            ],
+            bad(),
+        ),
+        mk("config delete", on("delete", "--yes"), Expect::Ok),
+        mk(
+            "config delete",
+            on("delete", ""),
+            Expect::Err("USAGE_ERROR", 2),
+        ),
+        mk("config restore", on("restore", ""), Expect::Ok).setup(trashed_oauth_config),
+        mk(
+            "config restore",
+            on("restore", ""),
+            Expect::Err("NOT_FOUND", 1),
+        ),
+        mk(
+            "config trash",
+            vec![
+                "config".into(),
+                "trash".into(),
+                "--project".into(),
+                "prod".into(),
+                "--component-id".into(),
+                component.clone(),
+            ],
+            Expect::Ok,
+        ),
+        mk(
+            "config trash",
+            vec![
+                "config".into(),
+                "trash".into(),
+                "--project".into(),
+                "ghost".into(),
+                "--component-id".into(),
+                component.clone(),
+            ],
+            bad(),
+        ),
+        mk("config rename", on("rename", "--name Renamed"), Expect::Ok),
+        mk("config rename", ghost("rename", "--name Renamed"), bad()),
+        mk("config versions", on("versions", ""), Expect::Ok),
+        mk("config versions", ghost("versions", ""), bad()),
+        mk(
+            "config rollback",
+            on("rollback", "--version 1 --dry-run"),
+            Expect::Ok,
+        ),
+        mk(
+            "config rollback",
+            on("rollback", "--version 99"),
+            Expect::Err("NOT_FOUND", 1),
+        ),
+        mk(
+            "config row-create",
+            on("row-create", "--name r --configuration {\"#k\":\"plain\"}"),
+            Expect::Ok,
+        ),
+        mk("config row-create", ghost("row-create", "--name r"), bad()),
+        mk(
+            "config row-update",
+            on("row-update", "--set a=1"),
+            Expect::Ok,
+        )
+        .setup(first_oauth_row),
+        mk(
+            "config row-update",
+            on("row-update", "--row-id 424242 --set a=1"),
+            Expect::Err("NOT_FOUND", 1),
+        ),
+        mk("config row-delete", on("row-delete", "--yes"), Expect::Ok).setup(first_oauth_row),
+        mk(
+            "config row-delete",
+            on("row-delete", "--row-id 424242 --yes"),
+            Expect::Err("NOT_FOUND", 1),
+        ),
+        mk("config state-get", on("state-get", ""), Expect::Ok),
+        mk("config state-get", ghost("state-get", ""), bad()),
+        mk(
+            "config state-set",
+            on("state-set", "--state {}"),
+            Expect::Ok,
+        ),
+        mk("config state-set", ghost("state-set", "--state {}"), bad()),
+        mk("config clone", on("clone", "--name Copy"), Expect::Ok),
+        mk("config clone", ghost("clone", "--name Copy"), bad()),
+        mk(
+            "encrypt values",
+            vec![
+                "encrypt".into(),
+                "values".into(),
+                "--project".into(),
+                "prod".into(),
+                "--component-id".into(),
+                component.clone(),
+                "--input".into(),
+                "{\"#a\":\"plain\"}".into(),
+            ],
+            Expect::Ok,
+        ),
+        mk(
+            "encrypt values",
+            vec![
+                "encrypt".into(),
+                "values".into(),
+                "--project".into(),
+                "prod".into(),
+                "--component-id".into(),
+                component,
+                "--input".into(),
+                "{\"a\":\"plain\"}".into(),
+            ],
+            Expect::Err("USAGE_ERROR", 2),
+        ),
+    ]
+}
+
+/// The seeded OAuth configuration of `prod`, moved to the trash.
+fn trashed_oauth_config(env: &TestEnv) -> Vec<String> {
+    let o = env.emu.projects()[0].oauth_config.clone();
+    let (out, code) = env.json(&[
+        "config",
+        "delete",
+        "--project",
+        "prod",
+        "--component-id",
+        &o.component_id,
+        "--config-id",
+        &o.config_id,
+        "--yes",
+    ]);
+    assert_eq!(code, 0, "{out:?}");
+    Vec::new()
+}
+
+/// `--row-id` of the first row of the seeded OAuth configuration of `prod`.
+fn first_oauth_row(env: &TestEnv) -> Vec<String> {
+    let o = env.emu.projects()[0].oauth_config.clone();
+    let (out, code) = env.json(&[
+        "config",
+        "detail",
+        "--project",
+        "prod",
+        "--component-id",
+        &o.component_id,
+        "--config-id",
+        &o.config_id,
+    ]);
+    assert_eq!(code, 0, "{out:?}");
+    vec![
+        "--row-id".to_owned(),
+        out.data()["rows"][0]["id"].as_str().unwrap().to_owned(),
+    ]
 }

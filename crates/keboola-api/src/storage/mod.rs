@@ -5,6 +5,7 @@ pub(crate) mod branches;
 pub(crate) mod buckets;
 pub(crate) mod components;
 pub(crate) mod configurations;
+pub(crate) mod configurations_write;
 pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod index;

@@ -66,7 +66,62 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         ["components"] if m == Method::GET => components::list(&store, &ctx, req),
         ["components", component, "configs"] if m == Method::GET => {
-            configurations::list(&store, &ctx, component)
+            configurations::list(&store, &ctx, component, req)
+        }
+        ["components", component, "configs"] if m == Method::POST => {
+            configurations::writes::create(&store, &ctx, component, req)
+        }
+        ["components", component, "configs", id] if m == Method::DELETE => {
+            configurations::writes::delete(&store, &ctx, component, id, req)
+        }
+        ["components", component, "configs", id, "restore"] if m == Method::POST => {
+            configurations::writes::restore(&store, &ctx, component, id, req)
+        }
+        ["components", component, "configs", id, "state"] if m == Method::PUT => {
+            configurations::writes::set_state(&store, &ctx, component, id, req)
+        }
+        ["components", component, "configs", id, "versions"] if m == Method::GET => {
+            configurations::writes::list_versions(&store, &ctx, component, id, req)
+        }
+        ["components", component, "configs", id, "versions", v] if m == Method::GET => {
+            configurations::writes::get_version(&store, &ctx, component, id, v)
+        }
+        [
+            "components",
+            component,
+            "configs",
+            id,
+            "versions",
+            v,
+            "rollback",
+        ] if m == Method::POST => {
+            configurations::writes::rollback(&store, &ctx, component, id, v, req)
+        }
+        [
+            "components",
+            component,
+            "configs",
+            id,
+            "versions",
+            v,
+            "create",
+        ] if m == Method::POST => {
+            configurations::writes::copy_version(&store, &ctx, component, id, v, req)
+        }
+        ["components", component, "configs", id, "rows"] if m == Method::GET => {
+            configurations::writes::list_rows(&store, &ctx, component, id)
+        }
+        ["components", component, "configs", id, "rows"] if m == Method::POST => {
+            configurations::writes::create_row(&store, &ctx, component, id, req)
+        }
+        ["components", component, "configs", id, "rows", r] if m == Method::GET => {
+            configurations::writes::get_row(&store, &ctx, component, id, r)
+        }
+        ["components", component, "configs", id, "rows", r] if m == Method::PUT => {
+            configurations::writes::update_row(&store, &ctx, component, id, r, req)
+        }
+        ["components", component, "configs", id, "rows", r] if m == Method::DELETE => {
+            configurations::writes::delete_row(&store, &ctx, component, id, r, req)
         }
         ["components", component, "configs", id] if m == Method::GET => {
             configurations::get(&store, &ctx, component, id)

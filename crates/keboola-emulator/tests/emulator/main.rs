@@ -5,6 +5,7 @@ mod common;
 mod components;
 mod concurrency;
 mod config_metadata;
+mod config_writes;
 mod data_dir;
 mod dev_branches;
 mod encryption;

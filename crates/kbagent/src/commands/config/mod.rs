@@ -1,5 +1,6 @@
-//! `kbagent config ...`: browse component configurations across projects and build the
-//! OAuth authorization URL for a configuration. One line per verb below.
+//! `kbagent config ...`: browse component configurations across projects, create, change,
+//! copy, trash and restore them, and build the OAuth authorization URL for a
+//! configuration. One line per verb below.
 
 use clap::Args;
 use serde_json::Value;
@@ -14,7 +15,9 @@ Examples:
   kbagent config list
   kbagent config list --project prod --component-type extractor
   kbagent config detail --project prod --component-id keboola.ex-db-snowflake --config-id 123
-  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456";
+  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456
+  kbagent config update --component-id keboola.ex-db-snowflake --config-id 123 --set parameters.db.port=443 --dry-run
+  kbagent config versions --component-id keboola.ex-db-snowflake --config-id 123";
 
 #[derive(Debug, Args)]
 pub(crate) struct ConfigArgs {
@@ -26,7 +29,26 @@ verbs!(ConfigCommand {
     "list" => List(list),
     "detail" => Detail(detail),
     "oauth-url" => OauthUrl(oauth_url),
+    "update" => Update(update),
+    "new" => New(new),
+    "delete" => Delete(delete),
+    "restore" => Restore(restore),
+    "trash" => Trash(trash),
+    "rename" => Rename(rename),
+    "versions" => Versions(versions),
+    "rollback" => Rollback(rollback),
+    "row-create" => RowCreate(row_create),
+    "row-update" => RowUpdate(row_update),
+    "row-delete" => RowDelete(row_delete),
+    "state-get" => StateGet(state_get),
+    "state-set" => StateSet(state_set),
+    "clone" => Clone(clone),
 });
+
+mod body;
+mod secrets;
+pub(crate) use secrets::project_id;
+mod write;
 
 /// One configuration as the API returns it; a 404 says which configuration was missing.
 fn fetch_configuration(

@@ -533,12 +533,40 @@ mod tests {
         }
     }
 
+    /// Splits a command line as a POSIX shell would for the quoting examples use ('...'
+    /// and "..." without escapes inside).
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut started) =
+            (Vec::new(), String::new(), None, false);
+        for ch in line.chars() {
+            match (quote, ch) {
+                (Some(q), c) if c == q => quote = None,
+                (None, '\'' | '"') => {
+                    quote = Some(ch);
+                    started = true;
+                }
+                (None, c) if c.is_whitespace() => {
+                    if started || !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    started = false;
+                }
+                (_, c) => word.push(c),
+            }
+        }
+        if started || !word.is_empty() {
+            words.push(word);
+        }
+        words
+    }
+
     /// Our own argument lines are real command lines of this build.
     #[test]
     fn every_step_line_of_an_existing_command_parses() {
         for w in shown(&built()) {
             for s in &w.steps {
-                let words: Vec<&str> = s.example.split_whitespace().collect();
+                let owned = shell_words(&s.example);
+                let words: Vec<&str> = owned.iter().map(String::as_str).collect();
                 // Examples may redirect or pipe; only the kbagent part is parsed.
                 let end = words
                     .iter()

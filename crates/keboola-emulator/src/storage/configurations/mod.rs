@@ -2,6 +2,7 @@
 
 pub(crate) mod metadata;
 mod table;
+pub(crate) mod writes;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
@@ -14,6 +15,7 @@ use crate::storage::components::{
     self, component_not_found, require_component_access, require_some_component_access,
 };
 use crate::storage::tokens::{Creator, creator};
+use writes::object_param;
 
 pub(crate) use table::{SCHEMA, SEQUENCE, count_in_branch, get as find, of_branch, save};
 
@@ -47,7 +49,7 @@ pub(crate) struct Config {
     pub state: Value,
 }
 
-fn row(r: &Row) -> Value {
+pub(crate) fn row(r: &Row) -> Value {
     json!({
         "id": r.id,
         "name": r.name,
@@ -75,7 +77,10 @@ pub(crate) fn render(c: &Config, with_body: bool, with_rows: bool) -> Value {
     if with_body {
         o.insert("configuration".into(), c.configuration.clone());
     }
-    o.insert("rowsSortOrder".into(), json!([]));
+    o.insert(
+        "rowsSortOrder".into(),
+        json!(c.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
+    );
     if with_rows {
         o.insert(
             "rows".into(),
@@ -113,8 +118,15 @@ pub(crate) fn config_not_found(id: &str) -> ApiError {
     )
 }
 
-pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, component: &str) -> ApiResult {
+/// `GET /components/{c}/configs` (`isDeleted=1|true`: those in the trash).
+pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, component: &str, req: &ApiRequest) -> ApiResult {
     require_some_component_access(ctx.me)?;
+    if req
+        .query_param("isDeleted")
+        .is_some_and(|d| matches!(d, "1" | "true"))
+    {
+        return writes::list_trashed(store, ctx, component);
+    }
     require_component_access(ctx.me, component)?;
     if components::by_id(&store.db, component)?.is_none() {
         return Err(component_not_found(component));
@@ -143,30 +155,14 @@ pub(crate) fn update(
 ) -> ApiResult {
     require_config_write(ctx, component)?;
     let params = req.params()?;
-    let configuration = match params.get("configuration") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(v @ Value::Object(_)) => Some(v),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "Configuration must be a valid JSON object",
-                    "storage.configuration.invalid",
-                ));
-            }
-        },
-        Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "Configuration must be a valid JSON object",
-                "storage.configuration.invalid",
-            ));
-        }
-    };
+    let configuration = object_param(&params, "configuration")?;
+    let state = object_param(&params, "state")?;
     let is_disabled = param_bool(&params, "isDisabled")?;
     let creator = ctx.me.creator();
     let tx = store.db.unchecked_transaction()?;
     let mut config =
         find(&tx, ctx.branch_id, component, id)?.ok_or_else(|| config_not_found(id))?;
+    let before = config.clone();
     if let Some(name) = param_str(&params, "name") {
         name.clone_into(&mut config.name);
     }
@@ -178,6 +174,19 @@ pub(crate) fn update(
     }
     if let Some(b) = is_disabled {
         config.is_disabled = b;
+    }
+    if let Some(s) = state {
+        config.state = s;
+    }
+    // An update that changes nothing versioned is not a new version (Keboola's rule).
+    if config.configuration == before.configuration
+        && config.name == before.name
+        && config.description == before.description
+        && config.is_disabled == before.is_disabled
+    {
+        save(&tx, &config)?;
+        tx.commit()?;
+        return ok_json(&render(&config, true, true));
     }
     config.version += 1;
     config.change_description = param_str(&params, "changeDescription")
