@@ -8,6 +8,7 @@ mod config_metadata;
 mod data_dir;
 mod encryption;
 mod faults;
+mod global_search;
 mod manage;
 mod queue;
 mod request_log;
