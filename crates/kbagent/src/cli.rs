@@ -97,6 +97,11 @@ pub(crate) enum Command {
     /// Run configurations as Queue jobs, follow and stop them
     #[command(after_help = crate::commands::job::EXAMPLES)]
     Job(crate::commands::job::JobArgs),
+    /// Browse the component catalogue: types, flags, OAuth, configuration schemas
+    #[command(after_help = crate::commands::component::EXAMPLES)]
+    Component(crate::commands::component::ComponentArgs),
+    #[command(about = crate::commands::search::META.about, after_help = crate::commands::search::META.examples)]
+    Search(crate::commands::search::Args),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

@@ -49,7 +49,9 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("config", config::ConfigCommand::entries());
     noun("storage", storage::StorageCommand::entries());
     noun("job", super::job::JobCommand::entries());
+    noun("component", super::component::ComponentCommand::entries());
     for e in [
+        Entry::of::<super::search::Output>("search", &super::search::META),
         Entry::of::<doctor::Output>("doctor", &doctor::META),
         Entry::of::<context::Output>("context", &context::META),
         Entry::of::<completions::Output>("completions", &completions::META),

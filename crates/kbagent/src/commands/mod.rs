@@ -8,11 +8,13 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod completions;
+pub(crate) mod component;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod doctor;
 pub(crate) mod job;
 pub(crate) mod project;
+pub(crate) mod search;
 pub(crate) mod shared;
 pub(crate) mod storage;
 pub(crate) mod token;
@@ -188,6 +190,8 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Config(args) => args.command.run(ctx),
         Command::Storage(args) => args.command.run(ctx),
         Command::Job(args) => args.command.run(ctx),
+        Command::Component(args) => args.command.run(ctx),
+        Command::Search(args) => Ok(report(p, &search::run(ctx, &args)?)),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Completions(args) => Ok(report(p, &completions::run(ctx, &args)?)),
