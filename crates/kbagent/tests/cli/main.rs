@@ -5,6 +5,7 @@ mod browse;
 mod common;
 mod config_safety;
 mod contract;
+mod discover;
 mod durability;
 mod faults;
 mod hardening_output;
