@@ -32,7 +32,7 @@ pub(crate) struct Args {
     #[arg(long = "type", value_name = "TYPE", value_parser = component_type)]
     pub component_type: Option<String>,
     /// Only components matching every word (in id, name, type, description, categories), best first
-    #[arg(short = 'q', long, value_name = "TEXT")]
+    #[arg(short = 'q', long, value_name = "TEXT", value_parser = crate::commands::search::search_text)]
     pub query: Option<String>,
 }
 

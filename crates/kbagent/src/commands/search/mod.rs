@@ -72,6 +72,21 @@ impl Kind {
     }
 }
 
+/// Search text, refused when a word of it has the shape of an API token: the query is
+/// sent to Keboola and echoed in the output, and nothing is named like a token.
+pub(crate) fn search_text(raw: &str) -> Result<String, CliError> {
+    if raw
+        .split_whitespace()
+        .any(crate::token_input::looks_like_token)
+    {
+        return Err(CliError::usage(
+            "The search text looks like an API token (not shown); refusing to send or print it",
+        )
+        .hint("Search for names: `kbagent search orders`."));
+    }
+    Ok(raw.to_owned())
+}
+
 fn limit(raw: &str) -> Result<u32, CliError> {
     match raw.parse::<u32>() {
         Ok(n) if (1..=GLOBAL_SEARCH_MAX_LIMIT).contains(&n) => Ok(n),
@@ -85,7 +100,7 @@ fn limit(raw: &str) -> Result<u32, CliError> {
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// What to look for (case-insensitive)
-    #[arg(value_name = "QUERY")]
+    #[arg(value_name = "QUERY", value_parser = search_text)]
     pub query: String,
     #[command(flatten)]
     pub projects: ProjectsArg,
