@@ -122,6 +122,11 @@ pub(crate) enum Command {
     /// Encrypt secret values for configurations
     #[command(after_help = crate::commands::encrypt::EXAMPLES)]
     Encrypt(crate::commands::encrypt::EncryptArgs),
+    /// Browse the component catalogue: types, flags, OAuth, configuration schemas
+    #[command(after_help = crate::commands::component::EXAMPLES)]
+    Component(crate::commands::component::ComponentArgs),
+    #[command(about = crate::commands::search::META.about, after_help = crate::commands::search::META.examples)]
+    Search(crate::commands::search::Args),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

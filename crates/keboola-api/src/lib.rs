@@ -70,7 +70,7 @@ pub use stack::{InvalidStackUrl, StackUrl};
 pub use storage::StorageClient;
 pub use storage::branches::DevBranch;
 pub use storage::buckets::{Bucket, CreateBucket};
-pub use storage::components::{Component, ComponentsQuery};
+pub use storage::components::{CatalogueComponent, Component, ComponentsQuery, OAUTH_FLAG};
 pub use storage::configurations::{Configuration, ConfigurationMetadata, FOLDER_METADATA_KEY};
 pub use storage::configurations_write::ConfigurationWrite;
 pub use storage::events::{EventsQuery, StorageEvent};
@@ -78,6 +78,10 @@ pub use storage::files::{FileCredentials, FilesQuery, PrepareFile, StorageFile};
 pub use storage::index::{ServiceEntry, StackIndex};
 pub use storage::jobs::{JobError, JobStatus, JobWait, StorageJob};
 pub use storage::metadata::{Metadata, MetadataEntry, metadata_value};
+pub use storage::search::{
+    GLOBAL_SEARCH_FEATURE, GLOBAL_SEARCH_MAX_LIMIT, GlobalSearchQuery, GlobalSearchResult,
+    SearchItem,
+};
 pub use storage::snapshots::{SnapshotTable, TableSnapshot};
 pub use storage::tables::{
     ColumnDefinition, CreateTableFromFile, CsvOptions, ExportOptions, ImportOptions,

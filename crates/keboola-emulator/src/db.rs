@@ -33,6 +33,7 @@ const METADATA_SCHEMAS: &[&str] = &[
     manage::projects::SCHEMA,
     tokens::SCHEMA,
     components::SCHEMA,
+    crate::storage::global_search::SCHEMA,
     branches::SCHEMA,
     configurations::SCHEMA,
     configurations::metadata::SCHEMA,

@@ -415,6 +415,13 @@ impl Emulator {
         storage::tokens::count_of_project(&self.shared.store().db, project_id).unwrap_or(0)
     }
 
+    /// Adds or removes a project feature, as the Manage API's `features` endpoints do
+    /// (`global-search` turns on `GET /v2/storage/global-search`).
+    pub fn set_project_feature(&self, project_id: u64, feature: &str, on: bool) {
+        let _ =
+            storage::global_search::set_feature(&self.shared.store().db, project_id, feature, on);
+    }
+
     pub fn set_latency_ms(&self, ms: u64) {
         self.shared.latency_ms.store(ms, Ordering::SeqCst);
     }

@@ -9,6 +9,7 @@
 pub(crate) mod branch;
 pub(crate) mod catalogue;
 pub(crate) mod completions;
+pub(crate) mod component;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod doctor;
@@ -17,6 +18,7 @@ pub(crate) mod init;
 pub(crate) mod job;
 pub(crate) mod permissions;
 pub(crate) mod project;
+pub(crate) mod search;
 pub(crate) mod shared;
 pub(crate) mod storage;
 pub(crate) mod token;
@@ -202,6 +204,8 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Permissions(args) => args.command.run(ctx),
         Command::Branch(args) => args.command.run(ctx),
         Command::Encrypt(args) => args.command.run(ctx),
+        Command::Component(args) => args.command.run(ctx),
+        Command::Search(args) => Ok(report(p, &search::run(ctx, &args)?)),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Init(args) => Ok(report(p, &init::run(ctx, &args)?)),

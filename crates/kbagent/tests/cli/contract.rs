@@ -1477,3 +1477,98 @@ fn config_write_json_contract() {
     );
     assert_eq!(checked, 18);
 }
+
+#[test]
+fn discover_json_contract() {
+    let env = TestEnv::with(EmulatorOptions {
+        projects: 3,
+        ..EmulatorOptions::default()
+    });
+    env.add("prod", 0, "admin");
+    env.add("dev", 1, "admin");
+    env.add("other", 2, "admin");
+    env.emu
+        .set_project_feature(env.project_id(0), "global-search", true);
+    storage_snap(
+        &env,
+        "component_list",
+        &["component", "list", "--type", "application"],
+    );
+    storage_snap(
+        &env,
+        "component_list_query",
+        &["component", "list", "--query", "postgres extractor"],
+    );
+    storage_snap(
+        &env,
+        "component_detail",
+        &[
+            "component",
+            "detail",
+            "--component-id",
+            "keboola.ex-db-pgsql",
+        ],
+    );
+    storage_snap(
+        &env,
+        "component_detail_not_found",
+        &["component", "detail", "--component-id", "keboola.no-such"],
+    );
+    let (list, _) = env.json(&[
+        "config",
+        "list",
+        "--project",
+        "prod",
+        "--component-id",
+        "keboola.ex-db-snowflake",
+    ]);
+    let config_id = list.data()["configs"][0]["config_id"]
+        .as_str()
+        .expect("a seeded configuration")
+        .to_owned();
+    storage_snap(
+        &env,
+        "config_oauth_url_refused",
+        &[
+            "config",
+            "oauth-url",
+            "--project",
+            "prod",
+            "--component-id",
+            "keboola.ex-db-snowflake",
+            "--config-id",
+            &config_id,
+            "--no-open",
+        ],
+    );
+    storage_snap(
+        &env,
+        "search",
+        &[
+            "search",
+            "orders",
+            "--project",
+            "prod",
+            "--project",
+            "dev",
+            "--limit",
+            "3",
+        ],
+    );
+    storage_snap(
+        &env,
+        "search_in_bodies",
+        &["search", "sum(o", "--in-bodies", "--project", "dev"],
+    );
+    env.emu.add_fault(
+        serde_json::from_value::<keboola_emulator::Fault>(
+            serde_json::json!({"path": "/v2/storage/**", "project_id": env.project_id(2), "status": 500}),
+        )
+        .unwrap(),
+    );
+    storage_snap(
+        &env,
+        "search_with_errors",
+        &["search", "customers", "--type", "table"],
+    );
+}

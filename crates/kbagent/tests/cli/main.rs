@@ -7,6 +7,7 @@ mod common;
 mod config_safety;
 mod config_write;
 mod contract;
+mod discover;
 mod durability;
 mod faults;
 mod hardening_output;

@@ -971,6 +971,24 @@ fn scenarios(c: &Canary) -> Vec<Case> {
         case("branch delete", &split("branch delete --project prod"), Expect::Err("USAGE_ERROR", 2)).setup(dev_branch),
         case("branch merge", &split("branch merge --project prod"), Expect::Ok).setup(dev_branch),
         case("branch merge", &split("branch merge --project prod"), Expect::Err("USAGE_ERROR", 2)),
+        // component list / detail, search
+        case("component list", &split("component list --type extractor"), Expect::Ok),
+        case("component list", &["component", "list", "--query", &guest1], Expect::Err("USAGE_ERROR", 2)),
+        case("component list", &split("component list --project prod"), Expect::Err("API_ERROR", 1))
+            .fault(json!({"path": "/v2/storage", "body": "malformed"})),
+        case("component detail", &split("component detail --project prod --component-id keboola.ex-google-drive"), Expect::Ok),
+        case("component detail", &split("component detail --project prod --component-id keboola.no-such"), Expect::Err("NOT_FOUND", 1)),
+        case("search", &split("search orders"), Expect::Ok),
+        case("search", &split("search orders --in-bodies --type configuration"), Expect::Ok),
+        case("search", &["search", &guest1], Expect::Err("USAGE_ERROR", 2)),
+        case("search", &split("search orders --project prod"), Expect::Err("API_ERROR", 1))
+            .fault(json!({"path": "/v2/storage/**", "body": "malformed"})),
+        case(
+            "config oauth-url",
+            &split("config oauth-url --project prod --component-id keboola.ex-db-snowflake --no-open"),
+            Expect::Err("INVALID_ARGUMENT", 2),
+        )
+        .setup(snowflake_config),
         // the rest
         case("doctor", &["doctor"], Expect::Ok),
         case("doctor", &[m, "doctor"], Expect::Ok).var("KBC_MANAGE_API_TOKEN", &manage),
@@ -1619,4 +1637,19 @@ fn first_oauth_row(env: &TestEnv) -> Vec<String> {
         "--row-id".to_owned(),
         out.data()["rows"][0]["id"].as_str().unwrap().to_owned(),
     ]
+}
+
+/// The seeded Snowflake extractor configuration of `prod` (no OAuth), as `--config-id ID`.
+fn snowflake_config(env: &TestEnv) -> Vec<String> {
+    let (out, code) = env.json(&[
+        "config",
+        "list",
+        "--project",
+        "prod",
+        "--component-id",
+        "keboola.ex-db-snowflake",
+    ]);
+    assert_eq!(code, 0, "{out:?}");
+    let id = out.data()["configs"][0]["config_id"].as_str().unwrap();
+    vec!["--config-id".to_owned(), id.to_owned()]
 }

@@ -67,6 +67,71 @@ impl StorageClient {
     }
 }
 
+/// A component of the stack's catalogue (the Storage API index, or its public detail).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(remote = "Self", rename_all = "camelCase")]
+pub struct CatalogueComponent {
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub r#type: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub description: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub long_description: String,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub flags: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::strings")]
+    pub categories: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub documentation_url: Option<String>,
+    /// JSON Schema of the configuration's `parameters`; absent, `null` or `{}` when unknown.
+    #[serde(default, deserialize_with = "lenient::present")]
+    pub configuration_schema: Option<Value>,
+    #[serde(default, deserialize_with = "lenient::present")]
+    pub configuration_row_schema: Option<Value>,
+    /// The component as received.
+    #[serde(skip)]
+    pub raw: Value,
+}
+
+keep_raw!(CatalogueComponent, lenient::strip_nested_tokens);
+
+/// The flag of components whose configurations are authorized through OAuth.
+pub const OAUTH_FLAG: &str = "genericDockerUI-authorization";
+
+impl CatalogueComponent {
+    /// Whether configurations of this component are authorized through an OAuth flow.
+    pub fn uses_oauth(&self) -> bool {
+        self.flags.iter().any(|f| f == OAUTH_FLAG)
+    }
+}
+
+#[derive(Deserialize)]
+struct CatalogueIndex {
+    #[serde(default, deserialize_with = "lenient::list")]
+    components: Vec<CatalogueComponent>,
+}
+
+impl StorageClient {
+    /// The stack's whole component catalogue, from the Storage API index
+    /// (`GET /v2/storage?exclude=componentDetails`: no schemas, a far smaller answer).
+    pub fn component_catalogue(&self) -> Result<Vec<CatalogueComponent>, ApiError> {
+        let index: CatalogueIndex = self
+            .call(Method::Get, &[])
+            .query("exclude", "componentDetails")
+            .fetch()?;
+        Ok(index.components)
+    }
+
+    /// `GET /v2/storage/components/{id}`: one component of the catalogue, with its schemas.
+    pub fn component_detail(&self, id: &str) -> Result<CatalogueComponent, ApiError> {
+        self.call(Method::Get, &["components", id]).fetch()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -103,5 +168,21 @@ mod tests {
             serde_json::from_value(json!({"id":"x","configurations":[{"id":7}]})).unwrap();
         assert_eq!(bare.configurations[0].id, "7");
         assert_eq!(bare.configurations[0].rows, None);
+    }
+
+    #[test]
+    fn catalogue_component_decodes_flags_and_schema() {
+        let c: CatalogueComponent = serde_json::from_value(json!({"id":"keboola.ex-google-drive",
+            "type":"extractor","name":"Google Drive","flags":["genericDockerUI","genericDockerUI-authorization"],
+            "configurationSchema":{"type":"object"},"longDescription":"Sheets","documentationUrl":null}))
+        .unwrap();
+        assert!(c.uses_oauth());
+        assert_eq!(c.long_description, "Sheets");
+        assert_eq!(c.documentation_url, None);
+        assert_eq!(c.configuration_schema, Some(json!({"type":"object"})));
+        assert_eq!(c.configuration_row_schema, None);
+        let plain: CatalogueComponent =
+            serde_json::from_value(json!({"id":"keboola.ex-http","flags":"bogus"})).unwrap();
+        assert!(!plain.uses_oauth());
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod files;
 pub(crate) mod index;
 pub(crate) mod jobs;
 pub(crate) mod metadata;
+pub(crate) mod search;
 pub(crate) mod snapshots;
 pub(crate) mod tables;
 pub(crate) mod tokens;

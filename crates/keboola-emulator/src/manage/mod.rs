@@ -50,6 +50,14 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             let project_id = member_project(&store, &token, id)?.id;
             tokens::create_storage_token(&mut store, &shared.base_url, project_id, req, now)
         }
+        ["projects", id, "features"] if m == Method::POST => {
+            let project = member_project(&store, &token, id)?;
+            crate::storage::global_search::add_feature_handler(&store, &project, req)
+        }
+        ["projects", id, "features", feature] if m == Method::DELETE => {
+            let project = member_project(&store, &token, id)?;
+            crate::storage::global_search::remove_feature_handler(&store, &project, feature)
+        }
         ["tokens" | "organizations" | "projects", ..] => {
             Err(manage_error(ApiError::method_not_allowed()))
         }

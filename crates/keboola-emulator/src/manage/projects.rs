@@ -170,7 +170,11 @@ fn project_common(store: &Store, p: &Project) -> Result<Map<String, Value>, ApiE
     o.insert("region".into(), json!("us-east-1"));
     o.insert("created".into(), json!(time(p.created)));
     o.insert("expires".into(), Value::Null);
-    o.insert("features".into(), json!(PROJECT_FEATURES));
+    let mut features: Vec<String> = PROJECT_FEATURES.iter().map(|f| (*f).to_owned()).collect();
+    features.extend(crate::storage::global_search::added_features(
+        &store.db, p.id,
+    )?);
+    o.insert("features".into(), json!(features));
     o.insert("dataSizeBytes".into(), json!(112_128));
     o.insert("rowsCount".into(), json!(1036));
     for backend in [

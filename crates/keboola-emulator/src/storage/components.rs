@@ -18,8 +18,12 @@ pub(crate) struct Component {
     pub kind: String,
     pub name: String,
     pub description: String,
+    pub long_description: String,
     pub flags: Vec<String>,
     pub categories: Vec<String>,
+    /// JSON Schema of the configuration's `parameters`; `{}` when the component has none.
+    pub configuration_schema: Value,
+    pub configuration_row_schema: Value,
 }
 
 impl Component {
@@ -36,9 +40,13 @@ CREATE TABLE IF NOT EXISTS components (
     type TEXT NOT NULL,
     name TEXT NOT NULL,
     description TEXT NOT NULL,
+    long_description TEXT NOT NULL,
     -- JSON lists of strings
     flags TEXT NOT NULL,
-    categories TEXT NOT NULL
+    categories TEXT NOT NULL,
+    -- JSON objects
+    configuration_schema TEXT NOT NULL,
+    configuration_row_schema TEXT NOT NULL
 );";
 
 fn json_list(list: &[String]) -> String {
@@ -47,31 +55,40 @@ fn json_list(list: &[String]) -> String {
 
 pub(crate) fn save(conn: &Connection, c: &Component) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO components (id, type, name, description, flags, categories)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO components (id, type, name, description, long_description,
+             flags, categories, configuration_schema, configuration_row_schema)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             c.id,
             c.kind,
             c.name,
             c.description,
+            c.long_description,
             json_list(&c.flags),
-            json_list(&c.categories)
+            json_list(&c.categories),
+            c.configuration_schema.to_string(),
+            c.configuration_row_schema.to_string()
         ],
     )?;
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, type, name, description, flags, categories FROM components";
+const SELECT: &str = "SELECT id, type, name, description, long_description, flags, categories,
+    configuration_schema, configuration_row_schema FROM components";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Component> {
     let list = |text: String| serde_json::from_str(&text).unwrap_or_default();
+    let object = |text: String| serde_json::from_str(&text).unwrap_or_else(|_| json!({}));
     Ok(Component {
         id: r.get(0)?,
         kind: r.get(1)?,
         name: r.get(2)?,
         description: r.get(3)?,
-        flags: list(r.get(4)?),
-        categories: list(r.get(5)?),
+        long_description: r.get(4)?,
+        flags: list(r.get(5)?),
+        categories: list(r.get(6)?),
+        configuration_schema: object(r.get(7)?),
+        configuration_row_schema: object(r.get(8)?),
     })
 }
 
@@ -94,10 +111,7 @@ pub(crate) fn component(def: &Component, base_url: &str) -> Map<String, Value> {
     o.insert("type".into(), json!(def.kind));
     o.insert("name".into(), json!(def.name));
     o.insert("description".into(), json!(def.description));
-    o.insert(
-        "longDescription".into(),
-        json!(format!("{} (emulated component).", def.description)),
-    );
+    o.insert("longDescription".into(), json!(def.long_description));
     o.insert("version".into(), json!(1));
     o.insert("complexity".into(), json!("medium"));
     o.insert("categories".into(), json!(def.categories));
@@ -111,8 +125,14 @@ pub(crate) fn component(def: &Component, base_url: &str) -> Map<String, Value> {
         json!({"definition": {"type": "aws-ecr", "uri": format!("keboola/{}", def.id), "tag": "1.0.0"}}),
     );
     o.insert("flags".into(), json!(def.flags));
-    o.insert("configurationSchema".into(), json!({}));
-    o.insert("configurationRowSchema".into(), json!({}));
+    o.insert(
+        "configurationSchema".into(),
+        def.configuration_schema.clone(),
+    );
+    o.insert(
+        "configurationRowSchema".into(),
+        def.configuration_row_schema.clone(),
+    );
     o.insert("emptyConfiguration".into(), json!({}));
     o.insert("emptyConfigurationRow".into(), json!({}));
     o.insert("uiOptions".into(), json!({}));
@@ -211,4 +231,12 @@ pub(crate) fn component_not_found(component: &str) -> ApiError {
         &format!("Component {component} not found"),
         "storage.components.notFound",
     )
+}
+
+/// `GET /v2/storage/components/{id}`: one component of the stack's catalogue, whether or
+/// not the project has configurations of it.
+pub(crate) fn get(store: &Store, ctx: &Ctx<'_>, id: &str) -> ApiResult {
+    require_some_component_access(ctx.me)?;
+    let def = by_id(&store.db, id)?.ok_or_else(|| component_not_found(id))?;
+    ok_json(&Value::Object(component(&def, ctx.base_url)))
 }

@@ -6,6 +6,7 @@ pub(crate) mod components;
 pub(crate) mod configurations;
 pub(crate) mod events;
 pub(crate) mod files;
+pub(crate) mod global_search;
 mod index;
 pub(crate) mod jobs;
 pub(crate) mod metadata;
@@ -65,6 +66,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
             tokens::refresh(&store, &ctx, id)
         }
         ["components"] if m == Method::GET => components::list(&store, &ctx, req),
+        ["components", id] if m == Method::GET => components::get(&store, &ctx, id),
         ["components", component, "configs"] if m == Method::GET => {
             configurations::list(&store, &ctx, component, req)
         }
@@ -134,6 +136,9 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         ["components", component, "configs", id, "metadata"] if m == Method::POST => {
             configurations::metadata::post(&store, &ctx, component, id, req)
+        }
+        ["global-search"] if m == Method::GET && branch.is_none() => {
+            global_search::search(&store, &ctx, req)
         }
         ["search", "component-configurations"] if m == Method::GET => {
             configurations::metadata::search(&store, &ctx, req)

@@ -10,6 +10,7 @@ mod data_dir;
 mod dev_branches;
 mod encryption;
 mod faults;
+mod global_search;
 mod manage;
 mod queue;
 mod request_log;

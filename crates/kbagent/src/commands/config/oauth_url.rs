@@ -115,6 +115,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let project = load_and_select(ctx, args.project.get())?;
     let info = verify_project(ctx, &project)?;
     super::fetch_configuration(ctx, &project, None, component_id, config_id)?;
+    refuse_without_oauth(ctx, &project, component_id)?;
     let request = CreateTokenRequest {
         description: Some(format!(
             "Short-lived token for OAuth URL - {component_id}/{config_id}"
@@ -169,4 +170,28 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         redirect_url: args.redirect_url.as_ref().map(ToString::to_string),
         browser_opened,
     })
+}
+
+/// A component without an OAuth flow has nothing for the wizard to authorize: refuse before
+/// any child token is minted.
+fn refuse_without_oauth(
+    ctx: &Ctx<'_>,
+    project: &crate::select::Project,
+    component_id: &str,
+) -> CliResult<()> {
+    let component =
+        crate::commands::component::fetch(&ctx.storage(project)?, project, component_id)?;
+    if component.uses_oauth() {
+        return Ok(());
+    }
+    Err(CliError::invalid_argument(format!(
+        "Component {component_id} ({}) does not use OAuth authorization, so it has no OAuth URL",
+        component.name
+    ))
+    .detail("component_id", component_id)
+    .detail("flags", component.flags.clone())
+    .hint(format!(
+        "Only components with the `{}` flag use the OAuth wizard; see `kbagent component detail --component-id {component_id}`. Credentials of other components go in the configuration (`#` keys are encrypted).",
+        keboola_api::OAUTH_FLAG
+    )))
 }
