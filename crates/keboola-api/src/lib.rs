@@ -46,6 +46,7 @@ mod error;
 mod http;
 mod lenient;
 mod manage;
+mod query;
 mod queue;
 mod secret;
 mod services;
@@ -58,6 +59,10 @@ pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, Response
 pub use manage::ManageClient;
 pub use manage::projects::{ManageOrganization, ManageProject};
 pub use manage::tokens::{ManageTokenInfo, ManageUser};
+pub use query::{
+    PAGE_SIZE_MAX, PAGE_SIZE_MIN, QUERY_SERVICE, QueryClient, QueryJob, QueryStatement, QueryWait,
+    ResultColumn, ResultPage,
+};
 pub use queue::{
     CreateJob, JobSearch, QUEUE_SERVICE, QueueClient, QueueJob, QueueStatus, QueueWait, Waited,
     may_have_started,
@@ -82,6 +87,10 @@ pub use storage::tables::{
 };
 pub use storage::tokens::{
     CreateTokenRequest, CreatorToken, NewToken, ProjectOwner, TokenAdmin, TokenInfo,
+};
+pub use storage::workspaces::{
+    CreateWorkspace, CreatedWorkspace, LoadInput, Password, SANDBOXES_COMPONENT, Workspace,
+    WorkspaceConnection,
 };
 pub use transfer::{
     ExportSummary, ExportTable, ImportOutcome, ImportTarget, TransferConfig, TransferError,
