@@ -97,6 +97,11 @@ pub(crate) enum Command {
     /// Run configurations as Queue jobs, follow and stop them
     #[command(after_help = crate::commands::job::EXAMPLES)]
     Job(crate::commands::job::JobArgs),
+    /// SQL workspaces: create, load tables, query, delete
+    #[command(after_help = crate::commands::workspace::EXAMPLES)]
+    Workspace(crate::commands::workspace::WorkspaceArgs),
+    #[command(about = crate::commands::query::META.about, after_help = crate::commands::query::META.examples)]
+    Query(crate::commands::query::Args),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     QueueJobTimeout,
     JobTerminated,
     JobStateUnknown,
+    /// A Query Service statement failed: the database's message.
+    QueryJobFailed,
 }
 
 impl ErrorCode {
@@ -61,6 +63,7 @@ impl ErrorCode {
         Self::QueueJobTimeout,
         Self::JobTerminated,
         Self::JobStateUnknown,
+        Self::QueryJobFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl ErrorCode {
             Self::QueueJobTimeout => "QUEUE_JOB_TIMEOUT",
             Self::JobTerminated => "JOB_TERMINATED",
             Self::JobStateUnknown => "JOB_STATE_UNKNOWN",
+            Self::QueryJobFailed => "QUERY_JOB_FAILED",
         }
     }
 
@@ -104,7 +108,8 @@ impl ErrorCode {
             Self::QueueJobFailed
             | Self::QueueJobTimeout
             | Self::JobTerminated
-            | Self::JobStateUnknown => "job",
+            | Self::JobStateUnknown
+            | Self::QueryJobFailed => "job",
         }
     }
 
@@ -128,7 +133,8 @@ impl ErrorCode {
             | Self::ApiError
             | Self::StorageJobFailed
             | Self::UnexpectedError
-            | Self::QueueJobFailed => 1,
+            | Self::QueueJobFailed
+            | Self::QueryJobFailed => 1,
             Self::JobTerminated => 7,
             Self::JobStateUnknown => 8,
         }

@@ -49,8 +49,10 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("config", config::ConfigCommand::entries());
     noun("storage", storage::StorageCommand::entries());
     noun("job", super::job::JobCommand::entries());
+    noun("workspace", super::workspace::WorkspaceCommand::entries());
     for e in [
         Entry::of::<doctor::Output>("doctor", &doctor::META),
+        Entry::of::<super::query::Output>("query", &super::query::META),
         Entry::of::<context::Output>("context", &context::META),
         Entry::of::<completions::Output>("completions", &completions::META),
         Entry::of::<version::Output>("version", &version::META),

@@ -13,10 +13,12 @@ pub(crate) mod context;
 pub(crate) mod doctor;
 pub(crate) mod job;
 pub(crate) mod project;
+pub(crate) mod query;
 pub(crate) mod shared;
 pub(crate) mod storage;
 pub(crate) mod token;
 pub(crate) mod version;
+pub(crate) mod workspace;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -188,6 +190,8 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Config(args) => args.command.run(ctx),
         Command::Storage(args) => args.command.run(ctx),
         Command::Job(args) => args.command.run(ctx),
+        Command::Workspace(args) => args.command.run(ctx),
+        Command::Query(args) => Ok(report(p, &query::run(ctx, &args)?)),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Completions(args) => Ok(report(p, &completions::run(ctx, &args)?)),
