@@ -53,8 +53,7 @@ pub(crate) struct Script {
 pub(crate) struct Output {
     pub project_alias: String,
     pub branch_id: Option<String>,
-    pub component_id: String,
-    pub config_id: String,
+    /// `component_id` and `config_id` are the transformation's.
     #[serde(flatten)]
     pub workspace: WorkspaceView,
     /// The workspace's password, shown only here.
@@ -70,8 +69,8 @@ impl CommandOutput for Output {
         let mut out = format!(
             "Created workspace {} for {} / {} in project '{}'\n{}",
             self.workspace.workspace_id,
-            self.component_id,
-            self.config_id,
+            self.workspace.component_id,
+            self.workspace.config_id.as_deref().unwrap_or("-"),
             self.project_alias,
             self.workspace.human()
         );
@@ -191,8 +190,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     Ok(Output {
         project_alias: project.alias,
         branch_id: client.branch().map(str::to_owned),
-        component_id: c.clone(),
-        config_id: k.clone(),
         workspace: WorkspaceView::of(ws),
         // The documented reveal.
         password: created.password.as_ref().map(|p| p.expose().to_owned()),
