@@ -268,6 +268,7 @@ fn check_interrupt(flag: &AtomicBool) -> CliResult<()> {
 }
 
 /// Where the rows go.
+#[derive(Clone, Copy)]
 pub(crate) enum Sink<'a> {
     /// Up to this many rows, kept for the output.
     Rows(u64),
