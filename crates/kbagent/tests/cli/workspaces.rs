@@ -382,3 +382,40 @@ fn the_password_is_shown_only_on_create_and_reset() {
         }
     }
 }
+
+/// Ctrl-C while rows stream in: the command stops at the next page and still deletes the
+/// workspace it made.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_deletes_the_workspace_made_for_a_query() {
+    let env = env_with_project();
+    // Every answer takes a while, so the signal arrives while pages are still coming.
+    env.emu.set_latency_ms(150);
+    let out = env.home.path().join("rows.csv");
+    let child = env
+        .base()
+        .args([
+            "--json", "query", "--full", "--output", out.to_str().unwrap(), "--sql",
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000) SELECT x FROM n",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no rows arrived");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["status"], "error", "{doc}");
+    assert_eq!(doc["error"]["details"]["interrupted"], true, "{doc}");
+    assert_eq!(doc["error"]["details"]["workspace_deleted"], true);
+    env.emu.set_latency_ms(0);
+    assert!(emulator_workspaces(&env).is_empty());
+}
