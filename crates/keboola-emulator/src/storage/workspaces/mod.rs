@@ -429,9 +429,7 @@ pub(crate) fn load(
                 .ok_or_else(|| JobError::internal(&"no project database"))?;
             store
                 .workspaces
-                .with(workspace_id, |ws| {
-                    load_into(project, ws, &inputs, preserve, ctx.now)
-                })
+                .with(workspace_id, |ws| load_into(project, ws, &inputs, preserve))
                 .unwrap_or_else(|| {
                     Err(JobError::new(
                         "workspace.workspaceNotFound",
@@ -447,7 +445,6 @@ fn load_into(
     ws: &Connection,
     inputs: &[Input],
     preserve: bool,
-    now: Timestamp,
 ) -> Result<Value, JobError> {
     let db_error = |e: rusqlite::Error| JobError::internal(&e);
     let tx = ws.unchecked_transaction().map_err(db_error)?;
@@ -520,7 +517,6 @@ fn load_into(
             .push(json!({"source": input.source, "destination": input.destination, "rows": rows}));
     }
     tx.commit().map_err(db_error)?;
-    let _ = now;
     Ok(json!({"tables": loaded}))
 }
 
