@@ -127,6 +127,11 @@ pub(crate) enum Command {
     Component(crate::commands::component::ComponentArgs),
     #[command(about = crate::commands::search::META.about, after_help = crate::commands::search::META.examples)]
     Search(crate::commands::search::Args),
+    /// SQL workspaces: create, load tables, query, delete
+    #[command(after_help = crate::commands::workspace::EXAMPLES)]
+    Workspace(crate::commands::workspace::WorkspaceArgs),
+    #[command(about = crate::commands::query::META.about, after_help = crate::commands::query::META.examples)]
+    Query(crate::commands::query::Args),
     #[command(about = doctor::META.about, after_help = doctor::META.examples)]
     Doctor(doctor::Args),
     #[command(about = context::META.about, after_help = context::META.examples)]

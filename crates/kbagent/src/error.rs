@@ -39,6 +39,8 @@ pub enum ErrorCode {
     QueueJobTimeout,
     JobTerminated,
     JobStateUnknown,
+    /// A Query Service statement failed: the database's message.
+    QueryJobFailed,
 }
 
 impl ErrorCode {
@@ -64,6 +66,7 @@ impl ErrorCode {
         Self::QueueJobTimeout,
         Self::JobTerminated,
         Self::JobStateUnknown,
+        Self::QueryJobFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +92,7 @@ impl ErrorCode {
             Self::QueueJobTimeout => "QUEUE_JOB_TIMEOUT",
             Self::JobTerminated => "JOB_TERMINATED",
             Self::JobStateUnknown => "JOB_STATE_UNKNOWN",
+            Self::QueryJobFailed => "QUERY_JOB_FAILED",
         }
     }
 
@@ -110,7 +114,8 @@ impl ErrorCode {
             Self::QueueJobFailed
             | Self::QueueJobTimeout
             | Self::JobTerminated
-            | Self::JobStateUnknown => "job",
+            | Self::JobStateUnknown
+            | Self::QueryJobFailed => "job",
         }
     }
 
@@ -134,7 +139,8 @@ impl ErrorCode {
             | Self::ApiError
             | Self::StorageJobFailed
             | Self::UnexpectedError
-            | Self::QueueJobFailed => 1,
+            | Self::QueueJobFailed
+            | Self::QueryJobFailed => 1,
             Self::JobTerminated => 7,
             Self::JobStateUnknown => 8,
         }

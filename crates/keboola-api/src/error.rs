@@ -372,7 +372,9 @@ fn decode_error_body(body: &[u8]) -> DecodedErrorBody {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
+    // The Query Service puts its message in `exception` (and the status in `error`).
     let headline = non_empty_str("error")
+        .or_else(|| non_empty_str("exception"))
         .or_else(|| non_empty_str("message"))
         .or_else(|| non_empty_str("reason"));
     let details: Vec<String> = map

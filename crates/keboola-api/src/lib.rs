@@ -47,6 +47,7 @@ mod error;
 mod http;
 mod lenient;
 mod manage;
+mod query;
 mod queue;
 mod secret;
 mod services;
@@ -60,6 +61,10 @@ pub use http::{Http, HttpConfig, Method, ProxySettings, RequestBuilder, Response
 pub use manage::ManageClient;
 pub use manage::projects::{ManageOrganization, ManageProject};
 pub use manage::tokens::{ManageTokenInfo, ManageUser};
+pub use query::{
+    PAGE_SIZE_MAX, PAGE_SIZE_MIN, QUERY_SERVICE, QueryClient, QueryJob, QueryStatement, QueryWait,
+    ResultColumn, ResultPage,
+};
 pub use queue::{
     CreateJob, JobSearch, QUEUE_SERVICE, QueueClient, QueueJob, QueueStatus, QueueWait, Waited,
     may_have_started,
@@ -89,6 +94,10 @@ pub use storage::tables::{
 };
 pub use storage::tokens::{
     CreateTokenRequest, CreatorToken, NewToken, ProjectOwner, TokenAdmin, TokenInfo,
+};
+pub use storage::workspaces::{
+    CreateWorkspace, CreatedWorkspace, LoadInput, Password, SANDBOXES_COMPONENT, Workspace,
+    WorkspaceConnection,
 };
 pub use transfer::{
     ExportSummary, ExportTable, ImportOutcome, ImportTarget, TransferConfig, TransferError,

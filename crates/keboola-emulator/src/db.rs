@@ -42,6 +42,7 @@ const METADATA_SCHEMAS: &[&str] = &[
     files::SCHEMA,
     objects::SCHEMA,
     crate::queue::SCHEMA,
+    crate::storage::workspaces::SCHEMA,
 ];
 
 /// Schemas of each project's database.

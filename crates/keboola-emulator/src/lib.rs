@@ -23,6 +23,7 @@ mod http;
 mod manage;
 mod oauth;
 mod objects;
+mod query;
 mod queue;
 mod seed;
 mod server;

@@ -10,7 +10,7 @@ use axum::http::{Response, StatusCode};
 
 use crate::http::{ApiError, ApiRequest, ApiResult};
 use crate::state::Shared;
-use crate::{encryption, manage, oauth, objects, queue, storage};
+use crate::{encryption, manage, oauth, objects, query, queue, storage};
 
 type Handler = fn(&Shared, &ApiRequest, &[&str]) -> ApiResult;
 
@@ -51,7 +51,7 @@ pub(crate) const SIBLINGS: &[Sibling] = &[
     },
     Sibling {
         id: "query",
-        handler: None,
+        handler: Some(query::handle),
     },
     Sibling {
         id: "ai",

@@ -72,6 +72,8 @@ pub(crate) struct Store {
     pub blobs: Blobs,
     /// What files/prepare and file detail speak.
     pub provider: FileProvider,
+    /// The workspaces' databases and the Query Service's jobs.
+    pub workspaces: crate::storage::workspaces::Schemas,
 }
 
 impl Store {
@@ -84,12 +86,14 @@ impl Store {
     ) -> anyhow::Result<Self> {
         let db = location.open_metadata()?;
         let blobs = Blobs::new(location.data_dir())?;
+        let workspaces = crate::storage::workspaces::Schemas::new(location.data_dir());
         let mut store = Self {
             db,
             project_dbs: BTreeMap::new(),
             location,
             blobs,
             provider,
+            workspaces,
         };
         store.load(seeded)?;
         Ok(store)
@@ -130,6 +134,7 @@ impl Store {
         db::set_next_id(&tx, crate::queue::SEQUENCE, crate::queue::FIRST_ID)?;
         tx.commit()?;
         self.blobs.clear()?;
+        self.workspaces.clear();
         for &project_id in seeded.projects.keys() {
             if !self.project_dbs.contains_key(&project_id) {
                 let conn = self.location.open_project(project_id)?;

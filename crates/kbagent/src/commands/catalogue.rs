@@ -61,9 +61,11 @@ pub(crate) fn entries() -> Vec<(String, Entry)> {
     noun("branch", super::branch::BranchCommand::entries());
     noun("encrypt", super::encrypt::EncryptCommand::entries());
     noun("component", super::component::ComponentCommand::entries());
+    noun("workspace", super::workspace::WorkspaceCommand::entries());
     for e in [
         Entry::of::<super::search::Output>("search", &super::search::META),
         Entry::of::<doctor::Output>("doctor", &doctor::META),
+        Entry::of::<super::query::Output>("query", &super::query::META),
         Entry::of::<context::Output>("context", &context::META),
         Entry::of::<super::init::Output>("init", &super::init::META),
         Entry::of::<completions::Output>("completions", &completions::META),

@@ -18,11 +18,13 @@ pub(crate) mod init;
 pub(crate) mod job;
 pub(crate) mod permissions;
 pub(crate) mod project;
+pub(crate) mod query;
 pub(crate) mod search;
 pub(crate) mod shared;
 pub(crate) mod storage;
 pub(crate) mod token;
 pub(crate) mod version;
+pub(crate) mod workspace;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -206,6 +208,8 @@ fn run(ctx: &Ctx<'_>, command: Command) -> CliResult<Report> {
         Command::Encrypt(args) => args.command.run(ctx),
         Command::Component(args) => args.command.run(ctx),
         Command::Search(args) => Ok(report(p, &search::run(ctx, &args)?)),
+        Command::Workspace(args) => args.command.run(ctx),
+        Command::Query(args) => Ok(report(p, &query::run(ctx, &args)?)),
         Command::Doctor(args) => Ok(report(p, &doctor::run(ctx, &args)?)),
         Command::Context(args) => Ok(report(p, &context::run(ctx, &args)?)),
         Command::Init(args) => Ok(report(p, &init::run(ctx, &args)?)),

@@ -1572,3 +1572,184 @@ fn discover_json_contract() {
         &["search", "customers", "--type", "table"],
     );
 }
+
+/// `workspace ...` and `query` on their own emulator; the password is redacted like a
+/// secret, and each successful `data` is checked against its schema.
+#[test]
+fn workspace_json_contract() {
+    let env = TestEnv::with(EmulatorOptions {
+        projects: 1,
+        ..EmulatorOptions::default()
+    });
+    env.add("prod", 0, "admin");
+    let run = |name: &str, args: &[&str], secrets: &[&str]| -> Value {
+        let r = json_run(&env, args);
+        // A password revealed by this very run is redacted too.
+        let shown: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+        let mut secrets: Vec<&str> = secrets.to_vec();
+        if let Some(p) = shown["data"]["password"].as_str() {
+            secrets.push(p);
+        }
+        let mut c = contract(&env, &r, &secrets);
+        c.redacted = without_times(without_clock(c.redacted));
+        let ok = c.envelope["status"] == "ok";
+        assert_eq!(
+            check_schema(&env, name, &c),
+            ok,
+            "{name}: no schema checked"
+        );
+        insta::with_settings!({sort_maps => false, prepend_module_to_snapshot => true}, {
+            insta::assert_json_snapshot!(name, c.redacted);
+        });
+        c.envelope["data"].clone()
+    };
+    let created: Value = serde_json::from_str(
+        &json_run(
+            &env,
+            &[
+                "workspace",
+                "create",
+                "--project",
+                "prod",
+                "--name",
+                "contract",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let password = created["data"]["password"].as_str().unwrap().to_owned();
+    let id = created["data"]["workspace_id"].as_str().unwrap().to_owned();
+    let secret = [password.as_str()];
+    run(
+        "workspace_create",
+        &["workspace", "create", "--project", "prod"],
+        &[],
+    );
+    run(
+        "workspace_detail",
+        &[
+            "workspace",
+            "detail",
+            "--project",
+            "prod",
+            "--workspace-id",
+            &id,
+        ],
+        &secret,
+    );
+    run(
+        "workspace_list",
+        &["workspace", "list", "--project", "prod"],
+        &secret,
+    );
+    run(
+        "workspace_load",
+        &[
+            "workspace",
+            "load",
+            "--project",
+            "prod",
+            "--workspace-id",
+            &id,
+            "--tables",
+            "in.c-crm.orders",
+            "--tables",
+            "in.c-crm.customers",
+        ],
+        &secret,
+    );
+    run(
+        "workspace_query",
+        &[
+            "workspace",
+            "query",
+            "--project",
+            "prod",
+            "--workspace-id",
+            &id,
+            "--sql",
+            "SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status",
+            "--limit",
+            "2",
+        ],
+        &secret,
+    );
+    run(
+        "workspace_query_failed",
+        &[
+            "workspace",
+            "query",
+            "--project",
+            "prod",
+            "--workspace-id",
+            &id,
+            "--sql",
+            "SELEC 1",
+        ],
+        &secret,
+    );
+    run(
+        "workspace_password",
+        &[
+            "workspace",
+            "password",
+            "--project",
+            "prod",
+            "--workspace-id",
+            &id,
+            "--dry-run",
+        ],
+        &secret,
+    );
+    run(
+        "workspace_delete",
+        &[
+            "workspace",
+            "delete",
+            "--project",
+            "prod",
+            "--workspace-id",
+            &id,
+            "--yes",
+        ],
+        &secret,
+    );
+    let (configs, _) = env.json(&[
+        "config",
+        "list",
+        "--project",
+        "prod",
+        "--component-id",
+        "keboola.snowflake-transformation",
+    ]);
+    let tr = configs.data()["configs"][0]["config_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(
+        "workspace_from_transformation",
+        &[
+            "workspace",
+            "from-transformation",
+            "--project",
+            "prod",
+            "--component-id",
+            "keboola.snowflake-transformation",
+            "--config-id",
+            &tr,
+        ],
+        &[],
+    );
+    run(
+        "query",
+        &[
+            "query",
+            "--project",
+            "prod",
+            "--sql",
+            "SELECT currency, COUNT(*) AS n FROM \"in.c-crm.orders\" GROUP BY 1 ORDER BY 1",
+        ],
+        &[],
+    );
+}

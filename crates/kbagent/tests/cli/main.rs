@@ -25,3 +25,4 @@ mod storage_read;
 mod storage_snapshots;
 mod storage_write;
 mod tokens;
+mod workspaces;

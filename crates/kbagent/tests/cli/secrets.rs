@@ -487,6 +487,20 @@ fn scenarios(c: &Canary) -> Vec<Case> {
         "job run --project prod --component-id keboola.ex-db-snowflake --config-id {}",
         extractor[0]["id"].as_str().unwrap()
     );
+    // The seeded SQL transformation of project 0, for `workspace from-transformation`.
+    let transformation: Value = ureq::get(format!(
+        "{url}/v2/storage/components/keboola.snowflake-transformation/configs"
+    ))
+    .header("X-StorageApi-Token", &c.token(0, "admin"))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_json()
+    .unwrap();
+    let from_tr = format!(
+        "workspace from-transformation --project prod --component-id keboola.snowflake-transformation --config-id {}",
+        transformation[0]["id"].as_str().unwrap()
+    );
 
     vec![
         // project add: every token source, and the refusals.
@@ -989,6 +1003,34 @@ fn scenarios(c: &Canary) -> Vec<Case> {
             Expect::Err("INVALID_ARGUMENT", 2),
         )
         .setup(snowflake_config),
+        // workspace and query: the password is not a token, but nothing else may leak.
+        case("workspace create", &split("workspace create --project prod"), Expect::Ok),
+        case("workspace create", &split("workspace create --project prod"), Expect::Err("API_ERROR", 1))
+            .fault(json!({"method": "POST", "service": "storage", "path": "**/workspaces", "status": 400})),
+        case("workspace list", &split("workspace list --project prod"), Expect::Ok),
+        case("workspace list", &split("workspace list --project prod"), Expect::Err("API_ERROR", 1))
+            .fault(json!({"service": "storage", "path": "**/workspaces", "body": "malformed"})),
+        case("workspace detail", &split("workspace detail --project prod"), Expect::Ok).setup(workspace_made),
+        case("workspace detail", &split("workspace detail --project prod --workspace-id 4242"), Expect::Err("NOT_FOUND", 1)),
+        case("workspace load", &split("workspace load --project prod --tables in.c-crm.orders"), Expect::Ok)
+            .setup(workspace_made),
+        case("workspace load", &split("workspace load --project prod --workspace-id 4242 --tables in.c-crm.orders"), Expect::Err("NOT_FOUND", 1)),
+        case("workspace query", &["workspace", "query", "--project", "prod", "--sql", "SELECT 1 AS one"], Expect::Ok)
+            .setup(workspace_made),
+        case("workspace query", &["workspace", "query", "--project", "prod", "--sql", "SELEC 1"], Expect::Err("QUERY_JOB_FAILED", 1))
+            .setup(workspace_made),
+        case("workspace password", &split("workspace password --project prod --yes"), Expect::Ok).setup(workspace_made),
+        case("workspace password", &split("workspace password --project prod --workspace-id 4242 --yes"), Expect::Err("NOT_FOUND", 1)),
+        case("workspace delete", &split("workspace delete --project prod --yes"), Expect::Ok).setup(workspace_made),
+        case("workspace delete", &split("workspace delete --project prod --workspace-id 4242 --yes"), Expect::Err("NOT_FOUND", 1)),
+        case("workspace from-transformation", &split(&from_tr), Expect::Ok),
+        case(
+            "workspace from-transformation",
+            &split("workspace from-transformation --project prod --component-id keboola.snowflake-transformation --config-id 4242"),
+            Expect::Err("NOT_FOUND", 1),
+        ),
+        case("query", &["query", "--project", "prod", "--sql", "SELECT COUNT(*) FROM \"in.c-crm.orders\""], Expect::Ok),
+        case("query", &["query", "--project", "prod", "--sql", "SELECT nope FROM \"in.c-crm.orders\""], Expect::Err("QUERY_JOB_FAILED", 1)),
         // the rest
         case("doctor", &["doctor"], Expect::Ok),
         case("doctor", &[m, "doctor"], Expect::Ok).var("KBC_MANAGE_API_TOKEN", &manage),
@@ -1300,6 +1342,16 @@ fn oauth_url_child_token_only_on_stdout() {
         }
     }
     eprintln!("oauth-url: {checked} runs, child token only on stdout");
+}
+
+/// `--workspace-id` of a workspace just created in project 101 (`prod`).
+fn workspace_made(env: &TestEnv) -> Vec<String> {
+    let (out, code) = env.json(&["workspace", "create", "--project", "prod"]);
+    assert_eq!(code, 0, "{out:?}");
+    vec![
+        "--workspace-id".to_owned(),
+        out.data()["workspace_id"].as_str().unwrap().to_owned(),
+    ]
 }
 
 /// `--file-id` of a file just uploaded to project 101 (`prod`).

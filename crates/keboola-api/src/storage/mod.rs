@@ -15,6 +15,7 @@ pub(crate) mod search;
 pub(crate) mod snapshots;
 pub(crate) mod tables;
 pub(crate) mod tokens;
+pub(crate) mod workspaces;
 
 use crate::error::ApiError;
 use crate::http::{Http, Method, RequestBuilder};

@@ -5,6 +5,7 @@ mod config_metadata;
 mod errors;
 mod manage;
 mod proxy;
+mod query;
 mod queue;
 mod requests;
 mod retry;

@@ -9,7 +9,7 @@ mod flow;
 mod job;
 mod run;
 mod search;
-mod sql;
+pub(crate) mod sql;
 
 use std::sync::Arc;
 

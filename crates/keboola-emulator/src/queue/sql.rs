@@ -40,7 +40,7 @@ fn excerpt(query: &str) -> String {
 }
 
 /// SQLite column affinity for a typed column, so comparisons and sums behave as numbers.
-fn affinity(table: &Table, column: &str) -> &'static str {
+pub(crate) fn affinity(table: &Table, column: &str) -> &'static str {
     let base = table
         .definition
         .as_ref()

@@ -14,6 +14,7 @@ pub(crate) mod snapshots;
 pub(crate) mod swap;
 pub(crate) mod tables;
 pub(crate) mod tokens;
+pub(crate) mod workspaces;
 
 use axum::http::Method;
 use jiff::Timestamp;
@@ -67,6 +68,22 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         ["components"] if m == Method::GET => components::list(&store, &ctx, req),
         ["components", id] if m == Method::GET => components::get(&store, &ctx, id),
+        // Workspaces (their `keboola.sandboxes` configurations are ordinary configurations).
+        ["components", component, "configs", id, "workspaces"] if m == Method::POST => {
+            workspaces::create(&store, &ctx, component, id, req)
+        }
+        ["components", component, "configs", id, "workspaces"] if m == Method::GET => {
+            workspaces::list(&store, &ctx, Some((component, id)))
+        }
+        ["workspaces"] if m == Method::GET => workspaces::list(&store, &ctx, None),
+        ["workspaces", id] if m == Method::GET => workspaces::get(&store, &ctx, id),
+        ["workspaces", id] if m == Method::DELETE => workspaces::delete(&store, &ctx, id),
+        ["workspaces", id, "password"] if m == Method::POST => {
+            workspaces::reset_password(&store, &ctx, id)
+        }
+        ["workspaces", id, "load"] if m == Method::POST => {
+            workspaces::load(shared, &store, &ctx, id, req)
+        }
         ["components", component, "configs"] if m == Method::GET => {
             configurations::list(&store, &ctx, component, req)
         }
@@ -245,7 +262,7 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         }
         [
             "tokens" | "components" | "dev-branches" | "events" | "buckets" | "tables" | "jobs"
-            | "files" | "columns" | "snapshots",
+            | "files" | "columns" | "snapshots" | "workspaces",
             ..,
         ] => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::route_not_found()),

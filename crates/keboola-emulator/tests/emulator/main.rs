@@ -30,3 +30,4 @@ fn emulator_can_be_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<keboola_emulator::Emulator>();
 }
+mod workspaces;

@@ -98,8 +98,17 @@ fn the_host_header_picks_the_service() {
         "",
     );
     assert_not_emulated(&scheduler, "scheduler");
-    let query = send(&emu, "GET", &format!("query.{HOSTNAME}"), "/api/v1/x", "");
-    assert_not_emulated(&query, "query");
+    // The Query Service answers in its own layout.
+    let query = send(
+        &emu,
+        "GET",
+        &format!("query.{HOSTNAME}"),
+        "/api/v1/queries/x",
+        "",
+    );
+    assert_eq!(query.status, 401, "{}", query.body);
+    assert_eq!(query.json()["error"], 401);
+    assert!(query.json()["exception"].is_string());
 
     let encrypted = send(
         &emu,
@@ -198,7 +207,8 @@ fn without_a_host_name_services_answer_under_path_prefixes() {
     let queue = c.get_anon(&format!("{}/search/jobs", path_of("queue")));
     assert_eq!(queue.status, 401, "{}", queue.text);
     assert_eq!(queue.json()["code"], 401);
-    for id in ["scheduler", "sync-actions", "sandboxes", "query", "ai"] {
+    assert_eq!(c.get_anon(&format!("{}/", path_of("query"))).status, 404);
+    for id in ["scheduler", "sync-actions", "sandboxes", "ai"] {
         assert_eq!(c.get_anon(&format!("{}/", path_of(id))).status, 501, "{id}");
     }
 

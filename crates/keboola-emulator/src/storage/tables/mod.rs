@@ -20,8 +20,9 @@ use crate::storage::Ctx;
 use crate::storage::buckets::{self, Bucket};
 use crate::storage::metadata::{self, Object};
 
-pub(crate) use data::{Parsed, import_rows, sanitize_column, seed_rows};
+pub(crate) use data::{Parsed, import_rows, sanitize_column, seed_rows, select};
 pub(crate) use definition::{ColumnDef, parse_column as definition_column};
+pub(crate) use filter::Selection;
 pub(crate) use handlers::{
     add_column, add_primary_key, column_metadata_delete, column_metadata_list,
     column_metadata_post, create_async, create_definition, delete, delete_column,
