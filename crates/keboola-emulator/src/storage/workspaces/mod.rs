@@ -23,7 +23,7 @@ use crate::manage::projects::Role;
 use crate::queue::sql::affinity;
 use crate::state::{Shared, Store};
 use crate::storage::Ctx;
-use crate::storage::configurations::{self, Config};
+use crate::storage::configurations;
 use crate::storage::jobs::{self, JobError, NewJob};
 use crate::storage::tables::{self, Selection, Table, quote};
 use crate::storage::tokens::{Creator, creator};
@@ -48,8 +48,6 @@ CREATE TABLE IF NOT EXISTS workspaces (
 const SEQUENCE: &str = "workspaces";
 /// Workspace ids are large numbers, unrelated to configuration ids.
 const ID_BASE: u64 = 10_000_000;
-/// The component of the configurations the CLI creates around its workspaces.
-pub(crate) const SANDBOXES: &str = "keboola.sandboxes";
 /// Not a host anyone can reach: the workspace is a database inside the emulator.
 const HOST: &str = "snowflake.keboola-emulator.invalid";
 
