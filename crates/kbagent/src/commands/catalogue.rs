@@ -106,6 +106,9 @@ pub(crate) struct CommandInfo {
     pub command: String,
     pub about: String,
     pub operation: OpClass,
+    /// Classes it also counts as for permission patterns: those the Python kbagent gives it,
+    /// so a policy written there blocks it here too.
+    pub also: Vec<OpClass>,
     /// Flags that raise the operation class when given.
     pub escalations: Vec<Escalation>,
     pub arguments: Vec<ArgInfo>,
@@ -263,6 +266,7 @@ pub(crate) fn catalogue() -> Vec<CommandInfo> {
             Some(CommandInfo {
                 about: cmd.get_about().map(ToString::to_string).unwrap_or_default(),
                 operation: entry.meta.class,
+                also: entry.meta.also.to_vec(),
                 escalations: entry.meta.escalations.to_vec(),
                 arguments: arguments(&cmd),
                 exit_codes: exit_codes(entry.meta),

@@ -63,6 +63,9 @@ pub(crate) struct Meta {
     pub about: &'static str,
     pub examples: &'static str,
     pub class: OpClass,
+    /// Classes the command also counts as for the permission firewall: those another tool
+    /// (the Python kbagent) gives it, so that a policy written there blocks it here too.
+    pub also: &'static [OpClass],
     pub escalations: &'static [Escalation],
     /// Calls Keboola's APIs (so authentication and network exit codes are possible).
     pub network: bool,
@@ -82,6 +85,7 @@ impl Meta {
             about,
             examples,
             class,
+            also: &[],
             escalations: &[],
             network: false,
             partial: false,
@@ -118,6 +122,12 @@ impl Meta {
     /// The command submits a Queue job.
     pub const fn submits_job(mut self) -> Self {
         self.submits_job = true;
+        self
+    }
+
+    /// Classes the command also counts as (see [`Meta::also`]).
+    pub const fn also(mut self, also: &'static [OpClass]) -> Self {
+        self.also = also;
         self
     }
 

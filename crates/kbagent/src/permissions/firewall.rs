@@ -5,7 +5,7 @@
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
-use super::{Block, Source, class_name, decide, operation_name};
+use super::{Block, Classes, Source, class_name, decide, operation_name};
 use crate::commands::catalogue::{self, arg_name};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -27,24 +27,30 @@ pub(crate) struct Invocation {
 impl Invocation {
     /// The operations to check, each with its class: the command itself, then
     /// `<operation> <flag>` for each escalating flag given (none under `--dry-run`).
-    pub fn operations(&self) -> Vec<(String, OpClass)> {
+    pub fn operations(&self) -> Vec<(String, Classes)> {
         let op = operation_name(&self.command);
         let Some(meta) = self.meta else {
             return Vec::new();
         };
         if self.dry_run {
-            return vec![(op, OpClass::Read)];
+            return vec![(op, Classes::of(OpClass::Read))];
         }
-        let mut out = vec![(op.clone(), meta.class)];
+        let mut out = vec![(
+            op.clone(),
+            Classes {
+                class: meta.class,
+                also: meta.also,
+            },
+        )];
         for (flag, class) in &self.escalated {
-            out.push((format!("{op} {flag}"), *class));
+            out.push((format!("{op} {flag}"), Classes::of(*class)));
         }
         out
     }
 
-    /// The class this run acts with: the highest of its operations.
+    /// The class this run acts with: the highest of its operations' own classes.
     pub fn class(&self) -> Option<OpClass> {
-        self.operations().into_iter().map(|(_, c)| c).max()
+        self.operations().into_iter().map(|(_, c)| c.class).max()
     }
 }
 
@@ -124,15 +130,15 @@ pub(crate) fn enforce(ctx: &Ctx<'_>, inv: &Invocation) -> CliResult<()> {
         Err(_) if class == OpClass::Read => None,
         Err(e) => return Err(e),
     };
-    for (op, class) in inv.operations() {
-        if let Some(block) = decide(policy.as_ref(), &ctx.settings.session, &op, class) {
-            return Err(denied(inv, &op, Some(class), &block));
+    for (op, classes) in inv.operations() {
+        if let Some(block) = decide(policy.as_ref(), &ctx.settings.session, &op, classes) {
+            return Err(denied(inv, &op, Some(classes), &block));
         }
     }
     Ok(())
 }
 
-fn denied(inv: &Invocation, op: &str, class: Option<OpClass>, block: &Block) -> CliError {
+fn denied(inv: &Invocation, op: &str, classes: Option<Classes>, block: &Block) -> CliError {
     let why = match (block.source, block.rule.as_str()) {
         (Source::Builtin, _) => "the command declares no operation class".to_owned(),
         (Source::Config, "mode:deny") => {
@@ -172,8 +178,13 @@ fn denied(inv: &Invocation, op: &str, class: Option<OpClass>, block: &Block) -> 
     .detail("command", inv.command.clone())
     .detail("operation", op.to_owned())
     .hint(hint);
-    if let Some(c) = class {
-        err = err.detail("class", class_name(c));
+    if let Some(c) = classes {
+        err = err.detail("class", class_name(c.class));
+        // Why a class pattern matched a command of another class.
+        if !c.also.is_empty() {
+            let also: Vec<&str> = c.also.iter().map(|a| class_name(*a)).collect();
+            err = err.detail("also", also);
+        }
     }
     err
 }
@@ -232,14 +243,17 @@ mod tests {
         assert_eq!(
             inv.operations(),
             [
-                ("project.refresh".to_owned(), OpClass::Admin),
-                ("project.refresh --force".to_owned(), OpClass::Destructive)
+                ("project.refresh".to_owned(), Classes::of(OpClass::Admin)),
+                (
+                    "project.refresh --force".to_owned(),
+                    Classes::of(OpClass::Destructive)
+                )
             ]
         );
         let inv = invocation(&["project", "refresh", "--all", "--force", "--dry-run"]);
         assert_eq!(
             inv.operations(),
-            [("project.refresh".to_owned(), OpClass::Read)]
+            [("project.refresh".to_owned(), Classes::of(OpClass::Read))]
         );
         let inv = invocation(&[
             "storage",

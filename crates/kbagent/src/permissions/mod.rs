@@ -10,9 +10,16 @@
 //! `cli:destructive`; `cli:write` matches everything that is not a read). An operation is a
 //! command's full name with dots (`project.refresh`); a flag that raises the class adds a
 //! second operation, `project.refresh --force`, checked with the raised class.
+//!
+//! A command may also count as further classes (`Meta::also`): those the Python kbagent
+//! gives it where ours differs, so that a policy written for that tool blocks here at least
+//! what it blocks there. A class pattern in a deny rule matches when it matches any of the
+//! operation's classes; in an allow rule only when it matches all of them.
 
 pub(crate) mod confirm;
 pub(crate) mod firewall;
+#[cfg(test)]
+mod upstream;
 
 use serde::Serialize;
 
@@ -128,15 +135,51 @@ pub(crate) fn operation_name(command: &str) -> String {
     command.replace(' ', ".")
 }
 
-/// Every operation with its class: each command, and each of its escalating flags.
-pub(crate) fn known_operations() -> Vec<(String, OpClass)> {
+/// An operation's class and the classes it also counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Classes {
+    pub class: OpClass,
+    pub also: &'static [OpClass],
+}
+
+impl Classes {
+    pub const fn of(class: OpClass) -> Self {
+        Self { class, also: &[] }
+    }
+
+    pub fn all(self) -> impl Iterator<Item = OpClass> {
+        std::iter::once(self.class).chain(self.also.iter().copied())
+    }
+}
+
+impl From<OpClass> for Classes {
+    fn from(class: OpClass) -> Self {
+        Self::of(class)
+    }
+}
+
+/// Which list of a policy a pattern stands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Allow,
+    Deny,
+}
+
+/// Every operation with its classes: each command, and each of its escalating flags.
+pub(crate) fn known_operations() -> Vec<(String, Classes)> {
     let mut out = Vec::new();
     for (name, entry) in catalogue::entries() {
         let op = operation_name(&name);
         for e in entry.meta.escalations {
-            out.push((format!("{op} {}", e.flag), e.class));
+            out.push((format!("{op} {}", e.flag), Classes::of(e.class)));
         }
-        out.push((op, entry.meta.class));
+        out.push((
+            op,
+            Classes {
+                class: entry.meta.class,
+                also: entry.meta.also,
+            },
+        ));
     }
     out.sort();
     out
@@ -155,14 +198,22 @@ pub(crate) fn unknown_patterns<'a>(patterns: impl IntoIterator<Item = &'a str>) 
     out
 }
 
-/// Whether `pattern` matches operation `op` of class `class`.
-pub(crate) fn matches(pattern: &str, op: &str, class: OpClass) -> bool {
-    match pattern {
+/// Whether `pattern`, standing in a policy's `side` list, matches operation `op`. A class
+/// pattern denies when it matches any of the operation's classes but allows only when it
+/// matches all of them: extra classes never let more through.
+pub(crate) fn matches(pattern: &str, op: &str, classes: Classes, side: Side) -> bool {
+    let class_matches = |class: OpClass| match pattern {
         "cli:read" => class == OpClass::Read,
         "cli:write" => class != OpClass::Read,
         "cli:admin" => class == OpClass::Admin,
-        "cli:destructive" => class == OpClass::Destructive,
-        _ => glob(pattern, op),
+        _ => class == OpClass::Destructive,
+    };
+    if !CLASS_PATTERNS.contains(&pattern) {
+        return glob(pattern, op);
+    }
+    match side {
+        Side::Deny => classes.all().any(class_matches),
+        Side::Allow => classes.all().all(class_matches),
     }
 }
 
@@ -182,8 +233,9 @@ pub(crate) fn decide(
     policy: Option<&PermissionPolicy>,
     session: &Session,
     op: &str,
-    class: OpClass,
+    classes: impl Into<Classes>,
 ) -> Option<Block> {
+    let classes = classes.into();
     let config = |rule: &str| Block {
         rule: rule.to_owned(),
         source: Source::Config,
@@ -194,8 +246,8 @@ pub(crate) fn decide(
     if let Some(p) = policy
         && !op.starts_with("permissions.")
     {
-        let denied = p.deny.iter().find(|d| matches(d, op, class));
-        let allowed = p.allow.iter().any(|a| matches(a, op, class));
+        let denied = p.deny.iter().find(|d| matches(d, op, classes, Side::Deny));
+        let allowed = p.allow.iter().any(|a| matches(a, op, classes, Side::Allow));
         match (p.mode, denied) {
             (PolicyMode::Allow, Some(d)) if !allowed => return Some(config(d)),
             (PolicyMode::Deny, Some(d)) => return Some(config(d)),
@@ -206,7 +258,7 @@ pub(crate) fn decide(
     session
         .rules
         .iter()
-        .find(|r| matches(&r.pattern, op, class))
+        .find(|r| matches(&r.pattern, op, classes, Side::Deny))
         .map(|r| Block {
             rule: r.pattern.clone(),
             source: r.source,
@@ -331,12 +383,49 @@ mod tests {
             ("cli:admin", Destructive, false),
             ("cli:*", Read, false),
         ] {
+            for side in [Side::Allow, Side::Deny] {
+                assert_eq!(
+                    matches(pattern, "x.y", Classes::of(class), side),
+                    expected,
+                    "{pattern} {class:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn extra_classes_deny_more_and_allow_no_more() {
+        use OpClass::*;
+        let remove = Classes {
+            class: Destructive,
+            also: &[Admin],
+        };
+        for (pattern, deny, allow) in [
+            ("cli:destructive", true, false),
+            ("cli:admin", true, false),
+            ("cli:write", true, true),
+            ("cli:read", false, false),
+            ("project.*", true, true),
+        ] {
             assert_eq!(
-                matches(pattern, "x.y", class),
-                expected,
-                "{pattern} {class:?}"
+                matches(pattern, "project.remove", remove, Side::Deny),
+                deny,
+                "deny {pattern}"
+            );
+            assert_eq!(
+                matches(pattern, "project.remove", remove, Side::Allow),
+                allow,
+                "allow {pattern}"
             );
         }
+        // A default-deny policy allowing admin commands does not let it through; one
+        // denying them blocks it.
+        let none = Session::default();
+        let p = policy(PolicyMode::Deny, &["cli:admin"], &[]);
+        assert!(decide(Some(&p), &none, "project.remove", remove).is_some());
+        let p = policy(PolicyMode::Allow, &[], &["cli:admin"]);
+        let b = decide(Some(&p), &none, "project.remove", remove).unwrap();
+        assert_eq!(b.rule, "cli:admin");
     }
 
     #[test]
@@ -430,9 +519,8 @@ mod tests {
     fn escalations_are_known_operations() {
         let known = known_operations();
         assert!(
-            known
-                .iter()
-                .any(|(op, c)| op == "project.refresh --force" && *c == OpClass::Destructive)
+            known.iter().any(|(op, c)| op == "project.refresh --force"
+                && *c == Classes::of(OpClass::Destructive))
         );
         assert!(unknown_patterns(["project.refresh --force", "project.*"]).is_empty());
         assert_eq!(unknown_patterns(["tool:read", "tool:read"]), ["tool:read"]);

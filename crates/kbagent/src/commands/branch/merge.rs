@@ -18,7 +18,8 @@ pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
     "Link to merging a branch in the Keboola UI (kbagent itself does not merge)",
     "Examples:\n  kbagent branch merge --project prod\n  kbagent branch merge --project prod --branch 1234",
-);
+)
+.also(&[OpClass::Write]);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -20,6 +20,7 @@ pub(crate) const META: Meta = Meta::new(
     "Build the OAuth authorization URL for a configuration (mints a 1-hour child token)",
     "Examples:\n  kbagent config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456\n  kbagent --json config oauth-url --project prod --component-id keboola.ex-google-drive --config-id 456 --no-open",
 )
+.also(&[OpClass::Read])
 .network();
 
 pub(crate) const DEFAULT_OAUTH_WIZARD: &str = "https://external.keboola.com/oauth/index.html";

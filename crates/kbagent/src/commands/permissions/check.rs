@@ -29,6 +29,9 @@ pub(crate) struct Output {
     pub allowed: bool,
     /// `read`, `write`, `admin` or `destructive`.
     pub class: String,
+    /// Classes it also counts as: those the Python kbagent gives it, so its policies block
+    /// here at least what they block there.
+    pub also: Vec<String>,
     /// The rule that blocks it (when not allowed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -42,12 +45,16 @@ pub(crate) struct Output {
 
 impl CommandOutput for Output {
     fn human(&self, _: &Printer) -> String {
+        let class = if self.also.is_empty() {
+            self.class.clone()
+        } else {
+            format!("{}, also {}", self.class, self.also.join(", "))
+        };
         match &self.rule {
-            None => format!("ALLOWED {} ({})\n", self.operation, self.class),
+            None => format!("ALLOWED {} ({class})\n", self.operation),
             Some(rule) => format!(
-                "DENIED {} ({}): rule '{rule}' from {}\n",
+                "DENIED {} ({class}): rule '{rule}' from {}\n",
                 self.operation,
-                self.class,
                 self.origin.as_deref().unwrap_or_default()
             ),
         }
@@ -70,7 +77,7 @@ fn normalize(raw: &str) -> String {
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     let operation = normalize(&args.operation);
-    let Some(class) = known_operations()
+    let Some(classes) = known_operations()
         .into_iter()
         .find(|(op, _)| *op == operation)
         .map(|(_, c)| c)
@@ -81,10 +88,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .hint(PATTERN_HINT));
     };
     let policy = ctx.store()?.load()?.permissions;
-    let block = decide(policy.as_ref(), &ctx.settings.session, &operation, class);
+    let block = decide(policy.as_ref(), &ctx.settings.session, &operation, classes);
     Ok(Output {
         allowed: block.is_none(),
-        class: class_name(class).to_owned(),
+        class: class_name(classes.class).to_owned(),
+        also: classes.also.iter().map(|c| class_name(*c).to_owned()).collect(),
         rule: block.as_ref().map(|b| b.rule.clone()),
         source: block.as_ref().map(|b| b.source),
         origin: block.map(|b| b.origin),

@@ -18,6 +18,7 @@ pub(crate) const META: Meta = Meta::new(
     "Register a project: verify its Storage API token and store it",
     "Examples:\n  kbagent project add --project prod --url https://connection.eu-central-1.keboola.com --token-stdin < token.txt\n  KBC_TOKEN=... kbagent project add --project dev",
 )
+.also(&[OpClass::Admin])
 .network();
 
 #[derive(Debug, clap::Args)]

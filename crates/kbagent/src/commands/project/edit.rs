@@ -18,6 +18,7 @@ pub(crate) const META: Meta = Meta::new(
     "Change a project's URL, token or alias (a new token or URL is verified first)",
     "Examples:\n  kbagent project edit --project prod --token-stdin < master-token.txt\n  kbagent project edit --project prod --new-alias production",
 )
+.also(&[OpClass::Admin])
 .network();
 
 #[derive(Debug, clap::Args)]

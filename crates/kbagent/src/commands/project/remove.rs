@@ -13,7 +13,8 @@ pub(crate) const META: Meta = Meta::new(
     OpClass::Destructive,
     "Forget a registered project",
     "Examples:\n  kbagent project remove --project old",
-);
+)
+.also(&[OpClass::Admin]);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

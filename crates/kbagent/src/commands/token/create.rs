@@ -20,6 +20,7 @@ pub(crate) const META: Meta = Meta::new(
     "Mint a new token; its secret is shown once",
     "Examples:\n  kbagent token create --project prod --description reader --bucket-read in.c-crm --expires-in 3600\n  kbagent --allow-env-manage-token --json token create --project prod --description ci --component-access keboola.ex-db-snowflake",
 )
+.also(&[OpClass::Write])
 .network();
 
 #[derive(Debug, clap::Args)]
