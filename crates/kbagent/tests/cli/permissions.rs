@@ -148,16 +148,27 @@ fn every_command_is_allowed_or_refused_by_its_class_under_the_session_flags() {
                 effective = effective.max(rank(e["class"].as_str().unwrap()));
             }
         }
-        let mut variants = vec![(base.clone(), effective)];
+        // The classes the command also counts as (none under --dry-run).
+        let also: Vec<usize> = entry["also"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| rank(c.as_str().unwrap()))
+            .collect();
+        let mut variants = vec![(base.clone(), effective, also)];
         if has_dry_run {
             let mut dry = base.clone();
             dry.push("--dry-run".to_owned());
-            variants.push((dry, rank("read")));
+            variants.push((dry, rank("read"), Vec::new()));
         }
-        for (args, effective) in variants {
+        for (args, effective, also) in variants {
+            let highest = also.iter().copied().fold(effective, usize::max);
             for (flag, blocks) in [
-                ("--deny-writes", effective >= rank("write")),
-                ("--deny-destructive", effective == rank("destructive")),
+                ("--deny-writes", highest >= rank("write")),
+                (
+                    "--deny-destructive",
+                    effective == rank("destructive") || also.contains(&rank("destructive")),
+                ),
             ] {
                 let what = format!("`kbagent {flag} {}`", args.join(" "));
                 let r = run_from(&env, &template, &[flag], &args);
@@ -255,6 +266,57 @@ fn a_persisted_policy_refuses_and_names_its_rule() {
     // What the policy does not name runs.
     let (out, code) = env.json(&["storage", "buckets", "--project", "prod"]);
     assert_eq!(code, 0, "{out:?}");
+}
+
+/// A policy written for the Python kbagent blocks what it blocks there: `project remove`
+/// (destructive here, admin there) and `project add` (write here) are admin commands too.
+#[test]
+fn a_class_the_python_tool_gives_a_command_blocks_it_too() {
+    let env = setup();
+    policy_config(
+        &env,
+        json!({"mode": "allow", "allow": [], "deny": ["cli:admin"]}),
+    );
+    let before = env.config_bytes().unwrap();
+    let (out, code) = env.json(&["project", "remove", "--project", "prod"]);
+    assert_eq!(code, 6, "{out:?}");
+    let d = out.err().details.clone().unwrap();
+    assert_eq!(
+        (&d["rule"], &d["class"], &d["also"]),
+        (
+            &json!("cli:admin"),
+            &json!("destructive"),
+            &json!(["admin"])
+        )
+    );
+    assert_eq!(env.config_bytes().unwrap(), before);
+    let (out, code) = env.json(&["permissions", "check", "project.add"]);
+    assert_eq!(code, 6, "{out:?}");
+    assert_eq!(
+        (&out.data()["class"], &out.data()["also"]),
+        (&json!("write"), &json!(["admin"]))
+    );
+    // An allow rule for the Python class does not let through more than it does there.
+    policy_config(
+        &env,
+        json!({"mode": "deny", "allow": ["cli:admin"], "deny": []}),
+    );
+    let (out, code) = env.json(&["permissions", "check", "project.remove"]);
+    assert_eq!(
+        (code, &out.data()["rule"]),
+        (6, &json!("mode:deny")),
+        "{out:?}"
+    );
+    // Under --deny-writes, `branch merge` (a read here, a write there) is refused.
+    let r = env.run(&[
+        "--deny-writes",
+        "--json",
+        "branch",
+        "merge",
+        "--project",
+        "prod",
+    ]);
+    assert_eq!(r.code, 6, "{}", r.stdout);
 }
 
 #[test]
@@ -412,7 +474,7 @@ fn session_rules_narrow_the_persisted_policy() {
     assert_eq!(
         out.data(),
         &json!({"operation": "storage.create-bucket", "allowed": false, "class": "write",
-                "rule": "cli:write", "source": "flag", "origin": "--deny-writes"})
+                "also": [], "rule": "cli:write", "source": "flag", "origin": "--deny-writes"})
     );
     let (out, code) = env.json(&["permissions", "check", "storage.create-bucket"]);
     assert_eq!(code, 0);
