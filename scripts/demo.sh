@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v jq >/dev/null || { echo "the demo needs jq (apt-get install jq)" >&2; exit 1; }
+for tool in jq curl; do
+  command -v "$tool" >/dev/null || { echo "the demo needs $tool (apt-get install $tool)" >&2; exit 1; }
+done
 cargo build --locked --quiet -p kbagent -p keboola-emulator
 bin=target/debug
 work=$(mktemp -d)
@@ -62,6 +64,7 @@ kbj() {
 expect() { jq -e "$2" "$1" >/dev/null || fail "$3 (got: $(head -c 600 "$1"))"; }
 
 echo "Keboola emulator running at $url"
+step "Projects: register one with a token copied from the UI"
 printf '%s' "$storage_token" >"$work/token.txt"
 kb project add --project demo --url "$url" --token-file "$work/token.txt"
 kb project list
@@ -71,10 +74,12 @@ kb config list --project demo
 # A Manage API token lets kbagent mint project tokens and, for non-master project tokens,
 # the short-lived child token the OAuth wizard needs. It is read from the environment only
 # with --allow-env-manage-token, and never stored or printed.
+step "Tokens: mint a fresh project token through the Manage API"
 export KBC_MANAGE_API_TOKEN
 KBC_MANAGE_API_TOKEN=$(field manage_token)
 kb --allow-env-manage-token project refresh --project demo --yes
 kb --allow-env-manage-token project info --project demo
+step "OAuth: a link for the user, completed in the emulator's wizard"
 echo
 echo "\$ kbagent --allow-env-manage-token config oauth-url --project demo --component-id keboola.ex-google-drive --config-id $oauth_config --no-open"
 oauth_url=$("$bin/kbagent" --allow-env-manage-token config oauth-url --project demo \
@@ -93,9 +98,11 @@ if command -v curl >/dev/null; then
   "$bin/kbagent" --json config detail --project demo --component-id keboola.ex-google-drive \
     --config-id "$oauth_config" | grep -A2 '"oauth_api"'
 fi
+step "Doctor: config file, permissions, connectivity"
 kb doctor
 
 # Storage: find a table, read its columns, look at a sample of its rows.
+step "Storage: buckets, a table's columns, a sample of its rows"
 kb storage buckets --project demo
 kb storage tables --project demo --bucket-id in.c-crm
 kb storage table-detail --project demo --table-id in.c-crm.orders
@@ -113,6 +120,7 @@ transformation=$("$bin/kbagent" --json config list --project demo --component-id
   grep -o '"config_id": *"[^"]*"' | head -n 1 | cut -d'"' -f4)
 dev_branch=$(curl -fsS -H "X-StorageApi-Token: $(cat "$work/token.txt")" "$url/v2/storage/dev-branches" |
   tr '{' '\n' | grep '"isDefault":false' | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2)
+step "Jobs: run the revenue transformation, then its broken copy on a branch"
 kb job run --project demo --component-id keboola.snowflake-transformation --config-id "$transformation" --wait
 kb job list --project demo --limit 5
 echo
