@@ -259,7 +259,15 @@ expect "$work/sql-error.json" '.error.code == "QUERY_JOB_FAILED" and (.error.det
   "the SQL error should carry the database's message"
 
 # The permission firewall: --deny-writes (or KBAGENT_DENY=cli:write) refuses every command that
-# is not a read, before any request; a --dry-run counts as a read.
+# is not a read, before any request; a --dry-run counts as a read. `permissions check` asks
+# without running anything.
+step "Firewall: ask first whether a write is allowed"
+code=0
+kbj "$work/check.json" --deny-writes permissions check config.update || code=$?
+jq -c '.data | {operation, class, allowed, rule, origin}' "$work/check.json"
+echo "(exit code $code)"
+[[ $code == 6 ]] || fail "permissions check should exit 6 for a denied operation, not $code"
+expect "$work/check.json" '.data.allowed == false and .data.rule == "cli:write"' "config.update should be denied"
 step "Firewall: --deny-writes refuses a write (exit 6)"
 code=0
 kbj "$work/denied.json" --deny-writes config update "${cfg[@]}" --set parameters.db.port=445 || code=$?
