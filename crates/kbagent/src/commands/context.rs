@@ -88,6 +88,55 @@ master tokens (Keboola never mints master tokens; they belong to users). `projec
 (NON_MASTER_TOKEN) when a token cannot mint. A master token is the user's own token from
 their account. A guest's or read-only user's master token cannot mint useful children.
 
+## The permission firewall
+Every command has an operation class (`read`, `write`, `destructive`, `admin`: `operation` in
+`catalogue` of `kbagent --json context`). The user may forbid classes or operations: for one
+run with `--deny-writes` (everything but reads) or `--deny-destructive`, through
+`KBAGENT_DENY=cli:write,storage.delete-table`, or in a persisted policy (`permissions show`).
+A refused command fails with PERMISSION_DENIED (exit 6) before it sends any request;
+`details.rule` and `details.origin` say which rule refused it. Do not work around a refusal
+(another command, the API directly): tell the user what was refused and why.
+- A command given `--dry-run` counts as a read: previews run under `--deny-writes`.
+- Ask first: `kbagent --json permissions check config.update` (exit 6 when it would be denied;
+  an escalating flag is checked with it: `permissions check 'project.refresh --force'`).
+
+## Finding things
+`kbagent --json search WORDS` looks through the names of buckets, tables (and their columns),
+configurations, rows, flows and transformations of every project at once (`--project`,
+`--type` to narrow, `--in-bodies` to look inside configuration bodies). Each result's `path`
+is the kbagent command that shows the item: run it rather than guessing ids.
+
+## The safe write loop (configurations)
+Storage overwrites a configuration with whatever is sent, so change one in this loop:
+1. Read it fresh: `config detail` (note `version`).
+2. Preview the smallest change: `config update --set PATH=VALUE` (or `--merge patch.json`)
+   with `--dry-run`: `data.changes[]` lists `path`, `old`, `new`; nothing is written.
+   Show it to the user.
+3. Apply the same command without `--dry-run`. Plain-text values under `#` keys are
+   encrypted (KBC::... ciphers, scope: this configuration) before anything is sent; never
+   echo the plain text back. kbagent reads the version again right before the write: if it
+   moved, the write is refused with CONFIG_VERSION_CONFLICT (exit 5, `details.written`
+   false, nothing written). Then read it again, redo the change on the current version and
+   tell the user someone else changed it. `details.written` true means two writes landed at
+   once: check `config versions`.
+4. Verify `data.version` (the old one + 1). `config versions` lists the history;
+   `config rollback --version N` writes version N's body as a new version.
+Configuration commands follow the project's active branch: after `branch create` or
+`branch use` they change the development branch, not production; check `targets` in the
+envelope. `branch reset` returns to production; `branch delete --branch ID --yes` removes
+the branch and its configurations.
+
+## SQL over tables
+`kbagent --json query --sql '...'` loads the Storage tables the SQL names (quote their ids:
+`\"in.c-crm.orders\"`) into a temporary workspace, runs the statements through the Query
+Service, returns `data.rows` (capped by `--limit`; `data.truncated`, `data.total_rows`) and
+deletes the workspace. `--table in.c-crm.orders` loads a table under its short name
+(`orders`); `--full --output FILE` writes every row as CSV. A failing statement exits 1 with
+QUERY_JOB_FAILED: `details.database_message` is the database's own message and
+`details.statement` the statement; fix the SQL from it. For many queries over the same data
+keep one workspace: `workspace create`, `workspace load`, `query --workspace-id ID`,
+`workspace delete --yes` when done.
+
 ## Running under an agent
 - Pass `--conversation-id ID` on every command (a flag, not `export`: each tool call is a new
   shell). kbagent sends it as `X-Conversation-ID` with every request to Keboola, so the
@@ -305,6 +354,60 @@ mod tests {
                 "README does not list {code}"
             );
             assert!(manual().contains(code), "the manual does not list {code}");
+        }
+    }
+
+    /// The guidance names only commands that exist and the exit codes the codes really have,
+    /// so renaming a command or moving a code to another exit code cannot leave it wrong.
+    #[test]
+    fn the_guidance_names_real_commands_and_exit_codes() {
+        let leaves: Vec<String> = leaf_commands().into_iter().map(|(n, _)| n).collect();
+        let nouns: Vec<&str> = leaves.iter().filter_map(|n| n.split(' ').next()).collect();
+        let mut named = 0;
+        for span in INTRO.split('`').skip(1).step_by(2) {
+            let words: Vec<&str> = span
+                .split(' ')
+                .filter(|w| *w != "kbagent" && *w != "--json")
+                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+                .collect();
+            if words.is_empty() || !nouns.contains(&words[0]) {
+                continue;
+            }
+            // `branch ...` names the family.
+            let family = span.ends_with(" ...") && words.len() == 1;
+            let found = family
+                || (1..=words.len())
+                    .rev()
+                    .any(|n| leaves.contains(&words[..n].join(" ")));
+            assert!(found, "`{span}` in the manual names no command");
+            named += 1;
+        }
+        assert!(named > 20, "only {named} command mentions found");
+        for code in ErrorCode::ALL {
+            let mention = format!("{} (exit ", code.as_str());
+            for (at, _) in INTRO.match_indices(&mention) {
+                let rest = &INTRO[at + mention.len()..];
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                assert_eq!(
+                    digits,
+                    code.exit_code().to_string(),
+                    "the manual gives {} the wrong exit code",
+                    code.as_str()
+                );
+            }
+        }
+        for needed in [
+            "PERMISSION_DENIED (exit 6)",
+            "--deny-writes",
+            "`permissions check",
+            "CONFIG_VERSION_CONFLICT (exit 5",
+            "QUERY_JOB_FAILED",
+            "`kbagent --json search",
+        ] {
+            assert!(
+                INTRO.contains(needed),
+                "the manual does not explain {needed}"
+            );
         }
     }
 }

@@ -220,11 +220,11 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
             ),
             example(
                 "encrypt values",
-                "encrypt new secrets (keys starting with #) before writing them",
+                "optional: see a secret's KBC:: cipher; `config update` encrypts plain # values itself",
             ),
             example(
                 "config update",
-                "first with --dry-run to show the change to the user, then without it once confirmed",
+                "first with --dry-run to show the change to the user, then without it once confirmed; on CONFIG_VERSION_CONFLICT read it again and redo the change",
             ),
             step(
                 "config detail",
@@ -271,7 +271,10 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
         title: "Query data with SQL",
         when: "a question needs joins or aggregates over tables",
         steps: &[
-            example("workspace create", "a SQL workspace of the project"),
+            example(
+                "workspace create",
+                "only to keep a workspace across many queries: `query` alone makes a temporary one",
+            ),
             example("workspace load", "load the tables the query needs"),
             example(
                 "query",
