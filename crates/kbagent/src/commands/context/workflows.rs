@@ -241,6 +241,14 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
                 ErrorCode::AccessDenied,
                 "the token may not change this configuration",
             ),
+            (
+                ErrorCode::ConfigVersionConflict,
+                "someone else changed it: read it fresh and compute the change again (details.written says whether yours landed)",
+            ),
+            (
+                ErrorCode::PermissionDenied,
+                "the policy forbids writes here: show the user the --dry-run result instead",
+            ),
         ],
     },
     Workflow {
@@ -282,7 +290,10 @@ pub(crate) const WORKFLOWS: &[Workflow] = &[
             ),
             example("workspace delete", "clean up when done"),
         ],
-        codes: &[(ErrorCode::ApiError, "read the SQL error in the message")],
+        codes: &[(
+            ErrorCode::QueryJobFailed,
+            "the database rejected a statement: error.message has its words, details.statement which one",
+        )],
     },
     Workflow {
         id: "tokens",
