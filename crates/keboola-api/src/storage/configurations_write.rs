@@ -138,6 +138,21 @@ impl StorageClient {
             .fetch()
     }
 
+    /// `GET .../components?include=configuration&isDeleted=true`: every component with
+    /// configurations in the trash, each with its `configurations`.
+    pub fn list_deleted_configurations_by_component(
+        &self,
+        branch: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError> {
+        self.call(
+            Method::Get,
+            &["branch", branch.unwrap_or("default"), "components"],
+        )
+        .query("include", "configuration")
+        .query("isDeleted", "true")
+        .fetch()
+    }
+
     /// `GET .../configs/{id}/versions`: newest first, without bodies.
     pub fn configuration_versions(
         &self,

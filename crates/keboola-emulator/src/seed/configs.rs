@@ -51,6 +51,7 @@ pub(super) fn seed_branches(
         is_disabled: false,
         version: 1,
         created,
+        state: json!({}),
     };
 
     let db_id = store.allocate_config_id();
