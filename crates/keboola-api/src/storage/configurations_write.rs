@@ -244,6 +244,26 @@ impl StorageClient {
             .send_json()
     }
 
+    /// `PUT .../configs/{id}/rows/{row}/state` with `{"state": state}`: returns the row;
+    /// no version changes.
+    pub fn set_configuration_row_state(
+        &self,
+        branch: Option<&str>,
+        component_id: &str,
+        config_id: &str,
+        row_id: &str,
+        state: &Value,
+    ) -> Result<Value, ApiError> {
+        self.configs_call(
+            Method::Put,
+            branch,
+            component_id,
+            &[config_id, "rows", row_id, "state"],
+        )
+        .json(&serde_json::json!({ "state": state }))
+        .send_json()
+    }
+
     /// `POST .../configs/{id}/rows`: creates a row and returns it.
     pub fn create_configuration_row(
         &self,

@@ -18,6 +18,7 @@ pub(crate) fn configurations(conn: &Connection, from: u64, to: u64) -> rusqlite:
         config.branch_id = to;
         save(conn, &config)?;
     }
+    // UNCERTAIN: whether Keboola copies configuration metadata too; folders come along here.
     metadata::copy_branch(conn, from, to)?;
     Ok(list.len())
 }
