@@ -241,3 +241,74 @@ fn encrypt(shared: &Shared, req: &ApiRequest) -> ApiResult {
     encrypt_value(&shared.store().db, &scope, &mut value)?;
     ok_json(&value)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+    use serde_json::json;
+
+    use super::*;
+
+    fn scope(component: Option<&str>, project: Option<u64>, config: Option<&str>) -> Scope {
+        Scope {
+            component_id: component.map(str::to_owned),
+            project_id: project,
+            config_id: config.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_cipher_decrypts_only_for_the_component_project_and_configuration_it_names() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let cases = [
+            (scope(Some("ex"), None, None), "KBC::ComponentSecure::"),
+            (scope(Some("ex"), Some(1), None), "KBC::ProjectSecure::"),
+            (scope(Some("ex"), Some(1), Some("9")), "KBC::ConfigSecure::"),
+            (scope(None, Some(1), None), "KBC::ProjectWideSecure::"),
+        ];
+        // (component, project, config) of a job, and which of the four ciphers it may use.
+        let jobs = [
+            (("ex", 1, Some("9")), [true, true, true, true]),
+            (("ex", 1, Some("8")), [true, true, false, true]),
+            (("ex", 2, Some("9")), [true, false, false, false]),
+            (("other", 1, Some("9")), [false, false, false, true]),
+            (("ex", 1, None), [true, true, false, true]),
+        ];
+        let secrets: Vec<Secret> = cases
+            .iter()
+            .map(|(s, prefix)| {
+                let secret = Secret::new(&mut rng, s.clone(), "plain");
+                assert!(secret.cipher.starts_with(prefix), "{}", secret.cipher);
+                assert!(!secret.cipher.contains("plain"));
+                save(&conn, &secret).unwrap();
+                secret
+            })
+            .collect();
+        for ((component, project, config), allowed) in jobs {
+            for (secret, ok) in secrets.iter().zip(allowed) {
+                let mut v = json!({"parameters": {"nested": [{"#key": secret.cipher}]}});
+                let got = decrypt_for_job(&conn, component, project, config, &mut v);
+                assert_eq!(
+                    got.is_ok(),
+                    ok,
+                    "{component} {project} {config:?} {}",
+                    secret.cipher
+                );
+                if ok {
+                    assert_eq!(v["parameters"]["nested"][0]["#key"], "plain");
+                } else {
+                    assert_eq!(got.unwrap_err().key, "#key");
+                }
+            }
+        }
+        // Unknown ciphers fail; ciphers outside `#` keys and plain values stay as they are.
+        let mut unknown = json!({"#p": "KBC::ProjectSecure::AAAA"});
+        assert!(decrypt_for_job(&conn, "ex", 1, None, &mut unknown).is_err());
+        let mut other = json!({"p": secrets[0].cipher, "#q": "typed in"});
+        let before = other.clone();
+        decrypt_for_job(&conn, "ex", 1, None, &mut other).unwrap();
+        assert_eq!(other, before);
+    }
+}
