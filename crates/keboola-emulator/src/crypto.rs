@@ -33,8 +33,8 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// An opaque cipher text. Nothing ever decrypts it, so random bytes sized after the
-/// plaintext are as good as real ciphertext for every client-visible purpose.
+/// An opaque cipher text: random bytes sized after the plaintext. What it decrypts to is
+/// kept beside it by the Encryption API, never derived from it.
 pub(crate) fn cipher(rng: &mut impl Rng, prefix: &str, plaintext: &str) -> String {
     let mut bytes = vec![0u8; 48 + plaintext.len()];
     rng.fill(bytes.as_mut_slice());

@@ -43,6 +43,7 @@ const METADATA_SCHEMAS: &[&str] = &[
     objects::SCHEMA,
     crate::queue::SCHEMA,
     crate::storage::workspaces::SCHEMA,
+    crate::encryption::SCHEMA,
 ];
 
 /// Schemas of each project's database.

@@ -43,6 +43,8 @@ pub(crate) struct Seeded {
     pub seed_rows: Option<u64>,
     pub next_token_id: u64,
     pub next_config_id: u64,
+    /// The ciphers in seeded configurations, with what they decrypt to.
+    pub secrets: Vec<crate::encryption::Secret>,
 }
 
 impl Seeded {
@@ -126,6 +128,9 @@ impl Store {
             configurations::save(&tx, config)?;
         }
         seed::seed_folders(&tx, &seeded.configs)?;
+        for secret in &seeded.secrets {
+            crate::encryption::save(&tx, secret)?;
+        }
         db::set_next_id(&tx, tokens::SEQUENCE, seeded.next_token_id)?;
         db::set_next_id(&tx, configurations::SEQUENCE, seeded.next_config_id)?;
         db::set_next_id(&tx, events::SEQUENCE, 1)?;

@@ -1440,6 +1440,17 @@ fn config_write_json_contract() {
         with("row-update", &["--row-id", &rid, "--set", "a=2"]),
     );
     run(
+        "config_state_set_row",
+        with(
+            "state-set",
+            &["--row-id", &rid, "--state", r#"{"cursor": 1}"#],
+        ),
+    );
+    run(
+        "config_state_get_row",
+        with("state-get", &["--row-id", &rid]),
+    );
+    run(
         "config_row_delete",
         with("row-delete", &["--row-id", &rid, "--yes"]),
     );
@@ -1459,6 +1470,7 @@ fn config_write_json_contract() {
             c.into(),
         ],
     );
+    run("config_trash_all", vec!["config".into(), "trash".into()]);
     run("config_restore", with("restore", &[]));
     run(
         "config_update_conflict_free_noop",
@@ -1475,7 +1487,7 @@ fn config_write_json_contract() {
             r##"{"#a": "b"}"##.into(),
         ],
     );
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 21);
 }
 
 #[test]

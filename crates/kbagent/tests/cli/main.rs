@@ -4,6 +4,7 @@ mod bad_input;
 mod branches;
 mod browse;
 mod common;
+mod config_runtime;
 mod config_safety;
 mod config_write;
 mod contract;

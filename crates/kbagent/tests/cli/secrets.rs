@@ -1569,6 +1569,17 @@ fn config_write_scenarios(c: &Canary) -> Vec<Case> {
                 "config".into(),
                 "trash".into(),
                 "--project".into(),
+                "prod".into(),
+            ],
+            Expect::Ok,
+        )
+        .setup(trashed_oauth_config),
+        mk(
+            "config trash",
+            vec![
+                "config".into(),
+                "trash".into(),
+                "--project".into(),
                 "ghost".into(),
                 "--component-id".into(),
                 component.clone(),

@@ -138,6 +138,21 @@ impl StorageClient {
             .fetch()
     }
 
+    /// `GET .../components?include=configuration&isDeleted=true`: every component with
+    /// configurations in the trash, each with its `configurations`.
+    pub fn list_deleted_configurations_by_component(
+        &self,
+        branch: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError> {
+        self.call(
+            Method::Get,
+            &["branch", branch.unwrap_or("default"), "components"],
+        )
+        .query("include", "configuration")
+        .query("isDeleted", "true")
+        .fetch()
+    }
+
     /// `GET .../configs/{id}/versions`: newest first, without bodies.
     pub fn configuration_versions(
         &self,
@@ -227,6 +242,26 @@ impl StorageClient {
         self.configs_call(Method::Put, branch, component_id, &[config_id, "state"])
             .json(&serde_json::json!({ "state": state }))
             .send_json()
+    }
+
+    /// `PUT .../configs/{id}/rows/{row}/state` with `{"state": state}`: returns the row;
+    /// no version changes.
+    pub fn set_configuration_row_state(
+        &self,
+        branch: Option<&str>,
+        component_id: &str,
+        config_id: &str,
+        row_id: &str,
+        state: &Value,
+    ) -> Result<Value, ApiError> {
+        self.configs_call(
+            Method::Put,
+            branch,
+            component_id,
+            &[config_id, "rows", row_id, "state"],
+        )
+        .json(&serde_json::json!({ "state": state }))
+        .send_json()
     }
 
     /// `POST .../configs/{id}/rows`: creates a row and returns it.

@@ -2,6 +2,9 @@
 //! outside source. `keboola.ex-db-*` delivers the CRM data set the project is seeded with
 //! (`CUSTOMERS`, `ORDERS`) or a small fixed table; `keboola.ex-google-drive` a fixed sheet
 //! per output table. `parameters.emulator.rows` (a list of objects) replaces the data.
+//!
+//! The database source checks the password it is given (`parameters.db.#password`, which
+//! the runner has decrypted): the seeded one, or `parameters.emulator.expect_secret`.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -13,6 +16,29 @@ use crate::seed::storage::{CUSTOMERS, DEFAULT_ORDERS, customer_row, order_row};
 use crate::state::Store;
 
 const DRIVE: &str = "keboola.ex-google-drive";
+
+/// The password of the seeded database source.
+pub(crate) const DB_PASSWORD: &str = "emulated-password";
+
+/// A wrong password fails as a database refusing the login would; the message names the
+/// user, never the password.
+fn check_password(configuration: &Value) -> Result<(), Failure> {
+    let p = &configuration["parameters"];
+    let Some(given) = p.pointer("/db/#password").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let expected = p
+        .pointer("/emulator/expect_secret")
+        .and_then(Value::as_str)
+        .unwrap_or(DB_PASSWORD);
+    if given == expected {
+        return Ok(());
+    }
+    let user = p.pointer("/db/user").and_then(Value::as_str).unwrap_or("");
+    Err(Failure::user(format!(
+        "Error connecting to DB: authentication failed for user \"{user}\"."
+    )))
+}
 
 pub(crate) fn handles(component: &str) -> bool {
     component.starts_with("keboola.ex-db-") || component == DRIVE
@@ -237,6 +263,7 @@ pub(crate) fn run(
     let outputs = if job.component == DRIVE {
         drive_outputs(job, resolved)
     } else {
+        check_password(&resolved.configuration)?;
         db_outputs(job, resolved)
     };
     let mut refs = Vec::new();

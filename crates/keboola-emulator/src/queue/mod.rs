@@ -27,6 +27,7 @@ use crate::state::{Shared, Store, lock};
 use crate::storage::tokens::{self, StorageToken};
 use crate::storage::{branches, components, configurations};
 
+pub(crate) use extract::DB_PASSWORD;
 use job::of_project;
 pub(crate) use job::{Job, by_id, insert, render};
 pub(crate) use run::runner;

@@ -257,7 +257,32 @@ fn steering(r: &Resolved) -> serde_json::Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// The job's configuration with its secrets decrypted for the runner.
 fn resolve(store: &Store, job: &Job) -> Result<Resolved, Failure> {
+    let mut r = resolve_stored(store, job)?;
+    let decrypt = |v: &mut Value| {
+        crate::encryption::decrypt_for_job(
+            &store.db,
+            &job.component,
+            job.project_id,
+            job.config.as_deref(),
+            v,
+        )
+        .map_err(|e| {
+            Failure::user(format!(
+                "Decryption failed: invalid cipher text for key \"{}\" (it was encrypted for another project, component or configuration, or not by this stack).",
+                e.key
+            ))
+        })
+    };
+    decrypt(&mut r.configuration)?;
+    for row in &mut r.rows {
+        decrypt(&mut row.configuration)?;
+    }
+    Ok(r)
+}
+
+fn resolve_stored(store: &Store, job: &Job) -> Result<Resolved, Failure> {
     if let Some(data) = &job.config_data {
         return Ok(Resolved {
             configuration: data.clone(),

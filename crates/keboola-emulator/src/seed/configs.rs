@@ -4,7 +4,8 @@ use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use super::{CONFIGS_CREATED, PROJECT_CREATED, at};
-use crate::crypto::cipher;
+use crate::encryption::{Scope, Secret};
+use crate::queue::DB_PASSWORD;
 use crate::state::Seeded;
 use crate::storage::branches::Branch;
 use crate::storage::components::OAUTH_COMPONENT;
@@ -50,10 +51,21 @@ pub(super) fn seed_branches(
         is_disabled: false,
         version: 1,
         created,
+        state: json!({}),
     };
 
     let db_id = store.allocate_config_id();
-    let password = cipher(rng, "ProjectSecure", "emulated-password");
+    let password = Secret::new(
+        rng,
+        Scope {
+            component_id: Some("keboola.ex-db-snowflake".to_owned()),
+            project_id: Some(project_id),
+            config_id: None,
+        },
+        DB_PASSWORD,
+    );
+    store.secrets.push(password.clone());
+    let password = password.cipher;
     let db_rows = vec![
         row(
             store.allocate_config_id(),

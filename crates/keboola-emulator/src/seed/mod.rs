@@ -250,6 +250,7 @@ pub(crate) fn build_store(project_count: usize, seed: Option<&Seed>) -> anyhow::
         branches: Vec::new(),
         configs: Vec::new(),
         next_config_id: FIRST_CONFIG_ID,
+        secrets: Vec::new(),
         seed_rows: None,
         next_token_id: FIRST_STORAGE_TOKEN_ID,
     };

@@ -204,7 +204,15 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
     let with_body = include.contains(&"configuration");
     let with_rows = include.contains(&"rows");
     let kind = req.query_param("componentType").filter(|k| !k.is_empty());
-    let configs = configurations::of_branch(&store.db, ctx.branch_id, None)?;
+    // `isDeleted`: the components with configurations in the trash, and those only.
+    let deleted = req
+        .query_param("isDeleted")
+        .is_some_and(|d| matches!(d, "1" | "true"));
+    let configs = if deleted {
+        configurations::trashed(&store.db, ctx.branch_id, None)?
+    } else {
+        configurations::of_branch(&store.db, ctx.branch_id, None)?
+    };
     let mut out = Vec::new();
     for def in all(&store.db)? {
         if kind.is_some_and(|k| k != def.kind) || !ctx.me.can_use_component(&def.id) {
@@ -213,7 +221,13 @@ pub(crate) fn list(store: &Store, ctx: &Ctx<'_>, req: &ApiRequest) -> ApiResult 
         let configs: Vec<Value> = configs
             .iter()
             .filter(|c| c.component_id == def.id)
-            .map(|c| configurations::render(c, with_body, with_rows))
+            .map(|c| {
+                let mut v = configurations::render(c, with_body, with_rows);
+                if deleted {
+                    v["isDeleted"] = Value::Bool(true);
+                }
+                v
+            })
             .collect();
         // Components appear only while they have a configuration in the branch.
         if configs.is_empty() {

@@ -139,6 +139,9 @@ pub(crate) fn handle(shared: &Shared, req: &ApiRequest, rest: &[&str]) -> ApiRes
         ["components", component, "configs", id, "rows", r] if m == Method::PUT => {
             configurations::writes::update_row(&store, &ctx, component, id, r, req)
         }
+        ["components", component, "configs", id, "rows", r, "state"] if m == Method::PUT => {
+            configurations::writes::set_row_state(&store, &ctx, component, id, r, req)
+        }
         ["components", component, "configs", id, "rows", r] if m == Method::DELETE => {
             configurations::writes::delete_row(&store, &ctx, component, id, r, req)
         }

@@ -227,3 +227,110 @@ fn creation_is_validated() {
     let ro = &emu.projects()[0].tokens.read_only;
     assert_eq!(c.send_form("POST", &path, ro, "name=z").status, 403);
 }
+
+#[test]
+fn the_components_listing_with_is_deleted_shows_the_trash_of_every_component() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let admin = &emu.projects()[0].tokens.admin;
+    let db = create(&c, admin, "name=Gone+db")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let drive = "keboola.ex-google-drive";
+    let r = c.send_form(
+        "POST",
+        &format!("/v2/storage/branch/default/components/{drive}/configs"),
+        admin,
+        "name=Gone+sheet",
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let sheet = r.json()["id"].as_str().unwrap().to_owned();
+    let listing = "/v2/storage/branch/default/components?include=configuration&isDeleted=true";
+    assert_eq!(
+        c.get(listing, admin).json(),
+        json!([]),
+        "nothing in the trash yet"
+    );
+    assert_eq!(c.delete(&base(&db), admin).status, 204);
+    let path = format!("/v2/storage/branch/default/components/{drive}/configs/{sheet}");
+    assert_eq!(c.delete(&path, admin).status, 204);
+
+    let trash = c.get(listing, admin).json();
+    let found: Vec<(String, String, bool)> = trash
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|comp| {
+            comp["configurations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|cfg| {
+                    (
+                        comp["id"].as_str().unwrap().to_owned(),
+                        cfg["id"].as_str().unwrap().to_owned(),
+                        cfg["isDeleted"] == true,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(C.to_owned(), db, true), (drive.to_owned(), sheet, true)]
+    );
+    // The live listing still shows neither.
+    let live = c
+        .get(
+            "/v2/storage/branch/default/components?include=configuration",
+            admin,
+        )
+        .text;
+    assert!(!live.contains("Gone db") && !live.contains("Gone sheet"));
+}
+
+#[test]
+fn a_row_has_its_own_state_that_no_version_records() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let admin = &emu.projects()[0].tokens.admin;
+    let id = create(&c, admin, "name=Rows")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = c.send_form("POST", &format!("{}/rows", base(&id)), admin, "name=r1");
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["state"], json!({}));
+    let row_id = r.json()["id"].as_str().unwrap().to_owned();
+    let version = c.get(&base(&id), admin).json()["version"].clone();
+
+    let state_path = format!("{}/rows/{row_id}/state", base(&id));
+    let r = c.send_json("PUT", &state_path, admin, &json!({"state": {"cursor": 7}}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["id"], row_id.as_str());
+    assert_eq!(r.json()["state"], json!({"cursor": 7}));
+
+    let row = c.get(&format!("{}/rows/{row_id}", base(&id)), admin).json();
+    assert_eq!(row["state"], json!({"cursor": 7}));
+    assert_eq!(row["version"], 1);
+    let config = c.get(&base(&id), admin).json();
+    assert_eq!(config["version"], version, "state is not a version");
+    assert_eq!(config["rows"][0]["state"], json!({"cursor": 7}));
+    assert_eq!(config["state"], json!({}), "the configuration's own state");
+    let versions = c
+        .get(&format!("{}/versions/{version}", base(&id)), admin)
+        .json();
+    assert_eq!(versions["rows"][0]["state"], json!({}));
+
+    // Refusals: no state, an unknown row.
+    let r = c.send_json("PUT", &state_path, admin, &json!({}));
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = c.send_json(
+        "PUT",
+        &format!("{}/rows/999999/state", base(&id)),
+        admin,
+        &json!({"state": {}}),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+}

@@ -220,3 +220,50 @@ fn refusals() {
     assert_eq!(wait_job(&c, admin, &failed)["status"], "error");
     assert_eq!(count(), before);
 }
+
+#[test]
+fn a_new_branch_copies_configuration_metadata_too() {
+    const FOLDER: &str = "KBC.configuration.folderName";
+    let emu = start();
+    let c = Client::new(&emu);
+    let admin = &emu.projects()[0].tokens.admin;
+    let drive = "keboola.ex-google-drive";
+    let list = c
+        .get(&format!("/v2/storage/components/{drive}/configs"), admin)
+        .json();
+    let config = list[0]["id"].as_str().unwrap().to_owned();
+    let meta = format!("/v2/storage/components/{drive}/configs/{config}/metadata");
+    let r = c.post_json(
+        &meta,
+        admin,
+        &json!({"metadata": [{"key": FOLDER, "value": "Copied folder"}]}),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.text);
+
+    let resp = c.post_json("/v2/storage/dev-branches", admin, &json!({"name": "meta"}));
+    assert_eq!(resp.status, 202, "{}", resp.text);
+    let branch = job_results(&c, admin, &resp)["id"].as_u64().unwrap();
+    let in_branch =
+        format!("/v2/storage/branch/{branch}/components/{drive}/configs/{config}/metadata");
+    let copied = c.get(&in_branch, admin);
+    assert_eq!(copied.status, 200, "{}", copied.text);
+    let entry = copied
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == FOLDER)
+        .cloned()
+        .expect("the folder is in the branch");
+    assert_eq!(entry["value"], "Copied folder");
+
+    // The copy is the branch's own: a change there leaves production alone.
+    let r = c.post_json(
+        &in_branch,
+        admin,
+        &json!({"metadata": [{"key": FOLDER, "value": "Branch folder"}]}),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.text);
+    assert!(c.get(&meta, admin).text.contains("Copied folder"));
+    assert!(c.get(&in_branch, admin).text.contains("Branch folder"));
+}

@@ -899,3 +899,122 @@ fn job_controls_steer_the_next_jobs_flow_children_included() {
         "the killed transformation wrote nothing"
     );
 }
+
+/// Encrypts `{"#password": plain}` through the Encryption API for `query`'s scope.
+fn encrypted_password(c: &Client, query: &str, plain: &str) -> String {
+    let resp = c.request(
+        "POST",
+        &format!("/encrypt?{query}"),
+        &[],
+        Some((
+            "application/json",
+            json!({"#password": plain}).to_string().into_bytes(),
+        )),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    assert!(!resp.text.contains(plain), "{}", resp.text);
+    resp.json()["#password"].as_str().unwrap().to_owned()
+}
+
+/// A database extractor configuration logging in with `password`; `parameters` adds to
+/// its parameters.
+fn db_config(c: &Client, token: &str, password: &str, parameters: &Value) -> String {
+    let mut params = json!({
+        "db": {"user": "reader", "#password": password},
+        "table": {"tableName": "CUSTOMERS"}, "outputTable": "in.c-secret.customers"});
+    for (k, v) in parameters.as_object().unwrap() {
+        params[k] = v.clone();
+    }
+    let body = json!({"name": "Secret db", "configuration": {"parameters": params}});
+    let resp = c.send_json(
+        "POST",
+        "/v2/storage/branch/default/components/keboola.ex-db-snowflake/configs",
+        token,
+        &body,
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text);
+    resp.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn run_db(c: &Client, token: &str, config: &str) -> Value {
+    run(
+        c,
+        token,
+        &json!({"component": "keboola.ex-db-snowflake", "config": config}),
+    )
+}
+
+#[test]
+fn a_job_gets_its_secrets_decrypted_only_within_their_scope() {
+    let emu = start();
+    let c = Client::new(&emu);
+    let token = admin(&emu);
+    let project = emu.projects()[0].id;
+    // What the seeded database source accepts.
+    let plain = "emulated-password";
+    let scope = format!("componentId=keboola.ex-db-snowflake&projectId={project}");
+    let cipher = encrypted_password(&c, &scope, plain);
+    let config = db_config(&c, &token, &cipher, &json!({}));
+    let stored = c.get(
+        &format!("/v2/storage/components/keboola.ex-db-snowflake/configs/{config}"),
+        &token,
+    );
+    assert!(!stored.text.contains(plain), "{}", stored.text);
+    let ok = run_db(&c, &token, &config);
+    assert_eq!(ok["status"], "success", "{ok}");
+    assert!(!rows(&c, &token, "in.c-secret.customers").is_empty());
+
+    // The seeded configuration's cipher decrypts to the same.
+    let seeded = run_db(&c, &token, DB_CONFIG);
+    assert_eq!(seeded["status"], "success", "{seeded}");
+
+    // A source steered to expect another password refuses this one, by user name only.
+    let steered = db_config(
+        &c,
+        &token,
+        &cipher,
+        &json!({"emulator": {"expect_secret": "something-else"}}),
+    );
+    let refused = run_db(&c, &token, &steered);
+    assert_eq!(refused["status"], "error", "{refused}");
+    let message = refused["result"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("authentication failed for user \"reader\""),
+        "{message}"
+    );
+
+    // The same cipher copied into another project, or a cipher bound to another
+    // configuration, does not decrypt.
+    let other = &emu.projects()[1];
+    let copied = db_config(&c, &other.tokens.admin, &cipher, &json!({}));
+    let bound = encrypted_password(&c, &format!("{scope}&configId=999"), plain);
+    let misbound = db_config(&c, &token, &bound, &json!({}));
+    let mut failed_ids = Vec::new();
+    for (tok, cfg) in [
+        (other.tokens.admin.as_str(), copied),
+        (token.as_str(), misbound),
+    ] {
+        let failed = run_db(&c, tok, &cfg);
+        assert_eq!(failed["status"], "error", "{failed}");
+        let message = failed["result"]["message"].as_str().unwrap();
+        assert!(message.starts_with("Decryption failed"), "{message}");
+        assert!(message.contains("#password"), "{message}");
+        assert_eq!(failed["result"]["error"]["type"], "user");
+        failed_ids.push((tok.to_owned(), failed["id"].as_str().unwrap().to_owned()));
+    }
+
+    // Nothing shows the plain text: job details, events, job search, the request log.
+    failed_ids.push((token.clone(), ok["id"].as_str().unwrap().to_owned()));
+    failed_ids.push((token.clone(), refused["id"].as_str().unwrap().to_owned()));
+    for (tok, id) in &failed_ids {
+        assert!(!job(&c, tok, id).to_string().contains(plain));
+        let log = events(&c, tok, &format!("runId={id}"));
+        assert!(!log.is_empty());
+        assert!(!Value::from(log).to_string().contains(plain));
+    }
+    let search = c.get("/queue/search/jobs", &token);
+    assert!(!search.text.contains(plain), "{}", search.text);
+    let requests = c.get_anon("/_emulator/requests");
+    assert_eq!(requests.status, 200);
+    assert!(!requests.text.contains(plain));
+}

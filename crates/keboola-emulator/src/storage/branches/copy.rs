@@ -1,5 +1,6 @@
-//! What a new branch starts with: a copy of every production configuration (with its rows
-//! and state), under the same ids, as Keboola does when it creates a branch.
+//! What a new branch starts with: a copy of every production configuration (with its rows,
+//! state and metadata such as its folder), under the same ids, as Keboola does when it
+//! creates a branch.
 //!
 //! Tables are not copied. With Keboola's `storage-branches` a dev branch reads production
 //! tables copy-on-write and gets its own copy only when a table is pulled or written; the
@@ -7,7 +8,7 @@
 
 use rusqlite::Connection;
 
-use crate::storage::configurations::{of_branch, save};
+use crate::storage::configurations::{metadata, of_branch, save};
 
 /// Copies the configurations of branch `from` into branch `to`; gives how many.
 pub(crate) fn configurations(conn: &Connection, from: u64, to: u64) -> rusqlite::Result<usize> {
@@ -17,6 +18,8 @@ pub(crate) fn configurations(conn: &Connection, from: u64, to: u64) -> rusqlite:
         config.branch_id = to;
         save(conn, &config)?;
     }
+    // UNCERTAIN: whether Keboola copies configuration metadata too; folders come along here.
+    metadata::copy_branch(conn, from, to)?;
     Ok(list.len())
 }
 

@@ -84,6 +84,35 @@ pub(crate) fn upsert(
     Ok(())
 }
 
+/// Copies the metadata of branch `from`'s live configurations into branch `to` (new entry
+/// ids, the same keys, values and timestamps), for a new branch.
+pub(crate) fn copy_branch(conn: &Connection, from: u64, to: u64) -> rusqlite::Result<()> {
+    let entries: Vec<(String, String, String, String, i64)> = conn
+        .prepare(
+            "SELECT m.component_id, m.config_id, m.key, m.value, m.timestamp
+             FROM configuration_metadata m JOIN configurations c
+               ON c.branch_id = m.branch_id AND c.component_id = m.component_id
+              AND c.id = m.config_id
+             WHERE m.branch_id = ?1 AND c.is_deleted = 0 ORDER BY m.id",
+        )?
+        .query_map([from], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (component, config, key, value, timestamp) in entries {
+        upsert(
+            conn,
+            to,
+            &component,
+            &config,
+            &key,
+            &value,
+            from_sql(timestamp),
+        )?;
+    }
+    Ok(())
+}
+
 fn only_entries(list: Vec<(String, Value)>) -> Value {
     Value::Array(list.into_iter().map(|(_, e)| e).collect())
 }

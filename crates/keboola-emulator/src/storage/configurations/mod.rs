@@ -17,7 +17,7 @@ use crate::storage::components::{
 use crate::storage::tokens::{Creator, creator};
 use writes::object_param;
 
-pub(crate) use table::{SCHEMA, SEQUENCE, count_in_branch, get as find, of_branch, save};
+pub(crate) use table::{SCHEMA, SEQUENCE, count_in_branch, get as find, of_branch, save, trashed};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
@@ -28,6 +28,8 @@ pub(crate) struct Row {
     pub is_disabled: bool,
     pub version: u64,
     pub created: Timestamp,
+    /// Runtime state: replaced by `PUT .../rows/{r}/state`, never versioned.
+    pub state: Value,
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +60,7 @@ pub(crate) fn row(r: &Row) -> Value {
         "version": r.version,
         "created": time(r.created),
         "configuration": r.configuration,
-        "state": {}
+        "state": r.state,
     })
 }
 

@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS configuration_rows (
     is_disabled INTEGER NOT NULL,
     version INTEGER NOT NULL,
     created INTEGER NOT NULL,
+    -- JSON document: the row's runtime state (not versioned)
+    state TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (branch_id, component_id, config_id, id),
     FOREIGN KEY (branch_id, component_id, config_id)
         REFERENCES configurations (branch_id, component_id, id) ON DELETE CASCADE
@@ -123,8 +125,8 @@ pub(crate) fn save(conn: &Connection, c: &Config) -> rusqlite::Result<()> {
     for (position, r) in c.rows.iter().enumerate() {
         conn.execute(
             "INSERT INTO configuration_rows (branch_id, component_id, config_id, id, position,
-               name, description, configuration, is_disabled, version, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+               name, description, configuration, is_disabled, version, created, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 c.branch_id,
                 c.component_id,
@@ -137,6 +139,7 @@ pub(crate) fn save(conn: &Connection, c: &Config) -> rusqlite::Result<()> {
                 r.is_disabled,
                 r.version,
                 to_sql(r.created),
+                json_text(&r.state),
             ],
         )?;
     }
@@ -158,10 +161,17 @@ pub(crate) fn save(conn: &Connection, c: &Config) -> rusqlite::Result<()> {
             c.version_creator.description,
             c.is_disabled,
             json_text(&c.configuration),
-            json_text(&Value::Array(c.rows.iter().map(super::row).collect())),
+            json_text(&Value::Array(c.rows.iter().map(versioned_row).collect())),
         ],
     )?;
     Ok(())
+}
+
+/// A row as a version records it: without its state, which is not versioned.
+fn versioned_row(r: &Row) -> Value {
+    let mut v = super::row(r);
+    v["state"] = Value::Object(serde_json::Map::new());
+    v
 }
 
 /// Moves a configuration into the trash (`true`) or out of it, in its current version too.
@@ -271,7 +281,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Config> {
 fn with_rows(conn: &Connection, mut c: Config) -> rusqlite::Result<Config> {
     c.rows = conn
         .prepare(
-            "SELECT id, name, description, configuration, is_disabled, version, created
+            "SELECT id, name, description, configuration, is_disabled, version, created, state
              FROM configuration_rows
              WHERE branch_id = ?1 AND component_id = ?2 AND config_id = ?3 ORDER BY position",
         )?
@@ -284,6 +294,7 @@ fn with_rows(conn: &Connection, mut c: Config) -> rusqlite::Result<Config> {
                 is_disabled: r.get(4)?,
                 version: r.get(5)?,
                 created: from_sql(r.get(6)?),
+                state: json_value(&r.get::<_, String>(7)?),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

@@ -297,12 +297,17 @@ pub(crate) fn get_version(
     ok_json(&render_version(id, &v, true, true))
 }
 
-fn rows_of(v: &Version, ctx: &Ctx<'_>) -> Vec<Row> {
+/// The rows a version recorded; their state is taken from `live` rows of the same id.
+fn rows_of(v: &Version, ctx: &Ctx<'_>, live: &[Row]) -> Vec<Row> {
     v.rows
         .as_array()
         .map(|rows| {
             rows.iter()
                 .map(|r| Row {
+                    state: live
+                        .iter()
+                        .find(|l| r["id"].as_str() == Some(l.id.as_str()))
+                        .map_or_else(|| json!({}), |l| l.state.clone()),
                     id: r["id"].as_str().unwrap_or_default().to_owned(),
                     name: r["name"].as_str().unwrap_or_default().to_owned(),
                     description: r["description"].as_str().unwrap_or_default().to_owned(),
@@ -334,7 +339,7 @@ pub(crate) fn rollback(
     config.name.clone_from(&v.name);
     config.description.clone_from(&v.description);
     config.is_disabled = v.is_disabled;
-    config.rows = rows_of(&v, ctx);
+    config.rows = rows_of(&v, ctx, &config.rows);
     let default = format!("Rollback to version {}", v.version);
     bump(&mut config, ctx, &params, &default);
     let tx = store.db.unchecked_transaction()?;
@@ -369,7 +374,7 @@ pub(crate) fn copy_version(
     }
     let tx = store.db.unchecked_transaction()?;
     let me = ctx.me.creator();
-    let mut rows = rows_of(&v, ctx);
+    let mut rows = rows_of(&v, ctx, &[]);
     for r in &mut rows {
         r.id = next_id(&tx, super::SEQUENCE)?.to_string();
         r.version = 1;
@@ -423,6 +428,37 @@ pub(crate) fn set_state(
     save(&tx, &config)?;
     tx.commit()?;
     ok_json(&render(&config, true, true))
+}
+
+/// `PUT .../rows/{r}/state` with `state`: 200 and the row; no version changes.
+pub(crate) fn set_row_state(
+    store: &Store,
+    ctx: &Ctx<'_>,
+    component: &str,
+    id: &str,
+    row_id: &str,
+    req: &ApiRequest,
+) -> ApiResult {
+    require_config_write(ctx, component)?;
+    let params = req.params()?;
+    let state = object_param(&params, "state")?.ok_or_else(|| {
+        ApiError::bad_request(
+            "Invalid request: state: This value should not be blank.",
+            "storage.components.validation",
+        )
+    })?;
+    let mut config = live(store, ctx, component, id)?;
+    let r = config
+        .rows
+        .iter_mut()
+        .find(|r| r.id == row_id)
+        .ok_or_else(|| row_not_found(row_id))?;
+    r.state = state;
+    let body = row(r);
+    let tx = store.db.unchecked_transaction()?;
+    save(&tx, &config)?;
+    tx.commit()?;
+    ok_json(&body)
 }
 
 fn row_not_found(row_id: &str) -> ApiError {
@@ -487,6 +523,7 @@ pub(crate) fn create_row(
         is_disabled: param_bool(&params, "isDisabled")?.unwrap_or(false),
         version: 1,
         created: ctx.now,
+        state: object_param(&params, "state")?.unwrap_or_else(|| json!({})),
     };
     let body = row(&new);
     let default = format!("Row {} added", new.id);
