@@ -122,20 +122,92 @@ pub(crate) fn enforce(ctx: &Ctx<'_>, inv: &Invocation) -> CliResult<()> {
             },
         ));
     };
-    // A config that cannot be read leaves the policy unknown: only reads go on (they read
-    // the config themselves and report what is wrong with it); anything else is refused
-    // with the config's error.
-    let policy = match ctx.store().and_then(crate::store::ConfigStore::load) {
-        Ok(cfg) => cfg.permissions,
-        Err(_) if class == OpClass::Read => None,
-        Err(e) => return Err(e),
-    };
+    let policies = persisted_policies(ctx, class == OpClass::Read)?;
     for (op, classes) in inv.operations() {
-        if let Some(block) = decide(policy.as_ref(), &ctx.settings.session, &op, classes) {
+        if let Some(block) = verdict(ctx, &policies, &op, classes) {
             return Err(denied(inv, &op, Some(classes), &block));
         }
     }
     Ok(())
+}
+
+/// A persisted policy and the config file it is in; `in_use` for the config this run reads
+/// and writes.
+pub(crate) struct Persisted {
+    pub file: std::path::PathBuf,
+    pub in_use: bool,
+    pub policy: crate::store::PermissionPolicy,
+}
+
+/// Every persisted policy this run answers to: the config in use, and the configs it can
+/// stand in for: the platform config and the nearest `.kbagent/` of the working directory.
+/// Pointing kbagent at another config (`--config-dir`, `KBAGENT_CONFIG_DIR`, a new
+/// `.kbagent/` from `init`, a headless session) therefore never sheds a policy: policies
+/// only add up. A config that exists but cannot be read leaves its policy unknown: reads
+/// (`reads_only`) go on, as they read the config themselves and report what is wrong with
+/// it; anything else is refused with the config's error.
+pub(crate) fn persisted_policies(ctx: &Ctx<'_>, reads_only: bool) -> CliResult<Vec<Persisted>> {
+    use crate::store::ConfigStore;
+    let mut out: Vec<Persisted> = Vec::new();
+    let mut seen = Vec::new();
+    let mut bare = ctx.env.clone();
+    bare.config_dir = None;
+    bare.project_from_env = None;
+    let in_use = ctx.store();
+    let candidates = [
+        in_use.cloned().map(|s| (s, true)),
+        ConfigStore::resolve(None, &bare).map(|s| (s, false)),
+        ConfigStore::resolve_outside_local(None, &bare).map(|s| (s, false)),
+    ];
+    for (i, candidate) in candidates.into_iter().enumerate() {
+        let (store, is_in_use) = match candidate {
+            Ok(found) => found,
+            // No platform directory (no HOME): no config there to answer to. The config in
+            // use failing to resolve is the command's own error.
+            Err(_) if i > 0 || reads_only => continue,
+            Err(e) => return Err(e),
+        };
+        // A headless session reads no file; the file at its directory still counts.
+        if store.is_headless() {
+            continue;
+        }
+        let file = store.file();
+        if seen.contains(&file) || (!is_in_use && !file.exists()) {
+            continue;
+        }
+        seen.push(file.clone());
+        match store.load() {
+            Ok(cfg) => out.extend(cfg.permissions.map(|policy| Persisted {
+                file,
+                in_use: is_in_use,
+                policy,
+            })),
+            Err(_) if reads_only => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The first rule that blocks `op`: each persisted policy on its own, then the session's.
+pub(crate) fn verdict(
+    ctx: &Ctx<'_>,
+    policies: &[Persisted],
+    op: &str,
+    classes: Classes,
+) -> Option<Block> {
+    let none = super::Session::default();
+    policies
+        .iter()
+        .find_map(|p| {
+            decide(Some(&p.policy), &none, op, classes).map(|mut b| {
+                if !p.in_use {
+                    b.origin = p.file.display().to_string();
+                }
+                b
+            })
+        })
+        .or_else(|| decide(None, &ctx.settings.session, op, classes))
 }
 
 fn denied(inv: &Invocation, op: &str, classes: Option<Classes>, block: &Block) -> CliError {

@@ -243,7 +243,12 @@ impl ConfigStore {
                 .hint("Pass --force to replace it (its projects are dropped unless --from-global brings them back).")
                 .detail("config_path", file.display().to_string()));
             }
+            // Only a person changes a policy (`permissions set`): a replaced file keeps its own.
+            let policy = config.permissions.take();
             *config = new;
+            if policy.is_some() {
+                config.permissions = policy;
+            }
             Ok((existed, true))
         })
     }

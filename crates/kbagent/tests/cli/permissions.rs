@@ -765,3 +765,151 @@ fn a_terminal_without_stdin_is_no_person() {
     assert!(!r.stdout.contains("type this code"), "{}", r.stdout);
     no_policy(&env);
 }
+
+/// Runs kbagent without `KBAGENT_CONFIG_DIR` (so the platform config and `.kbagent/`
+/// discovery apply), from `cwd`, with extra variables.
+fn unpinned(env: &TestEnv, cwd: &std::path::Path, vars: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = env.base();
+    cmd.env_remove("KBAGENT_CONFIG_DIR").current_dir(cwd);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    Run::from(cmd.args(&all).output().unwrap())
+}
+
+/// The ways of pointing kbagent at a config without the policy: `--config-dir`,
+/// `KBAGENT_CONFIG_DIR`, a new `.kbagent/` from `init`, a headless session. The platform
+/// config's policy still applies to each, and `init --force` keeps a replaced file's policy.
+#[test]
+fn another_config_does_not_shed_the_policy() {
+    let env = TestEnv::new();
+    let home = env.home.path().to_path_buf();
+    let r = Run::from(
+        {
+            let mut cmd = env.base();
+            cmd.env_remove("KBAGENT_CONFIG_DIR");
+            assert_cmd::Command::from_std(cmd)
+        }
+        .args([
+            "--json",
+            "project",
+            "add",
+            "--project",
+            "g",
+            "--url",
+            env.emu.url(),
+            "--token-stdin",
+        ])
+        .write_stdin(env.token(0, "admin"))
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let global = home.join(".config/keboola-agent-cli/config.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&global).unwrap()).unwrap();
+    cfg["permissions"] = json!({"mode": "allow", "allow": [], "deny": ["storage.create-bucket"]});
+    std::fs::write(&global, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    let create = ["storage", "create-bucket", "--stage", "in", "--name", "x"];
+    let refused_by_global = |r: &Run, what: &str| {
+        assert_eq!(r.code, 6, "{what}: {}", r.stdout);
+        let d = r.envelope().err().details.clone().unwrap();
+        assert_eq!(d["rule"], "storage.create-bucket", "{what}");
+        assert_eq!(d["origin"], global.display().to_string(), "{what}");
+    };
+
+    // Another config directory, by flag and by variable, with the project registered there.
+    let other = home.join("other");
+    let reg = Run::from(
+        {
+            let mut cmd = env.base();
+            cmd.env("KBAGENT_CONFIG_DIR", &other);
+            assert_cmd::Command::from_std(cmd)
+        }
+        .args([
+            "--json",
+            "project",
+            "add",
+            "--project",
+            "o",
+            "--url",
+            env.emu.url(),
+            "--token-stdin",
+        ])
+        .write_stdin(env.token(0, "admin"))
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(reg.code, 0, "{}", reg.stdout);
+    env.emu.clear_requests();
+    let other_s = other.display().to_string();
+    let mut by_flag = vec!["--config-dir", other_s.as_str()];
+    by_flag.extend_from_slice(&create);
+    refused_by_global(&unpinned(&env, &home, &[], &by_flag), "--config-dir");
+    refused_by_global(
+        &unpinned(
+            &env,
+            &home,
+            &[("KBAGENT_CONFIG_DIR", other_s.as_str())],
+            &create,
+        ),
+        "KBAGENT_CONFIG_DIR",
+    );
+    let show = unpinned(
+        &env,
+        &home,
+        &[("KBAGENT_CONFIG_DIR", other_s.as_str())],
+        &["permissions", "show"],
+    );
+    let shown = show.envelope().data()["also_enforced"].clone();
+    assert_eq!(
+        shown[0]["config_file"],
+        global.display().to_string(),
+        "{}",
+        show.stdout
+    );
+    assert_eq!(shown[0]["deny"], json!(["storage.create-bucket"]));
+    // A headless session reads no config file, but answers to the platform config's policy.
+    let token = env.token(0, "admin");
+    let headless = [
+        ("KBAGENT_PROJECT_FROM_ENV", "1"),
+        ("KBC_STORAGE_API_URL", env.emu.url()),
+        ("KBC_TOKEN", token.as_str()),
+    ];
+    refused_by_global(&unpinned(&env, &home, &headless, &create), "headless");
+    assert!(env.emu.requests().is_empty(), "{:?}", env.emu.requests());
+
+    // A new, empty `.kbagent/` workspace shadows the platform config, not its policy.
+    let work = home.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let init = unpinned(&env, &work, &[], &["init"]);
+    assert_eq!(init.code, 0, "{}", init.stdout);
+    refused_by_global(&unpinned(&env, &work, &[], &create), ".kbagent/");
+    // With the projects copied in, the policy comes along.
+    let init = unpinned(&env, &work, &[], &["init", "--from-global", "--force"]);
+    assert_eq!(init.code, 0, "{}", init.stdout);
+    let copied = unpinned(&env, &work, &[], &create);
+    assert_eq!(copied.code, 6, "{}", copied.stdout);
+    // `permissions check` gives the same answer as the firewall.
+    let check = unpinned(
+        &env,
+        &work,
+        &[],
+        &["permissions", "check", "storage.create-bucket"],
+    );
+    assert_eq!(check.code, 6, "{}", check.stdout);
+    // What no policy names still runs there.
+    assert_eq!(unpinned(&env, &work, &[], &["storage", "buckets"]).code, 0);
+
+    // `init --force` over a workspace keeps the policy that workspace had.
+    let local = work.join(".kbagent/config.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&local).unwrap()).unwrap();
+    cfg["permissions"] = json!({"mode": "allow", "allow": [], "deny": ["storage.buckets"]});
+    std::fs::write(&local, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    let again = unpinned(&env, &work, &[], &["init", "--force"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let after: Value = serde_json::from_slice(&std::fs::read(&local).unwrap()).unwrap();
+    assert_eq!(after["permissions"]["deny"], json!(["storage.buckets"]));
+    assert_eq!(unpinned(&env, &work, &[], &["storage", "buckets"]).code, 6);
+}

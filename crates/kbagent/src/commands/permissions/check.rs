@@ -7,7 +7,7 @@ use crate::commands::{CommandOutput, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult, ErrorCode};
 use crate::output::Printer;
-use crate::permissions::{PATTERN_HINT, Source, class_name, decide, known_operations};
+use crate::permissions::{PATTERN_HINT, Source, class_name, known_operations};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Read,
@@ -87,8 +87,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ))
         .hint(PATTERN_HINT));
     };
-    let policy = ctx.store()?.load()?.permissions;
-    let block = decide(policy.as_ref(), &ctx.settings.session, &operation, classes);
+    let policies = crate::permissions::firewall::persisted_policies(ctx, false)?;
+    let block = crate::permissions::firewall::verdict(ctx, &policies, &operation, classes);
     Ok(Output {
         allowed: block.is_none(),
         class: class_name(classes.class).to_owned(),

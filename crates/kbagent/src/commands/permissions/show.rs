@@ -28,6 +28,11 @@ pub(crate) struct Output {
     pub message: Option<String>,
     /// The policy in config.json, or null.
     pub persisted: Option<PolicyView>,
+    /// Policies of the other configs this run also answers to (the platform config, the
+    /// nearest `.kbagent/`), each with its file: pointing kbagent at another config never
+    /// sheds them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_enforced: Vec<EnforcedPolicy>,
     /// `--deny-writes` / `--deny-destructive` given to this run.
     pub session_flags: Vec<String>,
     /// Every deny rule of this run only: from the flags and `KBAGENT_DENY`.
@@ -43,6 +48,13 @@ pub(crate) struct Output {
     pub allow: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deny: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct EnforcedPolicy {
+    pub config_file: String,
+    #[serde(flatten)]
+    pub policy: PolicyView,
 }
 
 impl CommandOutput for Output {
@@ -61,6 +73,10 @@ impl CommandOutput for Output {
                 self.inert_patterns.join(", ")
             ));
         }
+        for p in &self.also_enforced {
+            out.push_str(&format!("Also enforced, from {}:\n", p.config_file));
+            out.push_str(&p.policy.human());
+        }
         if !self.session_rules.is_empty() {
             let rules: Vec<String> = self
                 .session_rules
@@ -78,8 +94,17 @@ impl CommandOutput for Output {
 
 pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
     let persisted = ctx.store()?.load()?.permissions;
+    let also_enforced: Vec<EnforcedPolicy> =
+        crate::permissions::firewall::persisted_policies(ctx, true)?
+            .into_iter()
+            .filter(|p| !p.in_use)
+            .map(|p| EnforcedPolicy {
+                config_file: p.file.display().to_string(),
+                policy: PolicyView::from(&p.policy),
+            })
+            .collect();
     let session = &ctx.settings.session;
-    let active = persisted.is_some() || !session.rules.is_empty();
+    let active = persisted.is_some() || !also_enforced.is_empty() || !session.rules.is_empty();
     let inert = persisted.as_ref().map_or_else(Vec::new, |p| {
         unknown_patterns(p.allow.iter().chain(&p.deny).map(String::as_str))
     });
@@ -87,6 +112,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, _args: &Args) -> CliResult<Output> {
     Ok(Output {
         active,
         message: (!active).then(|| "No permission policy configured".to_owned()),
+        also_enforced,
         session_flags: session.flags.clone(),
         session_rules: session.rules.clone(),
         inert_patterns: inert,
