@@ -217,7 +217,7 @@ fn dry_run_shows_a_diff_and_writes_nothing() {
     ]);
     assert_eq!(human.code, 0, "{}", human.stderr);
     insta::assert_snapshot!(human.stdout.replace(&id, "<ID>"), @r"
-    Dry run: would update keboola.ex-db-snowflake / <ID> in project 'p' (version 1, unchanged)
+    Dry run: would update keboola.ex-db-snowflake / <ID> in project 'p' (now version 1)
     --- version 1
     +++ version 2 (not written)
     - configuration.parameters.db.port: 443
@@ -932,4 +932,64 @@ fn clone_copies_rows_and_leaves_out_secrets_that_cannot_work_in_the_copy() {
     assert_eq!(parameters["#component"], "KBC::ComponentSecure::ghi");
     assert!(parameters.get("#bound").is_none());
     assert!(!format!("{:?}", env.emu.requests()).contains(PLAIN));
+}
+
+/// In the active branch a write says so for people too, not only in `targets`, and
+/// production keeps its version.
+#[test]
+fn a_write_in_the_active_branch_names_it() {
+    let (env, id) = setup();
+    let made = ok(
+        &env,
+        &["branch", "create", "--project", "p", "--name", "try"],
+    );
+    let branch = made["branch_id"].to_string();
+    let args = [
+        "config",
+        "update",
+        "--component-id",
+        "keboola.ex-db-snowflake",
+        "--config-id",
+        &id,
+        "--set",
+        "parameters.db.port=1",
+    ];
+    let dry: Vec<&str> = args.iter().copied().chain(["--dry-run"]).collect();
+    let human = env.run(&dry);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(
+        human
+            .stdout
+            .contains(&format!("in project 'p', branch {branch}")),
+        "{}",
+        human.stdout
+    );
+    let written = ok(&env, &args);
+    assert_eq!(written["branch_id"], json!(branch));
+    let prod = ok(
+        &env,
+        &[
+            "config",
+            "detail",
+            "--component-id",
+            "keboola.ex-db-snowflake",
+            "--config-id",
+            &id,
+            "--branch",
+            &production_branch(&env),
+        ],
+    );
+    assert_eq!(prod["configuration"]["parameters"]["db"]["port"], 443);
+}
+
+/// The id of the default branch of project `p`.
+fn production_branch(env: &TestEnv) -> String {
+    let list = ok(env, &["branch", "list", "--project", "p"]);
+    list["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["isDefault"] == true)
+        .unwrap()["id"]
+        .to_string()
 }

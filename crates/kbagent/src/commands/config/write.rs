@@ -200,21 +200,25 @@ impl CommandOutput for WriteOutput {
             .and_then(Value::as_str)
             .unwrap_or("");
         let version = version_of(&self.configuration);
+        // A person must see where a write lands as plainly as JSON's `targets` says it.
+        let place = match &self.branch_id {
+            Some(b) => format!("project '{}', branch {b}", self.project_alias),
+            None => format!("project '{}'", self.project_alias),
+        };
         let head = if self.dry_run {
             format!(
-                "Dry run: would {} {} / {id} in project '{}'",
-                self.verb, self.component_id, self.project_alias
+                "Dry run: would {} {} / {id} in {place}",
+                self.verb, self.component_id
             )
         } else {
             format!(
-                "{} {} / {id} in project '{}'",
+                "{} {} / {id} in {place}",
                 capitalised(self.verb),
-                self.component_id,
-                self.project_alias
+                self.component_id
             )
         };
         let versions = match (self.previous_version, self.dry_run) {
-            (Some(v), true) => format!(" (version {v}, unchanged)"),
+            (Some(v), true) => format!(" (now version {v})"),
             (Some(v), false) if v != version => format!(" (version {v} -> {version})"),
             (None, false) => format!(" (version {version})"),
             _ => String::new(),
