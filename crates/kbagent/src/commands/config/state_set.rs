@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::body::diff;
-use super::write::{ActionOutput, Target, read_json_arg};
+use super::write::{ActionOutput, Compat, Target, read_json_arg};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -60,5 +60,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .map_err(t.api())?;
     out.insert("state".into(), answer.get("state").cloned().unwrap_or(state));
     let summary = format!("Replaced the state of configuration {}", t.config_id);
-    Ok(ActionOutput::new(&t, out, false, summary))
+    let compat = Compat { row_id: Some(Value::Null), changed: Some(!changes.is_empty()), ..Compat::default() };
+    Ok(ActionOutput::new(&t, out, false, summary).with(compat))
 }
