@@ -26,7 +26,7 @@ pub(crate) struct ProjectsArg {
     /// Only these projects (repeatable; default: all)
     #[arg(short = 'p', long = "project", value_name = "ALIAS")]
     pub aliases: Vec<String>,
-    /// Every registered project (the same as no --project)
+    /// Every registered project (the default when no --project is given)
     #[arg(long = "all-projects", conflicts_with = "aliases")]
     pub _all_projects: bool,
 }
