@@ -15,6 +15,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod ai;
 mod control;
 mod crypto;
 mod db;

@@ -10,7 +10,7 @@ use axum::http::{Response, StatusCode};
 
 use crate::http::{ApiError, ApiRequest, ApiResult};
 use crate::state::Shared;
-use crate::{encryption, manage, oauth, objects, query, queue, storage};
+use crate::{ai, encryption, manage, oauth, objects, query, queue, storage};
 
 type Handler = fn(&Shared, &ApiRequest, &[&str]) -> ApiResult;
 
@@ -55,7 +55,7 @@ pub(crate) const SIBLINGS: &[Sibling] = &[
     },
     Sibling {
         id: "ai",
-        handler: None,
+        handler: Some(ai::handle),
     },
 ];
 

@@ -9,12 +9,14 @@ use super::{CommandOutput, Escalation, Meta, OpClass};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
-use crate::store::{ConfigFile, ConfigSource, ConfigStore, LOCAL_DIR};
+use crate::store::{
+    ConfigFile, ConfigSource, ConfigStore, LOCAL_DIR, PermissionPolicy, PolicyMode,
+};
 
 pub(crate) const META: Meta = Meta::new(
     OpClass::Admin,
     "Create a local .kbagent/ workspace (config file) in the current directory",
-    "Examples:\n  kbagent init\n  kbagent init --from-global\n  kbagent init --from-global --project prod --project dev\n  kbagent --json init --from-global --force",
+    "Examples:\n  kbagent init\n  kbagent init --from-global\n  kbagent init --from-global --project prod --project dev\n  kbagent init --from-global --read-only\n  kbagent --json init --from-global --force",
 )
 .escalations(&[Escalation {
     flag: "--force",
@@ -26,12 +28,16 @@ pub(crate) struct Args {
     /// Copy the global config's projects (tokens included) and default project into it
     #[arg(long)]
     pub from_global: bool,
-    /// With --from-global, copy only this project (repeatable; default: all of them)
-    #[arg(long = "project", value_name = "ALIAS", requires = "from_global", value_parser = crate::commands::shared::alias)]
+    /// Copy only this project from the global config (repeatable; implies --from-global)
+    #[arg(long = "project", value_name = "ALIAS", value_parser = crate::commands::shared::alias)]
     pub projects: Vec<String>,
     /// Replace an existing .kbagent/config.json (its projects are lost unless --from-global)
     #[arg(long)]
     pub force: bool,
+    /// Give the new config a policy that refuses every command that is not a read (it then
+    /// needs projects, so with --from-global)
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -50,6 +56,14 @@ pub(crate) struct Output {
     /// `--config-dir` or `KBAGENT_CONFIG_DIR` points elsewhere, or when the directory is
     /// outside `$HOME` (the search for `.kbagent/` stays inside it).
     pub active: bool,
+    pub message: String,
+    /// Whether a new config was written (false only when the existing one was replaced).
+    pub created: bool,
+    pub projects_copied: usize,
+    /// Whether the new config refuses every command that is not a read (`--read-only`).
+    pub read_only: bool,
+    /// The global default project, when --project left it out (the new config has none).
+    pub active_project_cleared: Option<String>,
 }
 
 impl CommandOutput for Output {
@@ -84,7 +98,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     // The config kbagent would use without a local one: `--config-dir`, the variable, or
     // the platform directory (never a `.kbagent/` of a parent directory).
     let global = ConfigStore::resolve_outside_local(ctx.settings.config_dir.as_deref(), ctx.env)?;
-    let (config, copied_from) = if args.from_global {
+    let from_global = args.from_global || !args.projects.is_empty();
+    let mut cleared = None;
+    let (mut config, copied_from) = if from_global {
         if global.dir() == local.dir() {
             return Err(CliError::usage(
                 "--from-global would copy this workspace onto itself",
@@ -98,13 +114,29 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             ))
             .hint("Run `kbagent init` without --from-global, then `kbagent project add`."));
         }
-        (
-            only(source, &args.projects, &global)?,
-            Some(global.file().display().to_string()),
-        )
+        let before = source.pinned().map(str::to_owned);
+        let copied = only(source, &args.projects, &global)?;
+        if copied.pinned().is_none() {
+            cleared = before;
+        }
+        (copied, Some(global.file().display().to_string()))
     } else {
         (ConfigFile::default(), None)
     };
+    if args.read_only {
+        // Read-only refuses `project add` too: an empty workspace could never get a project.
+        if config.projects.is_empty() {
+            return Err(CliError::config(
+                "--read-only needs projects: a read-only workspace refuses `project add`",
+            )
+            .hint("Pass --from-global, or run `kbagent init`, `kbagent project add`, then `kbagent permissions set --mode allow --deny cli:write`."));
+        }
+        config.permissions = Some(PermissionPolicy {
+            mode: PolicyMode::Allow,
+            allow: Vec::new(),
+            deny: vec!["cli:write".to_owned()],
+        });
+    }
     let projects: Vec<String> = config.projects.keys().cloned().collect();
     let default_project = config.pinned().map(str::to_owned);
     let replaced = local.initialize(config, args.force)?;
@@ -115,7 +147,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         ctx.printer
             .warn(crate::session::shadow_warning(local.dir(), &from, count));
     }
+    let message = format!("Initialized local workspace at {}", dir.display());
     Ok(Output {
+        message,
+        created: !replaced,
+        projects_copied: projects.len(),
+        read_only: args.read_only,
+        active_project_cleared: cleared,
         path: dir.display().to_string(),
         config_file: local.file().display().to_string(),
         replaced,

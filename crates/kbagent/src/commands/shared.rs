@@ -26,6 +26,9 @@ pub(crate) struct ProjectsArg {
     /// Only these projects (repeatable; default: all)
     #[arg(short = 'p', long = "project", value_name = "ALIAS")]
     pub aliases: Vec<String>,
+    /// Every registered project (the default when no --project is given)
+    #[arg(long = "all-projects", conflicts_with = "aliases")]
+    pub _all_projects: bool,
 }
 
 /// `--component-id C --config-id K`: one configuration of one component.

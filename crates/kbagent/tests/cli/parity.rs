@@ -420,3 +420,132 @@ fn a_failing_folder_search_leaves_folders_empty_and_lists_the_rest() {
             .any(|r| r.path.ends_with("/search/component-configurations") && r.status == 500),
     );
 }
+
+/// `kbagent --json <args>` run in `cwd`.
+fn json_in(env: &TestEnv, cwd: &std::path::Path, args: &[&str]) -> (Envelope, i32) {
+    let mut cmd = env.base();
+    cmd.current_dir(cwd);
+    let r = Run::from(cmd.arg("--json").args(args).output().unwrap());
+    assert_no_leak(&format!("{}{}", r.stdout, r.stderr), &all_secrets(env));
+    (r.envelope(), r.code)
+}
+
+#[test]
+fn init_read_only_copies_projects_under_a_policy_that_refuses_writes() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    let work = env.home.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    // Without projects a read-only workspace could never get one: refused.
+    let (e, code) = json_in(&env, &work, &["init", "--read-only"]);
+    assert_eq!(code, 5, "{e:?}");
+    assert!(!work.join(".kbagent").exists());
+
+    // --project copies from the global config without --from-global, as in the Python tool.
+    let (e, code) = json_in(&env, &work, &["init", "--project", "prod", "--read-only"]);
+    assert_eq!(code, 0, "{e:?}");
+    let data = e.data();
+    assert_eq!(data["read_only"], true);
+    assert_eq!(data["projects_copied"], 1);
+    assert_eq!(data["projects"], serde_json::json!(["prod"]));
+    let local = work.join(".kbagent");
+    let cfg = local.display().to_string();
+
+    // Reads go through; a write is refused by the policy before any request.
+    let (e, code) = json_in(&env, &work, &["--config-dir", &cfg, "config", "list"]);
+    assert_eq!(code, 0, "{e:?}");
+    let (e, code) = json_in(
+        &env,
+        &work,
+        &[
+            "--config-dir",
+            &cfg,
+            "config",
+            "new",
+            "--component-id",
+            "keboola.ex-db-snowflake",
+            "--name",
+            "refused",
+        ],
+    );
+    assert_eq!(code, 6, "{e:?}");
+}
+
+#[test]
+fn config_update_merges_the_python_tools_configuration_flag() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    let (e, code) = env.json(&[
+        "config",
+        "new",
+        "--component-id",
+        "keboola.ex-db-snowflake",
+        "--name",
+        "Merge",
+        "--configuration",
+        r#"{"parameters": {"db": {"host": "h1", "port": 1}}}"#,
+        "--push",
+        "--no-files",
+    ]);
+    assert_eq!(code, 0, "{e:?}");
+    let id = e.data()["id"].as_str().unwrap().to_owned();
+    let update = |extra: &[&str]| {
+        let mut args = vec![
+            "config",
+            "update",
+            "--component-id",
+            "keboola.ex-db-snowflake",
+            "--config-id",
+            &id,
+        ];
+        args.extend_from_slice(extra);
+        let (e, code) = env.json(&args);
+        assert_eq!(code, 0, "{e:?}");
+        e.data()["configuration"].clone()
+    };
+
+    // --configuration --merge keeps the keys it does not name...
+    let merged = update(&[
+        "--configuration",
+        r#"{"parameters": {"db": {"port": 2}}}"#,
+        "--merge",
+    ]);
+    assert_eq!(
+        merged,
+        serde_json::json!({"parameters": {"db": {"host": "h1", "port": 2}}})
+    );
+    // ...and --configuration alone replaces the body.
+    let replaced = update(&["--configuration", r#"{"parameters": {"other": true}}"#]);
+    assert_eq!(replaced, serde_json::json!({"parameters": {"other": true}}));
+}
+
+#[test]
+fn search_type_config_based_looks_into_bodies() {
+    let env = TestEnv::new();
+    env.add("prod", 0, "admin");
+    let (e, code) = env.json(&[
+        "config",
+        "new",
+        "--component-id",
+        "keboola.ex-db-snowflake",
+        "--name",
+        "Plain name",
+        "--configuration",
+        r#"{"parameters": {"db": {"host": "zebrahost"}}}"#,
+    ]);
+    assert_eq!(code, 0, "{e:?}");
+    let hits = |extra: &[&str]| {
+        let mut args = vec!["search", "zebrahost"];
+        args.extend_from_slice(extra);
+        let (e, code) = env.json(&args);
+        assert_eq!(code, 0, "{e:?}");
+        e.data()["results"].as_array().unwrap().clone()
+    };
+    assert!(hits(&[]).is_empty());
+    let found = hits(&["--search-type", "config-based", "--all-projects"]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["name"], "Plain name");
+    assert_eq!(found[0]["match_count"], 1);
+    assert_eq!(found, hits(&["--in-bodies"]));
+}

@@ -332,8 +332,13 @@ fn init_from_global_copies_the_projects_and_tokens() {
     );
     assert_eq!(unknown.code, 5, "{}", unknown.stdout);
     assert_eq!(std::fs::read(&local).unwrap(), before);
+    // --project alone implies --from-global.
     let alone = discovering(&env, &work, &["init", "--force", "--project", "h"]);
-    assert_eq!(alone.code, 2, "{}", alone.stdout);
+    assert_eq!(alone.code, 0, "{}", alone.stdout);
+    assert_eq!(
+        alone.envelope().data()["projects"],
+        serde_json::json!(["h"])
+    );
 
     // Without a global config there is nothing to copy.
     let bare = TestEnv::new();

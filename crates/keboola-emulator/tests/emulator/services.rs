@@ -208,9 +208,23 @@ fn without_a_host_name_services_answer_under_path_prefixes() {
     assert_eq!(queue.status, 401, "{}", queue.text);
     assert_eq!(queue.json()["code"], 401);
     assert_eq!(c.get_anon(&format!("{}/", path_of("query"))).status, 404);
-    for id in ["scheduler", "sync-actions", "sandboxes", "ai"] {
+    for id in ["scheduler", "sync-actions", "sandboxes"] {
         assert_eq!(c.get_anon(&format!("{}/", path_of(id))).status, 501, "{id}");
     }
+
+    // The AI Service documents the stack's components, to a Storage token only.
+    let docs = format!("{}/docs/components/keboola.ex-google-drive", path_of("ai"));
+    assert_eq!(c.get_anon(&docs).status, 401);
+    let token = emu.projects()[0].tokens.admin.clone();
+    let doc = c.get(&docs, &token);
+    assert_eq!(doc.status, 200, "{}", doc.text);
+    assert_eq!(doc.json()["componentId"], "keboola.ex-google-drive");
+    assert!(doc.json()["componentFlags"].is_array(), "{}", doc.text);
+    let missing = c.get(
+        &format!("{}/docs/components/keboola.nope", path_of("ai")),
+        &token,
+    );
+    assert_eq!(missing.status, 404, "{}", missing.text);
 
     let encrypted = c.request(
         "POST",

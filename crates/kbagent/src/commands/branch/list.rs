@@ -24,9 +24,6 @@ pub(crate) const META: Meta = Meta::new(
 pub(crate) struct Args {
     #[command(flatten)]
     pub projects: ProjectsArg,
-    /// Every registered project (the default when no --project is given)
-    #[arg(long, conflicts_with = "aliases")]
-    pub all_projects: bool,
 }
 
 /// One branch, with Keboola's keys.

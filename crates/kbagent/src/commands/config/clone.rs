@@ -81,6 +81,20 @@ pub(crate) struct Output {
     pub encrypted: Vec<String>,
     /// Ids of the rows created in the copy.
     pub row_ids: Vec<String>,
+    /// `same-project` or `cross-project`.
+    pub mode: &'static str,
+    pub source_project: String,
+    pub target_project: String,
+    /// The same as `encrypted`.
+    pub encrypted_paths: Vec<String>,
+    /// Each created row with the row it was copied from.
+    pub copied_rows: Vec<CopiedRow>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CopiedRow {
+    pub source_row_id: String,
+    pub id: String,
 }
 
 impl CommandOutput for Output {
@@ -224,6 +238,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         secrets_to_set: dropped,
         encrypted: Vec::new(),
         row_ids: Vec::new(),
+        mode: if source.project.alias == place.project.alias { "same-project" } else { "cross-project" },
+        source_project: source.project.alias.clone(),
+        target_project: place.project.alias.clone(),
+        encrypted_paths: Vec::new(),
+        copied_rows: Vec::new(),
     };
     if args.dry_run {
         out.configuration.insert("name".into(), Value::String(args.name.clone()));
@@ -238,6 +257,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         config_id: None,
     };
     out.encrypted = encrypt_in_place(ctx, &place.project, &scope, &mut body)?;
+    out.encrypted_paths = out.encrypted.clone();
     let write = ConfigurationWrite {
         name: Some(args.name.clone()),
         description,
@@ -256,7 +276,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             .map_err(api)?,
     );
     let new_id = created.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-    for (mut w, _) in rows {
+    for (mut w, source_row_id) in rows {
         if let Some(b) = w.configuration.as_mut() {
             encrypt_in_place(ctx, &place.project, &scope, b)?;
         }
@@ -264,7 +284,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             .client
             .create_configuration_row(place.branch.as_deref(), &source.component_id, &new_id, &w)
             .map_err(api)?;
-        out.row_ids.push(row["id"].as_str().unwrap_or_default().to_owned());
+        let id = row["id"].as_str().unwrap_or_default().to_owned();
+        out.copied_rows.push(CopiedRow { source_row_id, id: id.clone() });
+        out.row_ids.push(id);
     }
     out.configuration = if out.row_ids.is_empty() {
         created

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::write::{ActionOutput, ConfirmArgs, Target, describe};
+use super::write::{ActionOutput, Compat, ConfirmArgs, Target, describe};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -42,7 +42,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     current.remove("state");
     if args.confirm.dry_run {
         current.insert("deleted".into(), Value::Bool(false));
-        return Ok(ActionOutput::new(&t, current, true, format!("Dry run: would move {what} to the trash")));
+        let summary = format!("Dry run: would move {what} to the trash");
+        return Ok(ActionOutput::new(&t, current, true, summary).with(deleted(&t, "would_delete")));
     }
     if !ctx
         .confirm(args.confirm.yes, &format!("Move {what} to the trash?"))
@@ -60,5 +61,14 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         current,
         false,
         format!("Moved {what} to the trash (undo: kbagent config restore --component-id {} --config-id {})", t.component_id, t.config_id),
-    ))
+    )
+    .with(deleted(&t, "deleted")))
+}
+
+fn deleted(t: &Target, status: &'static str) -> Compat {
+    Compat {
+        status: Some(status),
+        config_id: Some(t.config_id.clone()),
+        ..Compat::default()
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::body::{diff, masked};
 use super::secrets::{encrypt_in_place, plain_paths, project_id};
-use super::write::{Place, WriteOutput, object, read_json, read_json_arg};
+use super::write::{Compat, Place, WriteOutput, object, read_json, read_json_arg};
 use crate::commands::shared::{BranchArg, ProjectArg, component_id};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -50,6 +50,12 @@ pub(crate) struct Args {
     pub dry_run: bool,
     #[command(flatten)]
     pub branch: BranchArg,
+    /// Accepted as the Python kbagent's `config new` takes them; kbagent always creates
+    /// the configuration (--dry-run shows it instead) and writes no scaffold files
+    #[arg(long = "push", hide = true)]
+    pub _push: bool,
+    #[arg(long = "no-files", hide = true)]
+    pub _no_files: bool,
 }
 
 pub(crate) type Output = WriteOutput;
@@ -89,6 +95,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         changes: changes.clone(),
         encrypted,
         before: None,
+        compat: Compat {
+            validation_status: Some("skipped"),
+            validation_errors: Some(Vec::new()),
+            plaintext_written: Some(Vec::new()),
+            ..Compat::default()
+        },
         verb: "create",
     };
     if args.dry_run {

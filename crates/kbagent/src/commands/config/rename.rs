@@ -4,7 +4,7 @@ use keboola_api::ConfigurationWrite;
 use serde_json::Value;
 
 use super::body::Change;
-use super::write::{Target, WriteOutput, object, version_of};
+use super::write::{Compat, Target, WriteOutput, object, version_of};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -83,6 +83,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         changes,
         encrypted: Vec::new(),
         before: None,
+        compat: Compat {
+            status: Some("renamed"),
+            config_id: Some(t.config_id.clone()),
+            old_name: old.as_str().map(str::to_owned),
+            new_name: Some(args.name.clone()),
+            ..Compat::default()
+        },
         verb: "rename",
     })
 }

@@ -1,6 +1,6 @@
 //! `config restore`: bring a configuration back from the trash.
 
-use super::write::{ActionOutput, Target, describe, object, version_of};
+use super::write::{ActionOutput, Compat, Target, describe, object, version_of};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -52,5 +52,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         describe(&t, &restored),
         version_of(&restored)
     );
-    Ok(ActionOutput::new(&t, restored, false, summary))
+    let compat = Compat {
+        status: Some("restored"),
+        config_id: Some(t.config_id.clone()),
+        ..Compat::default()
+    };
+    Ok(ActionOutput::new(&t, restored, false, summary).with(compat))
 }

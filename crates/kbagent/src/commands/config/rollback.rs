@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::body::{diff, masked};
-use super::write::{Target, WriteOutput, object, version_of};
+use super::write::{Compat, Target, WriteOutput, object, version_of};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -137,6 +137,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         changes,
         encrypted: Vec::new(),
         before: None,
+        compat: Compat::default(),
         verb: "roll back",
     })
 }

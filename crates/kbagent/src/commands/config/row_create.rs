@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::body::masked;
 use super::secrets::{encrypt_in_place, plain_paths, project_id};
-use super::write::{ActionOutput, Target, object, read_json_arg};
+use super::write::{ActionOutput, Compat, Target, object, read_json_arg};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -89,5 +89,5 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         t.config_id
     );
     row.insert("encrypted".into(), serde_json::json!(encrypted));
-    Ok(ActionOutput::new(&t, row, false, summary))
+    Ok(ActionOutput::new(&t, row, false, summary).with(Compat::body_write()))
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::write::{ActionOutput, ConfirmArgs, Target, find_row, row_id};
+use super::write::{ActionOutput, Compat, ConfirmArgs, Target, find_row, row_id};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -61,5 +61,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .delete_configuration_row(t.branch.as_deref(), &t.component_id, &t.config_id, &args.row_id)
         .map_err(t.api())?;
     shown.insert("deleted".into(), Value::Bool(true));
-    Ok(ActionOutput::new(&t, shown, false, format!("Deleted {what}")))
+    let compat = Compat {
+        row_id: Some(Value::String(args.row_id.clone())),
+        ..Compat::default()
+    };
+    Ok(ActionOutput::new(&t, shown, false, format!("Deleted {what}")).with(compat))
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::body::{Change, diff, masked, parse_assignment};
 use super::secrets::{encrypt_in_place, plain_paths, project_id};
 use super::write::{
-    ActionOutput, Target, apply_edits, find_row, object, read_json_arg, row_id, version_of,
+    ActionOutput, Compat, Target, apply_edits, find_row, object, read_json_arg, row_id, version_of,
 };
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
@@ -139,5 +139,5 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     written.insert("changes".into(), listed(&changes));
     written.insert("encrypted".into(), serde_json::json!(encrypted));
     let summary = format!("Updated row {} of configuration {}", args.row_id, t.config_id);
-    Ok(ActionOutput::new(&t, written, false, summary))
+    Ok(ActionOutput::new(&t, written, false, summary).with(Compat::body_write()))
 }

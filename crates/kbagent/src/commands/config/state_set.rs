@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::body::diff;
-use super::write::{ActionOutput, Target, find_row, read_json_arg, row_id};
+use super::write::{ActionOutput, Compat, Target, find_row, read_json_arg, row_id};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -76,5 +76,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     .map_err(t.api())?;
     out.insert("state".into(), answer.get("state").cloned().unwrap_or(state));
     let summary = format!("Replaced the state of {what}");
-    Ok(ActionOutput::new(&t, out, false, summary))
+    // `row_id` is in `out` already.
+    let compat = Compat {
+        changed: Some(!changes.is_empty()),
+        ..Compat::default()
+    };
+    Ok(ActionOutput::new(&t, out, false, summary).with(compat))
 }

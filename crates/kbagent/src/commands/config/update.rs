@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::body::{self, diff, masked, parse_assignment};
 use super::secrets::{encrypt_in_place, plain_paths, project_id};
-use super::write::{Target, WriteOutput, apply_edits, read_json, version_of};
+use super::write::{
+    Compat, Target, WriteOutput, apply_edits, read_json, read_json_arg, version_of,
+};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
 use crate::ctx::Ctx;
@@ -44,12 +46,16 @@ pub(crate) struct Args {
     /// Set one value (repeatable): PATH=VALUE (see below)
     #[arg(long, value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Apply a JSON merge patch (RFC 7386) from FILE, or stdin for '-'
-    #[arg(long, value_name = "FILE")]
+    /// Apply a JSON merge patch (RFC 7386) from FILE, or stdin for '-'; without FILE, merge
+    /// the --configuration or --file body into the current one instead of replacing it
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
     pub merge: Option<String>,
     /// Replace the whole body with the JSON object in FILE, or stdin for '-'
     #[arg(long, value_name = "FILE", visible_alias = "configuration-file")]
     pub file: Option<String>,
+    /// Replace the whole body with this JSON object: inline, @FILE, or '-' for stdin
+    #[arg(long, value_name = "JSON", conflicts_with = "file")]
+    pub configuration: Option<String>,
     /// New name
     #[arg(long)]
     pub name: Option<String>,
@@ -68,22 +74,37 @@ pub(crate) struct Args {
 
 pub(crate) type Output = WriteOutput;
 
-/// The body with `--file`, `--merge` and `--set` applied, in that order.
+/// The body with `--file` (or `--configuration`), `--merge` and `--set` applied, in that
+/// order; a bare `--merge` merges the given body into the current one.
 fn edited(args: &Args, old: &Value) -> CliResult<Value> {
-    if args.merge.as_deref() == Some("-") && args.file.as_deref() == Some("-") {
+    let stdin = [args.file.as_deref(), args.configuration.as_deref()].contains(&Some("-"));
+    if args.merge.as_deref() == Some("-") && stdin {
         return Err(CliError::usage("--merge and --file cannot both read stdin"));
     }
-    let new = match &args.file {
-        Some(f) => read_json(f, "configuration")?,
-        None => old.clone(),
+    let given = match (&args.file, &args.configuration) {
+        (Some(f), _) => Some(read_json(f, "configuration")?),
+        (None, Some(c)) => Some(read_json_arg(c, "configuration")?),
+        (None, None) => None,
     };
-    apply_edits(new, args.merge.as_deref(), &args.set)
+    if args.merge.as_deref() == Some("") {
+        let patch = given.ok_or_else(|| {
+            CliError::usage("--merge without a FILE merges --configuration or --file: give one")
+        })?;
+        if !patch.is_object() {
+            return Err(CliError::usage("The configuration body must be a JSON object"));
+        }
+        let mut new = old.clone();
+        body::merge_patch(&mut new, &patch);
+        return apply_edits(new, None, &args.set);
+    }
+    apply_edits(given.unwrap_or_else(|| old.clone()), args.merge.as_deref(), &args.set)
 }
 
 pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     if args.set.is_empty()
         && args.merge.is_none()
         && args.file.is_none()
+        && args.configuration.is_none()
         && args.name.is_none()
         && args.description.is_none()
     {
@@ -127,6 +148,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         changes,
         encrypted,
         before: None,
+        compat: Compat::body_write(),
         verb: "update",
     };
     if args.dry_run || changes.is_empty() {
@@ -141,6 +163,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         let mut shown = out(current, changes, encrypted, args.dry_run);
         if args.dry_run {
             shown.before = Some(masked(&old));
+            shown.compat.config_id = Some(t.config_id.clone());
+            shown.compat.old_configuration = shown.before.clone();
+            shown.compat.new_configuration = shown.configuration.get("configuration").cloned();
+            // Empty: Keboola writes its own description.
+            shown.compat.change_description =
+                Some(args.change_description.clone().unwrap_or_default());
         }
         return Ok(shown);
     }

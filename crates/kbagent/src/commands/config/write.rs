@@ -187,9 +187,62 @@ pub(crate) struct WriteOutput {
     /// is the body as it would be written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
+    #[serde(flatten)]
+    pub compat: Compat,
     #[serde(skip)]
     #[schemars(skip)]
     pub verb: &'static str,
+}
+
+/// Keys the Python kbagent's output of the same command has, so that scripts reading them
+/// keep working; each command sets those its Python counterpart has.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub(crate) struct Compat {
+    /// What happened, in one word: `renamed`, `deleted`, `would_delete`, `restored`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_id: Option<String>,
+    /// The row the command acted on (`null`: the configuration itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_id: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_name: Option<String>,
+    /// On `--dry-run`: the body now and as it would be written (secrets masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_configuration: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_configuration: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_description: Option<String>,
+    /// Rewrites applied to the body before the write: kbagent writes the body as given, so
+    /// this is always empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalizations: Option<Vec<String>>,
+    /// Secret paths written unencrypted: kbagent refuses such writes, so always empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plaintext_written: Option<Vec<String>>,
+    /// `skipped`: kbagent does not check a new body against the component's schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_errors: Option<Vec<String>>,
+    /// Whether the write changed anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+}
+
+impl Compat {
+    /// For a body write: nothing rewritten, nothing written in plaintext.
+    pub fn body_write() -> Self {
+        Compat {
+            normalizations: Some(Vec::new()),
+            plaintext_written: Some(Vec::new()),
+            ..Compat::default()
+        }
+    }
 }
 
 impl CommandOutput for WriteOutput {
@@ -304,6 +357,8 @@ pub(crate) struct ActionOutput {
     pub branch_id: Option<String>,
     pub component_id: String,
     pub dry_run: bool,
+    #[serde(flatten)]
+    pub compat: Compat,
     #[serde(skip)]
     #[schemars(skip)]
     pub summary: String,
@@ -317,8 +372,14 @@ impl ActionOutput {
             branch_id: t.branch.clone(),
             component_id: t.component_id.clone(),
             dry_run,
+            compat: Compat::default(),
             summary,
         }
+    }
+
+    pub fn with(mut self, compat: Compat) -> Self {
+        self.compat = compat;
+        self
     }
 }
 

@@ -170,6 +170,7 @@ pub(crate) fn search(
                     let mut hit = Hit::new(kind, conf.id.clone(), conf.name.clone(), m)
                         .description(conf.description.clone().unwrap_or_default());
                     hit.component_id = Some(c.id.clone());
+                    hit.match_count = wanted.in_bodies.then_some(locations.len());
                     hit.match_locations = locations;
                     hits.push(hit);
                 }
@@ -200,6 +201,7 @@ pub(crate) fn search(
                         .description(description.unwrap_or_default().to_owned());
                     hit.component_id = Some(c.id.clone());
                     hit.config_id = Some(conf.id.clone());
+                    hit.match_count = wanted.in_bodies.then_some(locations.len());
                     hit.match_locations = locations;
                     hits.push(hit);
                 }

@@ -110,9 +110,24 @@ pub(crate) struct Args {
     /// Also look into configuration bodies (searches every project over its listings)
     #[arg(long)]
     pub in_bodies: bool,
+    /// `config-based` is --in-bodies; `textual` (the default) matches names and descriptions
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub search_type: Option<SearchType>,
     /// Most results per project (1-100)
     #[arg(short = 'l', long, value_name = "N", default_value_t = DEFAULT_LIMIT, value_parser = limit)]
     pub limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SearchType {
+    Textual,
+    ConfigBased,
+}
+
+impl Args {
+    fn in_bodies(&self) -> bool {
+        self.in_bodies || self.search_type == Some(SearchType::ConfigBased)
+    }
 }
 
 /// How a project was searched.
@@ -146,6 +161,9 @@ pub(crate) struct Hit {
     /// With `--in-bodies`: where in the configuration body the query was found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub match_locations: Vec<String>,
+    /// With `--in-bodies`: how many places in the body matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_count: Option<usize>,
     pub source: Source,
     /// The kbagent command that shows the item.
     pub path: String,
@@ -166,6 +184,7 @@ impl Hit {
             config_id: None,
             r#match: m,
             match_locations: Vec::new(),
+            match_count: None,
             source: Source::Local,
             path: String::new(),
         }
@@ -285,7 +304,7 @@ fn search_project(
 ) -> Result<Found, keboola_api::ApiError> {
     let info = client.verify()?;
     let owner = info.owner.as_ref();
-    let global = !args.in_bodies
+    let global = !args.in_bodies()
         && owner.is_some_and(|o| o.features.iter().any(|f| f == GLOBAL_SEARCH_FEATURE));
     let (mut hits, source) = if global {
         let mut types: Vec<String> = args.types.iter().map(|k| k.api().to_owned()).collect();
@@ -318,7 +337,7 @@ fn search_project(
     } else {
         let wanted = Wanted {
             kinds: args.types.clone(),
-            in_bodies: args.in_bodies,
+            in_bodies: args.in_bodies(),
         };
         (local::search(client, needle, &wanted)?, Source::Local)
     };

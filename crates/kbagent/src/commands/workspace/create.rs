@@ -51,6 +51,9 @@ pub(crate) struct Output {
     pub workspace: WorkspaceView,
     /// The workspace's password, shown only here and by `workspace password`.
     pub password: Option<String>,
+    /// Always false: the workspace is made through the Storage API, not a UI job.
+    pub ui_mode: bool,
+    pub message: String,
 }
 
 impl CommandOutput for Output {
@@ -85,10 +88,17 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
             read_only_storage_access: Some(args.read_only),
         },
     )?;
+    let workspace = WorkspaceView::of(&created.workspace);
+    let message = format!(
+        "Workspace '{}' ({}) created in project '{}'.",
+        workspace.name, workspace.workspace_id, project.alias
+    );
     Ok(Output {
         project_alias: project.alias,
         branch_id: client.branch().map(str::to_owned),
-        workspace: WorkspaceView::of(&created.workspace),
+        workspace,
+        ui_mode: false,
+        message,
         // The documented reveal: the one time the password leaves its type.
         password: created.password.as_ref().map(|p| p.expose().to_owned()),
     })

@@ -42,6 +42,7 @@ pub(crate) struct Output {
     pub deleted: bool,
     /// The workspace's `keboola.sandboxes` configuration went too.
     pub config_deleted: bool,
+    pub message: String,
 }
 
 impl CommandOutput for Output {
@@ -76,6 +77,10 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         dry_run: true,
         deleted: false,
         config_deleted: false,
+        message: format!(
+            "Would delete workspace {} from project '{}'.",
+            w.id, project.alias
+        ),
     };
     if args.confirm.dry_run
         || !ctx.confirm(
@@ -88,5 +93,6 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     out.config_deleted = remove(&project, &client, &w)?;
     out.dry_run = false;
     out.deleted = true;
+    out.message = format!("Workspace {} deleted from project '{}'.", w.id, project.alias);
     Ok(out)
 }

@@ -62,6 +62,11 @@ pub(crate) struct Output {
     pub tables: Vec<LoadedTable>,
     /// The transformation's statements, in the order it runs them.
     pub scripts: Vec<Script>,
+    /// The row of a row-based transformation (`null`: the configuration itself).
+    pub row_id: Option<String>,
+    /// Ids of the tables loaded (the sources in `tables`).
+    pub tables_loaded: Vec<String>,
+    pub message: String,
 }
 
 impl CommandOutput for Output {
@@ -194,6 +199,14 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         // The documented reveal.
         password: created.password.as_ref().map(|p| p.expose().to_owned()),
         load_job_id,
+        row_id: None,
+        tables_loaded: tables.iter().map(|t| t.source.clone()).collect(),
+        message: format!(
+            "Workspace {} created from transformation '{}' with {} table(s) loaded.",
+            ws.id,
+            args.config.config_id,
+            tables.len()
+        ),
         tables,
         scripts,
     })

@@ -64,6 +64,13 @@ pub(crate) struct Output {
     pub job_id: String,
     pub preserve: bool,
     pub tables: Vec<LoadedTable>,
+    pub tables_loaded: usize,
+    pub table_ids: Vec<String>,
+    /// `success` (a load that fails is an error).
+    pub job_status: &'static str,
+    /// `copy` (the default), `clone` or `view`.
+    pub load_type_requested: String,
+    pub message: String,
 }
 
 impl CommandOutput for Output {
@@ -107,11 +114,21 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         args.preserve,
         args.timeout,
     )?;
+    let message = format!(
+        "Loaded {} table(s) into workspace {}.",
+        tables.len(),
+        args.workspace_id
+    );
     Ok(Output {
         project_alias: project.alias,
         workspace_id: args.workspace_id.clone(),
         job_id,
         preserve: args.preserve,
+        tables_loaded: tables.len(),
+        table_ids: tables.iter().map(|t| t.source.clone()).collect(),
         tables,
+        job_status: "success",
+        load_type_requested: args.load_type.as_deref().unwrap_or("COPY").to_ascii_lowercase(),
+        message,
     })
 }

@@ -54,6 +54,8 @@ pub(crate) fn workspace_id(value: &str) -> Result<String, CliError> {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct WorkspaceView {
     pub workspace_id: String,
+    /// The same id as a number, as the Python kbagent gives it (`null` if not numeric).
+    pub id: Option<u64>,
     pub name: String,
     pub component_id: String,
     pub config_id: Option<String>,
@@ -66,6 +68,8 @@ pub(crate) struct WorkspaceView {
     pub login_type: Option<String>,
     pub read_only: bool,
     pub created: Option<String>,
+    /// Whether the Query Service (`workspace query`) accepts this workspace's login type.
+    pub qs_compatible: bool,
 }
 
 impl WorkspaceView {
@@ -73,6 +77,7 @@ impl WorkspaceView {
         let c = &w.connection;
         Self {
             workspace_id: w.id.clone(),
+            id: w.id.parse().ok(),
             name: w.name.clone(),
             component_id: w.component.clone(),
             config_id: w.configuration_id.clone(),
@@ -85,6 +90,7 @@ impl WorkspaceView {
             login_type: c.login_type.clone(),
             read_only: w.read_only_storage_access,
             created: w.created.clone(),
+            qs_compatible: qs_compatible(&c.backend, c.login_type.as_deref()),
         }
     }
 
@@ -101,6 +107,21 @@ impl WorkspaceView {
             o(&self.user)
         )
     }
+}
+
+/// Login types the Query Service accepts: on Snowflake key-pair and SSO logins (legacy
+/// password logins are refused), on BigQuery the default one.
+fn qs_compatible(backend: &str, login_type: Option<&str>) -> bool {
+    let Some(login) = login_type else {
+        return false;
+    };
+    if backend.eq_ignore_ascii_case("bigquery") {
+        return login == "default";
+    }
+    matches!(
+        login,
+        "snowflake-person-keypair" | "snowflake-service-keypair" | "snowflake-person-sso"
+    )
 }
 
 /// The Storage client of a workspace command, on the branch it works in (`--branch`, else
@@ -193,6 +214,10 @@ pub(crate) struct LoadedTable {
     pub source: String,
     pub destination: String,
     pub rows: Option<u64>,
+    /// The same as `source`.
+    pub table_id: String,
+    /// `copy`, `clone` or `view`.
+    pub load_type: String,
 }
 
 /// Loads tables into a workspace and waits for the load job.
@@ -234,6 +259,12 @@ pub(crate) fn load_tables(
                 source: i.source.clone(),
                 destination,
                 rows,
+                table_id: i.source.clone(),
+                load_type: i
+                    .load_type
+                    .as_deref()
+                    .unwrap_or("COPY")
+                    .to_ascii_lowercase(),
             }
         })
         .collect();

@@ -42,6 +42,11 @@ pub(crate) struct Args {
 pub(crate) struct Output {
     pub project_alias: String,
     pub workspace_id: String,
+    /// The numeric id of the branch the query ran in (the default branch has one too).
+    pub branch_id: Option<u64>,
+    /// `completed` (a query that fails is an error).
+    pub status: &'static str,
+    pub message: String,
     #[serde(flatten)]
     pub result: QueryResult,
     #[serde(skip)]
@@ -76,6 +81,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
     Ok(Output {
         project_alias: project.alias,
         workspace_id: args.workspace_id.clone(),
+        branch_id: branch_id.parse().ok(),
+        status: "completed",
+        message: format!("Query executed in workspace {}.", args.workspace_id),
         result,
         format: args.sql.format,
     })

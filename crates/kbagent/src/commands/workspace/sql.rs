@@ -124,6 +124,8 @@ pub(crate) fn split_statements(sql: &str) -> Vec<String> {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct StatementView {
     pub id: String,
+    /// The same as `id`.
+    pub statement_id: String,
     pub query: String,
     pub status: String,
     pub number_of_rows: Option<u64>,
@@ -326,6 +328,7 @@ pub(crate) fn run(
         .iter()
         .map(|s| StatementView {
             id: s.id.clone(),
+            statement_id: s.id.clone(),
             query: s.query.clone(),
             status: s.status.clone(),
             number_of_rows: s.number_of_rows,
