@@ -779,6 +779,32 @@ fn unpinned(env: &TestEnv, cwd: &std::path::Path, vars: &[(&str, &str)], args: &
     Run::from(cmd.args(&all).output().unwrap())
 }
 
+/// Registers project 0 as `alias` in `dir`, or in the platform config.
+fn register(env: &TestEnv, dir: Option<&std::path::Path>, alias: &str) {
+    let mut cmd = env.base();
+    match dir {
+        Some(d) => cmd.env("KBAGENT_CONFIG_DIR", d),
+        None => cmd.env_remove("KBAGENT_CONFIG_DIR"),
+    };
+    let r = Run::from(
+        assert_cmd::Command::from_std(cmd)
+            .args([
+                "--json",
+                "project",
+                "add",
+                "--project",
+                alias,
+                "--url",
+                env.emu.url(),
+                "--token-stdin",
+            ])
+            .write_stdin(env.token(0, "admin"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
 /// The ways of pointing kbagent at a config without the policy: `--config-dir`,
 /// `KBAGENT_CONFIG_DIR`, a new `.kbagent/` from `init`, a headless session. The platform
 /// config's policy still applies to each, and `init --force` keeps a replaced file's policy.
@@ -786,27 +812,7 @@ fn unpinned(env: &TestEnv, cwd: &std::path::Path, vars: &[(&str, &str)], args: &
 fn another_config_does_not_shed_the_policy() {
     let env = TestEnv::new();
     let home = env.home.path().to_path_buf();
-    let r = Run::from(
-        {
-            let mut cmd = env.base();
-            cmd.env_remove("KBAGENT_CONFIG_DIR");
-            assert_cmd::Command::from_std(cmd)
-        }
-        .args([
-            "--json",
-            "project",
-            "add",
-            "--project",
-            "g",
-            "--url",
-            env.emu.url(),
-            "--token-stdin",
-        ])
-        .write_stdin(env.token(0, "admin"))
-        .output()
-        .unwrap(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stdout);
+    register(&env, None, "g");
     let global = home.join(".config/keboola-agent-cli/config.json");
     let mut cfg: Value = serde_json::from_slice(&std::fs::read(&global).unwrap()).unwrap();
     cfg["permissions"] = json!({"mode": "allow", "allow": [], "deny": ["storage.create-bucket"]});
@@ -821,27 +827,7 @@ fn another_config_does_not_shed_the_policy() {
 
     // Another config directory, by flag and by variable, with the project registered there.
     let other = home.join("other");
-    let reg = Run::from(
-        {
-            let mut cmd = env.base();
-            cmd.env("KBAGENT_CONFIG_DIR", &other);
-            assert_cmd::Command::from_std(cmd)
-        }
-        .args([
-            "--json",
-            "project",
-            "add",
-            "--project",
-            "o",
-            "--url",
-            env.emu.url(),
-            "--token-stdin",
-        ])
-        .write_stdin(env.token(0, "admin"))
-        .output()
-        .unwrap(),
-    );
-    assert_eq!(reg.code, 0, "{}", reg.stdout);
+    register(&env, Some(&other), "o");
     env.emu.clear_requests();
     let other_s = other.display().to_string();
     let mut by_flag = vec!["--config-dir", other_s.as_str()];
