@@ -338,3 +338,19 @@ fn a_failed_create_pins_nothing() {
     assert!(out.err().message.contains("already"), "{out:?}");
     assert_eq!(env.config_bytes().unwrap(), before);
 }
+
+/// `--timeout` bounds the wait for the branch's storage job; the job goes on, and nothing
+/// is pinned.
+#[test]
+fn create_gives_up_waiting_after_its_timeout() {
+    let env = env();
+    let before = env.config_bytes().unwrap();
+    env.emu.add_storage_job_control(
+        serde_json::from_value(json!({"duration_ms": 4000, "operation_name": "devBranchCreate"}))
+            .unwrap(),
+    );
+    let (out, code) = env.json(&["branch", "create", "--name", "slow", "--timeout", "1"]);
+    assert_eq!(code, 4, "{out:?}");
+    assert_eq!(out.err().code, "TIMEOUT", "{out:?}");
+    assert_eq!(env.config_bytes().unwrap(), before, "config.json untouched");
+}

@@ -29,6 +29,9 @@ pub(crate) struct Args {
     /// What the branch is for
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub description: String,
+    /// Give up waiting for the storage job after this many seconds (the job goes on)
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
 }
 
 fn branch_name(value: &str) -> Result<String, crate::error::CliError> {
@@ -67,7 +70,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .map_err(|e| project.api_error(&e))?;
     let job_id = job.id.clone();
     let done = client
-        .finish_job(job, &JobWait::default())
+        .finish_job(
+            job,
+            &JobWait {
+                timeout: std::time::Duration::from_secs(args.timeout),
+                ..JobWait::default()
+            },
+        )
         .map_err(|e| project.api_error(&e))?;
     let branch = DevBranch::from_job(&done).map_err(|e| project.api_error(&e))?;
     super::pin(ctx, &project, Some((branch.id, &branch.name))).map_err(|e| {

@@ -31,6 +31,9 @@ pub(crate) struct Args {
     pub branch: u64,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
+    /// Give up waiting for the storage job after this many seconds (the job goes on)
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -113,7 +116,13 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         .delete_dev_branch(&id)
         .map_err(|e| project.api_error(&e))?;
     client
-        .finish_job(job, &JobWait::default())
+        .finish_job(
+            job,
+            &JobWait {
+                timeout: std::time::Duration::from_secs(args.timeout),
+                ..JobWait::default()
+            },
+        )
         .map_err(|e| project.api_error(&e))?;
     out.deleted = true;
     out.message = format!("Branch ID {id} deleted from project '{}'.", project.alias);
