@@ -108,6 +108,26 @@ fn create_load_two_tables_join_and_delete() {
     assert_eq!(limited["row_count"], 3);
     assert_eq!(limited["total_rows"], 2000);
     assert_eq!(limited["truncated"], true);
+    // Every statement that returns rows carries its own; the top level is the last one's.
+    let two = ok(
+        &env,
+        &[
+            "workspace",
+            "query",
+            "--workspace-id",
+            &id,
+            "--sql",
+            "SELECT COUNT(*) AS n FROM orders; SELECT order_id FROM orders ORDER BY order_id LIMIT 2",
+        ],
+    );
+    let stmts = two["statements"].as_array().unwrap();
+    assert_eq!(stmts.len(), 2, "{two}");
+    assert_eq!(stmts[0]["columns"][0]["name"], "n");
+    assert_eq!(stmts[0]["rows"], serde_json::json!([["2000"]]), "{two}");
+    assert_eq!(stmts[0]["csv_data"], "n\n2000\n");
+    assert_eq!(stmts[1]["row_count"], 2);
+    assert_eq!(two["columns"], serde_json::json!(["order_id"]));
+    assert_eq!(two["rows"].as_array().unwrap().len(), 2);
     let r = env.run(&[
         "workspace",
         "query",

@@ -131,6 +131,29 @@ pub(crate) struct StatementView {
     pub number_of_rows: Option<u64>,
     pub rows_affected: Option<u64>,
     pub error: Option<String>,
+    /// Without --full, each statement that returned rows carries them (at most --limit), as
+    /// the Python kbagent gives them: the Query Service's column objects, rows as arrays,
+    /// and the same rows as CSV.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub result: Option<StatementRows>,
+}
+
+/// One statement's rows (see [`StatementView::result`]).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct StatementRows {
+    pub columns: Vec<ColumnView>,
+    pub rows: Vec<Vec<Value>>,
+    pub row_count: u64,
+    pub total_rows: u64,
+    pub truncated: bool,
+    pub csv_data: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct ColumnView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 /// What a query gave: its statements and the last result's rows.
@@ -300,6 +323,42 @@ fn failed(job: &QueryJob) -> Option<CliError> {
     )
 }
 
+/// The first `limit` rows of a statement's result, page by page: its columns, the rows and
+/// the row count of the whole result.
+fn first_rows(
+    qc: &QueryClient,
+    job_id: &str,
+    statement_id: &str,
+    limit: u64,
+    api: &dyn Fn(keboola_api::ApiError) -> CliError,
+) -> CliResult<(Vec<keboola_api::ResultColumn>, Vec<Vec<Value>>, u64)> {
+    let size = u32::try_from(limit)
+        .unwrap_or(PAGE_SIZE_MAX)
+        .clamp(PAGE_SIZE_MIN, PAGE_SIZE_MAX);
+    let (mut columns, mut cells, mut offset) = (Vec::new(), Vec::new(), 0u64);
+    loop {
+        let page = qc
+            .results(job_id, statement_id, offset, size)
+            .map_err(api)?;
+        if columns.is_empty() {
+            columns = page.columns;
+        }
+        let total = page.number_of_rows;
+        let got = page.data.len() as u64;
+        for row in page.data {
+            if cells.len() as u64 >= limit {
+                break;
+            }
+            cells.push(row);
+        }
+        offset += got;
+        if got == 0 || offset >= total || cells.len() as u64 >= limit {
+            return Ok((columns, cells, total));
+        }
+        check_interrupt(interrupt_flag())?;
+    }
+}
+
 /// Submits the statements as one job, waits for it and reads the last result.
 pub(crate) fn run(
     ctx: &Ctx<'_>,
@@ -334,6 +393,7 @@ pub(crate) fn run(
             number_of_rows: s.number_of_rows,
             rows_affected: s.rows_affected,
             error: s.error.clone(),
+            result: None,
         })
         .collect();
     let mut out = QueryResult {
@@ -356,32 +416,44 @@ pub(crate) fn run(
     };
     match sink {
         Sink::Rows(limit) => {
-            let size = u32::try_from(limit)
-                .unwrap_or(PAGE_SIZE_MAX)
-                .clamp(PAGE_SIZE_MIN, PAGE_SIZE_MAX);
-            let mut offset = 0u64;
-            loop {
-                let page = qc.results(&job_id, &last.id, offset, size).map_err(api)?;
-                if out.columns.is_empty() {
-                    out.columns = page.columns.iter().map(|c| c.name.clone()).collect();
+            for (i, s) in job.statements.iter().enumerate() {
+                if s.number_of_rows.is_none() {
+                    continue;
                 }
-                out.total_rows = page.number_of_rows;
-                let got = page.data.len() as u64;
-                for row in page.data {
-                    if out.rows.cells.len() as u64 >= limit {
-                        break;
-                    }
-                    out.rows.cells.push(row);
+                let (columns, cells, total) = first_rows(&qc, &job_id, &s.id, limit, &api)?;
+                let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+                let csv_data = std::iter::once(csv_line(names.iter().map(String::as_str)))
+                    .chain(cells.iter().map(|row| {
+                        let texts: Vec<String> = row.iter().map(text).collect();
+                        csv_line(texts.iter().map(String::as_str))
+                    }))
+                    .collect();
+                let row_count = cells.len() as u64;
+                if s.id == last.id {
+                    out.columns.clone_from(&names);
+                    out.total_rows = total;
+                    out.rows = RowSet {
+                        columns: names,
+                        cells: cells.clone(),
+                    };
+                    out.row_count = row_count;
+                    out.truncated = row_count < total;
                 }
-                offset += got;
-                if got == 0 || offset >= out.total_rows || out.rows.cells.len() as u64 >= limit {
-                    break;
-                }
-                check_interrupt(flag)?;
+                out.statements[i].result = Some(StatementRows {
+                    columns: columns
+                        .into_iter()
+                        .map(|c| ColumnView {
+                            name: c.name,
+                            kind: c.kind,
+                        })
+                        .collect(),
+                    rows: cells,
+                    row_count,
+                    total_rows: total,
+                    truncated: row_count < total,
+                    csv_data,
+                });
             }
-            out.row_count = out.rows.cells.len() as u64;
-            out.truncated = out.row_count < out.total_rows;
-            out.rows.columns = out.columns.clone();
         }
         Sink::File(path) => {
             let file = std::fs::File::create(path).map_err(|e| {
