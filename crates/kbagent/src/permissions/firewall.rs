@@ -167,10 +167,20 @@ pub(crate) fn persisted_policies(ctx: &Ctx<'_>, reads_only: bool) -> CliResult<V
             Err(_) if i > 0 || reads_only => continue,
             Err(e) => return Err(e),
         };
-        // A headless session reads no file; the file at its directory still counts.
-        if store.is_headless() {
-            continue;
-        }
+        // A headless session reads no config file, but the policy of the one it names
+        // (`--config-dir`, `KBAGENT_CONFIG_DIR`) still counts.
+        let (store, is_in_use) = if store.is_headless() {
+            if store.dir().as_os_str().is_empty() {
+                continue;
+            }
+            let dir = store.dir().to_path_buf();
+            (
+                ConfigStore::at(dir, crate::store::ConfigSource::EnvVar),
+                false,
+            )
+        } else {
+            (store, is_in_use)
+        };
         let file = store.file();
         if seen.contains(&file) || (!is_in_use && !file.exists()) {
             continue;

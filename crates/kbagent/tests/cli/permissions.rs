@@ -864,6 +864,23 @@ fn another_config_does_not_shed_the_policy() {
         ("KBC_TOKEN", token.as_str()),
     ];
     refused_by_global(&unpinned(&env, &home, &headless, &create), "headless");
+    // ... and to the policy of the config directory it is pointed at.
+    let mut cfg: Value =
+        serde_json::from_slice(&std::fs::read(other.join("config.json")).unwrap()).unwrap();
+    cfg["permissions"] = json!({"mode": "allow", "allow": [], "deny": ["storage.buckets"]});
+    std::fs::write(
+        other.join("config.json"),
+        serde_json::to_vec_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    let mut pointed = headless.to_vec();
+    pointed.push(("KBAGENT_CONFIG_DIR", other_s.as_str()));
+    let r = unpinned(&env, &home, &pointed, &["storage", "buckets"]);
+    assert_eq!(r.code, 6, "{}", r.stdout);
+    assert_eq!(
+        r.envelope().err().details.clone().unwrap()["origin"],
+        other.join("config.json").display().to_string()
+    );
     assert!(env.emu.requests().is_empty(), "{:?}", env.emu.requests());
 
     // A new, empty `.kbagent/` workspace shadows the platform config, not its policy.
