@@ -243,7 +243,18 @@ impl ConfigStore {
                 .hint("Pass --force to replace it (its projects are dropped unless --from-global brings them back).")
                 .detail("config_path", file.display().to_string()));
             }
-            // Only a person changes a policy (`permissions set`): a replaced file keeps its own.
+            // Only a person changes a policy (`permissions set`): a replaced file keeps its
+            // own, and a different one cannot come in over it.
+            if let (Some(old), Some(incoming)) = (&config.permissions, &new.permissions)
+                && old != incoming
+            {
+                return Err(CliError::config(format!(
+                    "{} has a permission policy of its own; replacing the file would change it",
+                    file.display()
+                ))
+                .hint("A person changes a policy with `kbagent permissions set` on a terminal; or remove the file first.")
+                .detail("config_path", file.display().to_string()));
+            }
             let policy = config.permissions.take();
             *config = new;
             if policy.is_some() {

@@ -470,6 +470,30 @@ fn init_read_only_copies_projects_under_a_policy_that_refuses_writes() {
         ],
     );
     assert_eq!(code, 6, "{e:?}");
+
+    // Replacing the workspace cannot swap its policy for another one, nor drop it.
+    let before = std::fs::read(local.join("config.json")).unwrap();
+    let mut other = serde_json::from_slice::<serde_json::Value>(&before).unwrap();
+    other["permissions"] = serde_json::json!({"mode": "allow", "allow": [], "deny": ["token.*"]});
+    std::fs::write(
+        local.join("config.json"),
+        serde_json::to_vec(&other).unwrap(),
+    )
+    .unwrap();
+    let (e, code) = json_in(
+        &env,
+        &work,
+        &["init", "--project", "prod", "--read-only", "--force"],
+    );
+    assert_eq!((e.err().code.as_str(), code), ("CONFIG_ERROR", 5), "{e:?}");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(local.join("config.json")).unwrap()).unwrap();
+    assert_eq!(kept["permissions"], other["permissions"]);
+    let (e, code) = json_in(&env, &work, &["init", "--force"]);
+    assert_eq!(code, 0, "{e:?}");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(local.join("config.json")).unwrap()).unwrap();
+    assert_eq!(kept["permissions"], other["permissions"]);
 }
 
 #[test]
