@@ -104,6 +104,9 @@ pub(crate) fn leaf_commands() -> Vec<(String, clap::Command)> {
 pub(crate) struct CommandInfo {
     /// Full name, as typed after `kbagent` (`project add`).
     pub command: String,
+    /// Other names of the verb (the Python kbagent's, where ours differs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub about: String,
     pub operation: OpClass,
     /// Classes it also counts as for permission patterns: those the Python kbagent gives it,
@@ -265,6 +268,7 @@ pub(crate) fn catalogue() -> Vec<CommandInfo> {
             let (_, entry) = entries.iter().find(|(n, _)| *n == name)?;
             Some(CommandInfo {
                 about: cmd.get_about().map(ToString::to_string).unwrap_or_default(),
+                aliases: entry.meta.aliases.iter().map(|a| (*a).to_owned()).collect(),
                 operation: entry.meta.class,
                 also: entry.meta.also.to_vec(),
                 escalations: entry.meta.escalations.to_vec(),

@@ -66,6 +66,9 @@ pub(crate) struct Meta {
     /// Classes the command also counts as for the permission firewall: those another tool
     /// (the Python kbagent) gives it, so that a policy written there blocks it here too.
     pub also: &'static [OpClass],
+    /// Other names of the verb (the Python kbagent's, where ours differs); the permission
+    /// firewall checks them as operations too.
+    pub aliases: &'static [&'static str],
     pub escalations: &'static [Escalation],
     /// Calls Keboola's APIs (so authentication and network exit codes are possible).
     pub network: bool,
@@ -86,6 +89,7 @@ impl Meta {
             examples,
             class,
             also: &[],
+            aliases: &[],
             escalations: &[],
             network: false,
             partial: false,
@@ -122,6 +126,12 @@ impl Meta {
     /// The command submits a Queue job.
     pub const fn submits_job(mut self) -> Self {
         self.submits_job = true;
+        self
+    }
+
+    /// Other names of the verb (see [`Meta::aliases`]).
+    pub const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
         self
     }
 
@@ -169,7 +179,7 @@ macro_rules! verbs {
         #[derive(Debug, clap::Subcommand)]
         pub(crate) enum $enum {
             $(
-                #[command(name = $name, about = $module::META.about, after_help = $module::META.examples)]
+                #[command(name = $name, visible_aliases = $module::META.aliases.iter().copied(), about = $module::META.about, after_help = $module::META.examples)]
                 $variant($module::Args),
             )*
         }

@@ -42,6 +42,9 @@ impl Invocation {
                 also: meta.also,
             },
         )];
+        for alias in meta.aliases {
+            out.push((alias_operation(&op, alias), out[0].1));
+        }
         for (flag, class) in &self.escalated {
             out.push((format!("{op} {flag}"), Classes::of(*class)));
         }
@@ -51,6 +54,14 @@ impl Invocation {
     /// The class this run acts with: the highest of its operations' own classes.
     pub fn class(&self) -> Option<OpClass> {
         self.operations().into_iter().map(|(_, c)| c.class).max()
+    }
+}
+
+/// `config.trash` under its other name `trash-list`: `config.trash-list`.
+pub(crate) fn alias_operation(op: &str, alias: &str) -> String {
+    match op.rsplit_once('.') {
+        Some((group, _)) => format!("{group}.{alias}"),
+        None => alias.to_owned(),
     }
 }
 

@@ -173,13 +173,14 @@ pub(crate) fn known_operations() -> Vec<(String, Classes)> {
         for e in entry.meta.escalations {
             out.push((format!("{op} {}", e.flag), Classes::of(e.class)));
         }
-        out.push((
-            op,
-            Classes {
-                class: entry.meta.class,
-                also: entry.meta.also,
-            },
-        ));
+        let classes = Classes {
+            class: entry.meta.class,
+            also: entry.meta.also,
+        };
+        for alias in entry.meta.aliases {
+            out.push((firewall::alias_operation(&op, alias), classes));
+        }
+        out.push((op, classes));
     }
     out.sort();
     out

@@ -916,3 +916,35 @@ fn another_config_does_not_shed_the_policy() {
     assert_eq!(after["permissions"]["deny"], json!(["storage.buckets"]));
     assert_eq!(unpinned(&env, &work, &[], &["storage", "buckets"]).code, 6);
 }
+
+/// A verb's other name (the Python kbagent's `config trash-list`) runs the same command, and
+/// a pattern naming it blocks the command under either name.
+#[test]
+fn a_pattern_naming_the_python_name_of_a_verb_blocks_it() {
+    let env = setup();
+    let (out, code) = env.json(&["config", "trash-list", "--project", "prod"]);
+    assert_eq!(code, 0, "{out:?}");
+    let (same, _) = env.json(&["config", "trash", "--project", "prod"]);
+    assert_eq!(out.data(), same.data());
+    for args in [["config", "trash"], ["config", "trash-list"]] {
+        let r = Run::from(
+            env.cmd()
+                .env("KBAGENT_DENY", "config.trash-list")
+                .arg("--json")
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(r.code, 6, "{args:?}: {}", r.stdout);
+        assert_eq!(
+            r.envelope().err().details.clone().unwrap()["rule"],
+            "config.trash-list"
+        );
+    }
+    policy_config(
+        &env,
+        json!({"mode": "allow", "allow": [], "deny": ["config.trash-list"]}),
+    );
+    let (out, code) = env.json(&["config", "trash", "--project", "prod"]);
+    assert_eq!(code, 6, "{out:?}");
+}

@@ -16,7 +16,8 @@ pub(crate) const META: Meta = Meta::new(
     "List configurations in the trash (restorable with `config restore`)",
     "Examples:\n  kbagent config trash\n  kbagent config trash --component-id keboola.ex-db-snowflake",
 )
-.network();
+.network()
+.aliases(&["trash-list"]);
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
