@@ -1,11 +1,11 @@
 //! `config row-create`: add a row to a configuration (secrets encrypted first, scope: the
 //! configuration). The configuration gets a new version.
 
-use keboola_api::{ConfigurationWrite, EncryptionScope};
+use keboola_api::ConfigurationWrite;
 use serde_json::{Map, Value};
 
 use super::body::masked;
-use super::secrets::{encrypt_in_place, plain_paths, project_id};
+use super::secrets::{encrypt_in_place, plain_paths};
 use super::write::{ActionOutput, Compat, Target, object, read_json_arg};
 use crate::commands::shared::{BranchArg, ConfigRefArgs, ProjectArg};
 use crate::commands::{Meta, OpClass};
@@ -64,11 +64,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         let summary = format!("Dry run: would add row \"{}\" to configuration {}", args.name, t.config_id);
         return Ok(ActionOutput::new(&t, shown, true, summary));
     }
-    let scope = EncryptionScope {
-        component_id: t.component_id.clone(),
-        project_id: Some(project_id(ctx, &t.project)?),
-        config_id: Some(t.config_id.clone()),
-    };
+    let scope = t.encryption_scope(ctx)?;
     let encrypted = encrypt_in_place(ctx, &t.project, &scope, &mut body)?;
     let write = ConfigurationWrite {
         name: Some(args.name.clone()),

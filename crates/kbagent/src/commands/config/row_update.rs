@@ -2,11 +2,11 @@
 //! description or enabled state; secrets encrypted first. The configuration's version is
 //! checked right before the write, as in `config update`.
 
-use keboola_api::{ConfigurationWrite, EncryptionScope};
+use keboola_api::ConfigurationWrite;
 use serde_json::Value;
 
 use super::body::{Change, diff, masked, parse_assignment};
-use super::secrets::{encrypt_in_place, plain_paths, project_id};
+use super::secrets::{encrypt_in_place, plain_paths};
 use super::write::{
     ActionOutput, Compat, Target, apply_edits, find_row, object, read_json_arg, row_id, version_of,
 };
@@ -116,11 +116,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         };
         return Ok(ActionOutput::new(&t, shown, args.dry_run, summary));
     }
-    let scope = EncryptionScope {
-        component_id: t.component_id.clone(),
-        project_id: Some(project_id(ctx, &t.project)?),
-        config_id: Some(t.config_id.clone()),
-    };
+    let scope = t.encryption_scope(ctx)?;
     let encrypted = encrypt_in_place(ctx, &t.project, &scope, &mut new)?;
     t.check_unchanged(ctx, read)?;
     let write = ConfigurationWrite {

@@ -5,11 +5,11 @@
 //! this catches a concurrent change up to the last moment; it cannot prevent a write that
 //! lands between the final check and ours (that one is reported after the write).
 
-use keboola_api::{ConfigurationWrite, EncryptionScope};
+use keboola_api::ConfigurationWrite;
 use serde_json::Value;
 
 use super::body::{self, diff, masked, parse_assignment};
-use super::secrets::{encrypt_in_place, plain_paths, project_id};
+use super::secrets::{encrypt_in_place, plain_paths};
 use super::write::{
     Compat, Target, WriteOutput, apply_edits, read_json, read_json_arg, version_of,
 };
@@ -172,11 +172,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, args: &Args) -> CliResult<Output> {
         }
         return Ok(shown);
     }
-    let scope = EncryptionScope {
-        component_id: t.component_id.clone(),
-        project_id: Some(project_id(ctx, &t.project)?),
-        config_id: Some(t.config_id.clone()),
-    };
+    let scope = t.encryption_scope(ctx)?;
     let encrypted = encrypt_in_place(ctx, &t.project, &scope, &mut new)?;
     t.check_unchanged(ctx, read_version)?;
     let write = ConfigurationWrite {

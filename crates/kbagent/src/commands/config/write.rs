@@ -28,6 +28,15 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// The scope secrets of this configuration (and its rows) are encrypted for.
+    pub fn encryption_scope(&self, ctx: &Ctx<'_>) -> CliResult<keboola_api::EncryptionScope> {
+        Ok(keboola_api::EncryptionScope {
+            component_id: self.component_id.clone(),
+            project_id: Some(super::secrets::project_id(ctx, &self.project)?),
+            config_id: Some(self.config_id.clone()),
+        })
+    }
+
     pub fn resolve(
         ctx: &Ctx<'_>,
         project: &ProjectArg,
