@@ -347,6 +347,15 @@ pub(crate) struct Timed<R> {
     pub result: CliResult<R>,
 }
 
+/// What a multi-project listing says when it found nothing: `No {what} found.`, and how
+/// many projects failed when some did.
+pub(crate) fn nothing_found(what: &str, errors: &[ProjectError]) -> String {
+    match errors.len() {
+        0 => format!("No {what} found.\n"),
+        n => format!("No {what} found; {n} of the projects failed (see the warnings above).\n"),
+    }
+}
+
 /// A project a multi-project read could not read: one item of its `errors[]`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ProjectError {

@@ -65,12 +65,7 @@ pub(crate) struct Output {
 impl CommandOutput for Output {
     fn human(&self, p: &Printer) -> String {
         if self.configs.is_empty() {
-            return match self.errors.len() {
-                0 => "No configurations found.\n".to_owned(),
-                n => format!(
-                    "No configurations found; {n} of the projects failed (see the warnings above).\n"
-                ),
-            };
+            return crate::select::nothing_found("configurations", &self.errors);
         }
         let mut table = Table::new(["PROJECT", "COMPONENT", "CONFIG ID", "NAME", "LAST MODIFIED"]);
         for c in &self.configs {

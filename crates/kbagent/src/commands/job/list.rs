@@ -101,10 +101,7 @@ pub(crate) struct Output {
 impl CommandOutput for Output {
     fn human(&self, p: &Printer) -> String {
         if self.jobs.is_empty() {
-            return match self.errors.len() {
-                0 => "No jobs found.\n".to_owned(),
-                n => format!("No jobs found; {n} of the projects failed (see the warnings above).\n"),
-            };
+            return crate::select::nothing_found("jobs", &self.errors);
         }
         let mut table = Table::new(["PROJECT", "JOB ID", "STATUS", "COMPONENT", "CONFIG", "CREATED", "SECONDS"]);
         for row in &self.jobs {

@@ -48,10 +48,7 @@ pub(crate) struct Output {
 impl CommandOutput for Output {
     fn human(&self, p: &Printer) -> String {
         if self.workspaces.is_empty() {
-            return match self.errors.len() {
-                0 => "No workspaces found.\n".to_owned(),
-                n => format!("No workspaces found; {n} of the projects failed (see the warnings above).\n"),
-            };
+            return crate::select::nothing_found("workspaces", &self.errors);
         }
         let mut table = Table::new(["PROJECT", "WORKSPACE ID", "BACKEND", "SCHEMA", "COMPONENT", "CONFIG ID", "CREATED"]);
         for r in &self.workspaces {
