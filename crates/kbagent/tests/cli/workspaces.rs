@@ -123,6 +123,9 @@ fn create_load_two_tables_join_and_delete() {
     let stmts = two["statements"].as_array().unwrap();
     assert_eq!(stmts.len(), 2, "{two}");
     assert_eq!(stmts[0]["columns"][0]["name"], "n");
+    // The Query Service's column objects as it gives them (the Python kbagent passes them on).
+    assert!(stmts[0]["columns"][0]["nullable"].is_boolean(), "{two}");
+    assert!(stmts[0]["columns"][0].get("length").is_some(), "{two}");
     assert_eq!(stmts[0]["rows"], serde_json::json!([["2000"]]), "{two}");
     assert_eq!(stmts[0]["csv_data"], "n\n2000\n");
     assert_eq!(stmts[1]["row_count"], 2);

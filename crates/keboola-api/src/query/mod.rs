@@ -81,6 +81,11 @@ pub struct ResultColumn {
     pub name: String,
     #[serde(default, rename = "type", deserialize_with = "lenient::string")]
     pub kind: String,
+    #[serde(default)]
+    pub nullable: Option<bool>,
+    /// The type's length (`VARCHAR(16777216)`), when the backend gives one.
+    #[serde(default)]
+    pub length: Option<Value>,
 }
 
 /// One page of a statement's result. Cells are strings (or numbers), `null` for NULL.

@@ -154,6 +154,8 @@ pub(crate) struct ColumnView {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
+    pub nullable: Option<bool>,
+    pub length: Option<Value>,
 }
 
 /// What a query gave: its statements and the last result's rows.
@@ -445,6 +447,8 @@ pub(crate) fn run(
                         .map(|c| ColumnView {
                             name: c.name,
                             kind: c.kind,
+                            nullable: c.nullable,
+                            length: c.length,
                         })
                         .collect(),
                     rows: cells,
